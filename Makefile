@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests and CI read the boundaries from the shared local mirror (no internet needed).
+GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
+
+.PHONY: install install-test run test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Starts the service on http://127.0.0.1:5000 with SQLite under instance/; fetches and imports
+# the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else the upstream URL).
+run: install
+	$(BIN)/geo-app serve
+
+test: install-test
+	GEO_APP_BOUNDARY_SOURCE="$(GEO_APP_BOUNDARY_SOURCE)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info

@@ -1,0 +1,103 @@
+"""``geo-app`` command line. Commands call the same services as the views; errors become ClickException."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from .errors import GeoAppError
+from .ingest.vector import PRESETS, resolve_mapping
+from .services import boundaries as boundary_service
+from .store.db import get_session
+
+
+class GeoAppGroup(AppGroup):
+    """A command group that turns ``GeoAppError`` into a one-line ``click.ClickException``."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GeoAppError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+def _settings() -> dict:
+    return current_app.config["GEO_APP_SETTINGS"]
+
+
+boundaries = GeoAppGroup("boundaries", help="Batas wilayah: fetch, import, list.")
+
+
+@boundaries.command("fetch")
+@click.option("--source", help="Base URL or local folder with the wilayah_boundaries layout.")
+@click.option("--kabupaten", help="Kabupaten code (default: 17.06, Mukomuko).")
+def boundaries_fetch(source: str | None, kabupaten: str | None) -> None:
+    """Download (or copy) the upstream boundary files into shapefiles/."""
+    for path in boundary_service.fetch(_settings(), source=source, kabupaten=kabupaten):
+        click.echo(f"disimpan / saved: {path}")
+
+
+@boundaries.command("import")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Column names of a known layout (big: BIG/RBI).")
+@click.option("--desa-code-col")
+@click.option("--desa-name-col")
+@click.option("--kecamatan-code-col")
+@click.option("--kecamatan-name-col")
+@click.option("--kabupaten", help="Kabupaten code (default: 17.06, Mukomuko).")
+def boundaries_import(path, preset, desa_code_col, desa_name_col, kecamatan_code_col, kecamatan_name_col, kabupaten):
+    """Import the upstream boundaries (no PATH) or desa polygons from any vector file."""
+    mapping = None
+    if path:
+        mapping = resolve_mapping(
+            preset,
+            desa_code=desa_code_col,
+            desa_name=desa_name_col,
+            kecamatan_code=kecamatan_code_col,
+            kecamatan_name=kecamatan_name_col,
+        )
+    report = boundary_service.import_boundaries(get_session(), _settings(), path=path, mapping=mapping, kabupaten=kabupaten)
+    for line in report.lines():
+        click.echo(line)
+
+
+@boundaries.command("list")
+def boundaries_list() -> None:
+    """The kecamatan with their desa counts and areas."""
+    session = get_session()
+    boundary_service.require_boundaries(session)
+    rows = boundary_service.kecamatan_summary(session)
+    click.echo(f"{'Kode':<9} {'Kecamatan':<16} {'Desa':>5} {'Luas km²':>9}")
+    for r in rows:
+        click.echo(f"{r['code']:<9} {r['name']:<16} {r['desa_count']:>5} {r['area_km2']:>9.1f}")
+    click.echo(f"{len(rows)} kecamatan, {sum(r['desa_count'] for r in rows)} desa/kelurahan, "
+               f"{sum(r['area_km2'] for r in rows):.1f} km²")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Start the service; on first start fetch and import the boundaries if missing."""
+    try:
+        report = boundary_service.ensure_boundaries(get_session(), _settings())
+    except GeoAppError as exc:
+        raise click.ClickException(exc.message) from None
+    if report:
+        for line in report.lines():
+            click.echo(line)
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(boundaries)
+    app.cli.add_command(serve)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_version_option=False, help="Mukomuko coordination map service.")

@@ -1,0 +1,59 @@
+"""Settings: defaults, overridden by ``GEO_APP_*`` environment variables, then by ``create_app(config)``.
+
+The project root is known here because templates and the ``shapefiles/`` cache live beside
+the package, not inside it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Upstream boundary data (cahyadsn/wilayah_boundaries, MIT), see FACTS.md.
+UPSTREAM_BOUNDARY_SOURCE = "https://raw.githubusercontent.com/cahyadsn/wilayah_boundaries/main"
+
+#: Kabupaten Mukomuko, Kemendagri code.
+DEFAULT_KABUPATEN = "17.06"
+
+
+def _defaults() -> dict[str, Any]:
+    instance = PROJECT_ROOT / "instance"
+    return {
+        "DATABASE_URL": f"sqlite:///{instance / 'geo_app.sqlite'}",
+        "BOUNDARY_SOURCE": UPSTREAM_BOUNDARY_SOURCE,
+        "KABUPATEN": DEFAULT_KABUPATEN,
+        "SHAPEFILE_DIR": str(PROJECT_ROOT / "shapefiles"),
+        "FETCH_TIMEOUT": 30.0,
+        "AUTO_IMPORT_BOUNDARIES": False,
+        "SECRET_KEY": "dev-only-change-me",
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    }
+
+
+_CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int}
+_BOOLS = {"AUTO_IMPORT_BOUNDARIES"}
+
+
+def _cast(key: str, raw: str) -> Any:
+    if key in _BOOLS:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    cast = _CASTS.get(key)
+    return cast(raw) if cast else raw
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the effective settings: defaults < ``GEO_APP_<KEY>`` variables < ``overrides``."""
+    environ = os.environ if environ is None else environ
+    settings = _defaults()
+    for key in list(settings):
+        raw = environ.get(f"GEO_APP_{key}")
+        if raw not in (None, ""):
+            settings[key] = _cast(key, raw)
+    settings.update(overrides or {})
+    source = str(settings["BOUNDARY_SOURCE"])
+    if not source.startswith(("http://", "https://")):
+        # a relative local mirror is taken relative to the working directory, as CI passes it
+        settings["BOUNDARY_SOURCE"] = str(Path(source).expanduser().resolve())
+    return settings

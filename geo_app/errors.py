@@ -1,0 +1,59 @@
+"""Typed errors. Each carries an HTTP status and a message that is safe to show a user.
+
+They are turned into responses in one place (``geo_app.web.errors``) and into
+``click.ClickException`` in the CLI (``geo_app.cli``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class GeoAppError(Exception):
+    status_code = 400
+    code = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(GeoAppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(GeoAppError):
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationError(GeoAppError):
+    """Input that cannot be accepted; ``details`` names rows/fields."""
+
+    status_code = 400
+    code = "invalid_input"
+
+
+class BoundarySourceError(GeoAppError):
+    """The boundary source (URL or folder) cannot be read."""
+
+    status_code = 502
+    code = "boundary_source"
+
+
+class InputFileError(ValidationError):
+    """A file given by the user is missing, unreadable or not what it claims to be."""
+
+    code = "input_file"
+
+
+class BoundariesMissing(GeoAppError):
+    status_code = 503
+    code = "boundaries_missing"

@@ -1,0 +1,109 @@
+"""Read desa boundaries from any vector file GDAL reads, through pyogrio, with a column mapping."""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from ..errors import InputFileError, ValidationError
+from ..geo import to_wgs84
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column holds which attribute. Only the desa code and name are required."""
+
+    desa_code: str
+    desa_name: str
+    kecamatan_code: str | None = None
+    kecamatan_name: str | None = None
+    kabupaten_name: str | None = None
+
+
+#: Column names of BIG (Badan Informasi Geospasial) RBI administrative layers (FACTS.md).
+PRESETS: dict[str, ColumnMapping] = {
+    "big": ColumnMapping(
+        desa_code="KDEPUM", desa_name="NAMOBJ", kecamatan_code="KDCPUM", kecamatan_name="WADMKC", kabupaten_name="WADMKK"
+    ),
+}
+
+_SHAPEFILE_PARTS = (".shx", ".dbf")
+
+
+def resolve_mapping(preset: str | None, **explicit: str | None) -> ColumnMapping:
+    """A preset, with any explicit option overriding its column; without a preset both desa columns are needed."""
+    base = PRESETS.get(preset) if preset else None
+    if preset and base is None:
+        raise ValidationError(f"unknown column preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+    values = {f.name: getattr(base, f.name) if base else None for f in fields(ColumnMapping)}
+    values.update({k: v for k, v in explicit.items() if v})
+    missing = [k for k in ("desa_code", "desa_name") if not values.get(k)]
+    if missing:
+        opts = ", ".join(f"--{m.replace('_', '-')}-col" for m in missing)
+        raise ValidationError(f"say which columns hold the desa code and name: {opts} (or --preset big)")
+    return ColumnMapping(**values)
+
+
+def _check_file(path: Path) -> str:
+    """Return the path string pyogrio should open, after checks that give clear messages."""
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    if path.suffix.lower() == ".shp":
+        for ext in _SHAPEFILE_PARTS:
+            if not any(path.with_suffix(e).exists() for e in (ext, ext.upper())):
+                raise InputFileError(f"{path}: shapefile is incomplete, {path.with_suffix(ext).name} is missing")
+    if path.suffix.lower() == ".zip":
+        if not zipfile.is_zipfile(path):
+            raise InputFileError(f"{path}: not a zip archive")
+        return f"/vsizip/{path}"
+    return str(path)
+
+
+def normalise_code(value: object, parts: int) -> str:
+    """``1706012005`` or `` 17.06.01.2005 `` → ``17.06.01.2005``; anything else is returned stripped."""
+    text = str(value).strip() if value is not None else ""
+    digits = re.sub(r"\D", "", text)
+    widths = [2, 2, 2, 4][:parts]
+    if re.fullmatch(r"[\d.]+", text) and len(digits) == sum(widths):
+        out, i = [], 0
+        for w in widths:
+            out.append(digits[i : i + w])
+            i += w
+        return ".".join(out)
+    return text
+
+
+def read_desa_file(path: str | Path, mapping: ColumnMapping) -> gpd.GeoDataFrame:
+    """Desa polygons from ``path`` in EPSG:4326 with columns code, name and, when mapped, kecamatan_code,
+    kecamatan_name, kabupaten_name; ``source_row`` is the 1-based feature number for messages."""
+    path = Path(path)
+    target = _check_file(path)
+    try:
+        gdf = pyogrio.read_dataframe(target)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"{path}: cannot be read as a vector file ({first})") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
+        raise InputFileError(f"{path}: has no geometry column")
+    wanted = {k: v for k, v in vars(mapping).items() if v}
+    unknown = [col for col in wanted.values() if col not in gdf.columns]
+    if unknown:
+        have = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
+        raise InputFileError(f"{path}: unknown column(s) {', '.join(unknown)}; the file has: {have}")
+    gdf = to_wgs84(gdf, str(path))
+    out = gpd.GeoDataFrame(
+        {"source_row": range(1, len(gdf) + 1)}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs, index=gdf.index
+    )
+    out["code"] = [normalise_code(v, 4) for v in gdf[mapping.desa_code]]
+    out["name"] = gdf[mapping.desa_name].astype("string").fillna("").str.strip().to_numpy()
+    if mapping.kecamatan_code:
+        out["kecamatan_code"] = [normalise_code(v, 3) for v in gdf[mapping.kecamatan_code]]
+    for attr in ("kecamatan_name", "kabupaten_name"):
+        col = getattr(mapping, attr)
+        if col:
+            out[attr] = gdf[col].astype("string").fillna("").str.strip().to_numpy()
+    return out.reset_index(drop=True)

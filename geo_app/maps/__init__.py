@@ -1,0 +1,1 @@
+"""Map builders: take GeoDataFrames, return a ``folium.Map``; never touch the request."""

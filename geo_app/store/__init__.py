@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the engine/session plumbing and the GeoDataFrame adapter."""

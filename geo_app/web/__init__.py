@@ -1,0 +1,13 @@
+"""Web layer: thin views (parse, call a service, serialise) grouped in blueprints per area."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from . import api, errors, health, pages
+
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)

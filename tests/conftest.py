@@ -1,0 +1,95 @@
+"""Fixtures as in Flask's tutorial: ``app``, ``client``, ``runner`` on a temporary SQLite file.
+
+The real boundaries are read from ``GEO_APP_BOUNDARY_SOURCE`` (CI: ../shared/data/wilayah_boundaries)
+and imported once per test session into a template database that each test copies.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from geo_app import create_app
+from geo_app.services.boundaries import import_boundaries
+from geo_app.store.db import get_session
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def boundary_source() -> str:
+    source = os.environ.get("GEO_APP_BOUNDARY_SOURCE")
+    if not source:
+        pytest.fail("set GEO_APP_BOUNDARY_SOURCE to ../shared/data/wilayah_boundaries (make test does)")
+    return source
+
+
+@pytest.fixture(scope="session")
+def bigstyle_shapefile() -> Path:
+    path = SHARED_DATA / "shapefiles_bigstyle" / "BATAS_DESA_MUKOMUKO.shp"
+    assert path.exists(), f"{path} missing: ../shared/data must sit beside the checkout"
+    return path
+
+
+def make_app(db_path: Path, shapefile_dir: Path, **extra):
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", "SHAPEFILE_DIR": str(shapefile_dir)}
+    config.update(extra)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, boundary_source) -> Path:
+    """A database with the real boundaries imported, built once."""
+    root = tmp_path_factory.mktemp("template")
+    db_path = root / "template.sqlite"
+    app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    with app.app_context():
+        import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
+    app.extensions["geo_app.engine"].dispose()
+    # fold the WAL into the main file so a plain copy is complete
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.close()
+    return db_path
+
+
+@pytest.fixture
+def empty_app(tmp_path, boundary_source):
+    app = make_app(tmp_path / "empty.sqlite", tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
+@pytest.fixture
+def app(tmp_path, template_db, boundary_source):
+    db_path = tmp_path / "app.sqlite"
+    shutil.copy(template_db, db_path)
+    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def snapshot(app) -> dict[str, list[tuple]]:
+    """Every row of every table, to assert that a failed operation changed nothing."""
+    url = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    con = sqlite3.connect(url)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    finally:
+        con.close()
