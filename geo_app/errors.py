@@ -57,3 +57,12 @@ class InputFileError(ValidationError):
 class BoundariesMissing(GeoAppError):
     status_code = 503
     code = "boundaries_missing"
+
+
+class RecordInvalid(ValidationError):
+    """A record failed validation; ``details`` maps each bad field to its reason."""
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        summary = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
+        super().__init__(message or f"data tidak valid / invalid input: {summary}", details=errors)
+        self.errors = errors

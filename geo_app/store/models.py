@@ -1,10 +1,11 @@
 """SQLAlchemy 2.x models. Geometry is stored as WKB (EPSG:4326) so SQLite and PostgreSQL both work."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date as _date, datetime, time as _time, timezone
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
+                        Table, Text, Time, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -52,3 +53,83 @@ class DataVersion(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- records: meetings (rakor), polling stations (TPS), incidents ---------------------------------
+
+
+class RecordMixin:
+    """Columns every record kind has: location, provenance, soft delete."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)  # point given by the user (EPSG:4326)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the desa the point falls in (or nearest within tolerance); differs from desa_code => mismatch
+    point_desa_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    location_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    placement: Mapped[str | None] = mapped_column(String(16), nullable=True)  # inside|overlap|nearest|desa
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    import_batch: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+meeting_desa = Table(
+    "meeting_desa",
+    Base.metadata,
+    Column("meeting_id", ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
+    Column("desa_code", ForeignKey("desa.code"), primary_key=True),
+)
+
+
+class Meeting(RecordMixin, Base):
+    """A coordination meeting (rapat koordinasi, rakor)."""
+
+    __tablename__ = "meeting"
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    date: Mapped[_date] = mapped_column(Date, index=True)
+    start_time: Mapped[_time | None] = mapped_column(Time, nullable=True)  # WIB
+    level: Mapped[str] = mapped_column(String(12))  # kabupaten | kecamatan | desa
+    host_kecamatan_code: Mapped[str | None] = mapped_column(ForeignKey("kecamatan.code"), nullable=True, index=True)
+    host_desa_code: Mapped[str | None] = mapped_column(ForeignKey("desa.code"), nullable=True, index=True)
+    venue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    organiser: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agencies: Mapped[list] = mapped_column(JSON, default=list)
+    reaches_all_desa: Mapped[bool] = mapped_column(Boolean, default=False)
+    reached_desa: Mapped[list[Desa]] = relationship(secondary=meeting_desa, order_by="Desa.code", lazy="selectin")
+
+
+class PollingStation(RecordMixin, Base):
+    """A TPS (tempat pemungutan suara); natural key: desa + number."""
+
+    __tablename__ = "polling_station"
+    __table_args__ = (UniqueConstraint("desa_code", "number", name="uq_tps_desa_number"),)
+    desa_code: Mapped[str] = mapped_column(ForeignKey("desa.code"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    voters: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    vulnerability: Mapped[str] = mapped_column(String(20), default="tidak_rawan")
+    police: Mapped[int] = mapped_column(Integer, default=0)
+    tni: Mapped[int] = mapped_column(Integer, default=0)
+    linmas: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Incident(RecordMixin, Base):
+    """An incident reported to Bawaslu or the police."""
+
+    __tablename__ = "incident"
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive, WIB (UTC+7)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # naive, WIB
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12), default="reported")
+    desa_code: Mapped[str | None] = mapped_column(ForeignKey("desa.code"), nullable=True, index=True)
+    description: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(24), nullable=True)  # bawaslu|public|police|media|other

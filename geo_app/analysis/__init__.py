@@ -1,0 +1,1 @@
+"""Analysis: pure functions over (Geo)DataFrames. No Flask, no SQLAlchemy."""

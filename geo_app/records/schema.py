@@ -1,0 +1,278 @@
+"""Validate one raw record (a mapping of canonical field names to user values) into stored values.
+
+Canonical input fields (file headers and API bodies are mapped onto these):
+
+- location, all kinds: ``desa_code`` or ``desa`` (+ ``kecamatan`` when the name repeats), ``lat``, ``lon``
+- meetings: ``external_id``, ``title``, ``date``, ``start_time``, ``level``, ``kecamatan`` (host),
+  ``venue``, ``organiser``, ``agencies``, ``reached_desa`` (codes or names; "semua"/"all" = every desa
+  of the host kecamatan), ``reaches_all_desa``, ``notes``, ``source_url``, ``synthetic``
+- tps: ``number``, ``voters``, ``address``, ``vulnerability``, ``police``, ``tni``, ``linmas``, ``notes``
+- incidents: ``external_id``, ``occurred_at``, ``reported_at``, ``category``, ``severity``, ``status``,
+  ``description``, ``source``, ``source_url``, ``notes``
+
+Every problem is collected per field and raised together as ``RecordInvalid``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+
+from ..analysis.placement import DEFAULT_TOLERANCE_M, assign_desa
+from ..errors import RecordInvalid, ValidationError
+from ..geo import check_lat_lon
+from . import parse, vocab
+from .desa_lookup import DesaLookup, LookupError_
+
+KINDS = ("meetings", "tps", "incidents")
+MAX_VOTERS_PER_TPS = 600  # PKPU: at most 600 voters per TPS in Pilkada 2024 (FACTS.md)
+
+
+@dataclass
+class RecordContext:
+    """What validation needs to know about the boundaries and settings; built once per request/import."""
+
+    desa: gpd.GeoDataFrame
+    tolerance_m: float = DEFAULT_TOLERANCE_M
+    vulnerability_classes: tuple[str, ...] = vocab.VULNERABILITY_CLASSES
+    allow_extra_agencies: bool = True
+    lookup: DesaLookup = field(init=False)
+    _placed: dict[tuple[float, float], tuple[str | None, str, float]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.lookup = DesaLookup(self.desa)
+
+    def prefetch(self, points: list[tuple[float, float]]) -> None:
+        """Place many (lon, lat) points in one spatial join (imports call this before cleaning rows)."""
+        todo = sorted({p for p in points if p not in self._placed})
+        if not todo:
+            return
+        geoms = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in todo], [p[1] for p in todo]), crs="EPSG:4326")
+        result = assign_desa(geoms, self.desa, self.tolerance_m)
+        for p, (_, r) in zip(todo, result.iterrows()):
+            self._placed[p] = (r["desa_code"], r["placement"], float(r["distance_m"]) if r["desa_code"] else float("nan"))
+
+    def place(self, lon: float, lat: float) -> tuple[str | None, str, float]:
+        self.prefetch([(lon, lat)])
+        return self._placed[(lon, lat)]
+
+
+class _Collector:
+    """Runs field parsers and gathers their errors."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.errors: dict[str, str] = {}
+
+    def get(self, name: str, parser: Callable[[Any], Any], required: bool = False, default: Any = None) -> Any:
+        value = self.raw.get(name)
+        if parse.is_blank(value):
+            if required:
+                self.errors[name] = "wajib diisi / required"
+            return default
+        try:
+            result = parser(value)
+        except (ValueError, LookupError_) as exc:
+            self.errors[name] = str(exc)
+            return default
+        return default if result is None else result
+
+    def choice(self, name: str, allowed, aliases=None, required: bool = False, default: str | None = None) -> str | None:
+        def _parse(value: Any) -> str:
+            key = vocab.lookup(str(value), allowed, aliases)
+            if key is None:
+                options = ", ".join(allowed)
+                raise ValueError(f"{value!r} tidak dikenal / unknown; pilihan / allowed: {options}")
+            return key
+
+        return self.get(name, _parse, required=required, default=default)
+
+    def fail(self, name: str, reason: str) -> None:
+        self.errors.setdefault(name, reason)
+
+
+def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, Any]:
+    """Resolve desa from code/name and place the point; flag disagreement between the two."""
+    out: dict[str, Any] = {"lon": None, "lat": None, "point_desa_code": None, "location_mismatch": False,
+                           "placement": None, "desa_code": None}
+    desa_code = None
+    if not parse.is_blank(c.raw.get("desa_code")):
+        desa_code = c.get("desa_code", ctx.lookup.desa_code)
+    elif not parse.is_blank(c.raw.get("desa")):
+        try:
+            desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"))
+        except LookupError_ as exc:
+            c.fail(exc.field, str(exc))
+    lat = c.get("lat", parse.parse_float)
+    lon = c.get("lon", parse.parse_float)
+    if (lat is None) != (lon is None):
+        c.fail("lat" if lat is None else "lon", "lintang dan bujur harus diisi berdua / give both latitude and longitude")
+    elif lat is not None:
+        try:
+            check_lat_lon(lat, lon, "lokasi / location")
+        except ValidationError as exc:
+            c.fail("lat", exc.message)
+        else:
+            placed, how, distance = ctx.place(lon, lat)
+            if placed is None:
+                c.fail("lat", f"titik ({lat}, {lon}) di luar Kabupaten Mukomuko (lebih dari {ctx.tolerance_m:g} m "
+                              "dari desa mana pun) / point is outside Mukomuko")
+            else:
+                out.update(lon=lon, lat=lat, point_desa_code=placed, placement=how)
+                if desa_code is None and "desa_code" not in c.errors and "desa" not in c.errors:
+                    desa_code = placed
+                elif desa_code is not None and desa_code != placed:
+                    out["location_mismatch"] = True
+    if desa_code is None and need_desa and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan")):
+        c.fail("desa", "isi kode desa, nama desa, atau lintang/bujur / give a desa code, desa name or a point")
+    if desa_code is not None and out["placement"] is None:
+        out["placement"] = "desa"
+    out["desa_code"] = desa_code
+    return out
+
+
+def content_hash(kind: str, values: Mapping[str, Any]) -> str:
+    """A stable hash of a record's content: the natural key when no external id is given."""
+    keys = sorted(k for k in values if k not in {"synthetic", "notes", "source_url", "content_hash", "external_id"})
+    payload = json.dumps({k: values[k] for k in keys}, default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{kind}|{payload}".encode()).hexdigest()
+
+
+def _common(c: _Collector) -> dict[str, Any]:
+    return {
+        "notes": c.get("notes", lambda v: parse.parse_text(v, 4000)),
+        "source_url": c.get("source_url", _url),
+        "synthetic": c.get("synthetic", parse.parse_bool, default=False),
+    }
+
+
+def _url(value: Any) -> str | None:
+    text = parse.parse_text(value, 500)
+    if text and not text.lower().startswith(("http://", "https://")):
+        raise ValueError("harus diawali http:// atau https:// / must start with http:// or https://")
+    return text
+
+
+def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
+    c = _Collector(raw)
+    level = c.choice("level", vocab.MEETING_LEVELS, {"kab": "kabupaten", "kec": "kecamatan"}, required=True)
+    values: dict[str, Any] = {
+        "external_id": c.get("external_id", lambda v: parse.parse_text(v, 64)),
+        "title": c.get("title", lambda v: parse.parse_text(v, 200), required=True),
+        "date": c.get("date", parse.parse_date, required=True),
+        "start_time": c.get("start_time", parse.parse_time),
+        "level": level,
+        "venue": c.get("venue", lambda v: parse.parse_text(v, 200)),
+        "organiser": c.get("organiser", lambda v: parse.parse_text(v, 200)),
+        **_common(c),
+    }
+    values["agencies"] = _agencies(c, ctx)
+    loc = _location(c, ctx, need_desa=(level == "desa"))
+    host_kec = None
+    if not parse.is_blank(raw.get("kecamatan")):
+        host_kec = c.get("kecamatan", ctx.lookup.kecamatan)
+    if loc["desa_code"]:  # the desa the meeting was held in (given, or where its venue point lies)
+        desa_kec = ctx.lookup.kecamatan_of[loc["desa_code"]]
+        if host_kec and host_kec != desa_kec:
+            c.fail("kecamatan", f"desa {loc['desa_code']} ada di kecamatan {desa_kec}, bukan {host_kec} / desa is in another kecamatan")
+        host_kec = host_kec or desa_kec
+    if level == "kecamatan" and not host_kec and "kecamatan" not in c.errors:
+        c.fail("kecamatan", "rakor tingkat kecamatan perlu kecamatan tuan rumah / a kecamatan-level meeting needs its host kecamatan")
+    host_desa = loc.pop("desa_code")
+    values.update(loc, host_kecamatan_code=host_kec, host_desa_code=host_desa)
+    reaches_all = c.get("reaches_all_desa", parse.parse_bool, default=False)
+    reached: list[str] = []
+    for item in parse.parse_list(raw.get("reached_desa")):
+        if vocab.normalise_key(item) in {"semua", "all", "semua desa", "all desa"}:
+            reaches_all = True
+            continue
+        try:
+            if item[:2].isdigit():
+                reached.append(ctx.lookup.desa_code(item))
+            else:
+                reached.append(ctx.lookup.desa_by_name(item, host_kec))
+        except LookupError_ as exc:
+            c.fail("reached_desa", str(exc))
+    if reaches_all and level != "kecamatan":
+        c.fail("reaches_all_desa", "'semua desa' hanya untuk rakor tingkat kecamatan / only for kecamatan-level meetings")
+    values["reaches_all_desa"] = bool(reaches_all)
+    values["reached_desa_codes"] = sorted(set(reached))
+    if c.errors:
+        raise RecordInvalid(c.errors)
+    values["content_hash"] = content_hash("meetings", values)
+    return values
+
+
+def _agencies(c: _Collector, ctx: RecordContext) -> list[str]:
+    out: list[str] = []
+    for item in parse.parse_list(c.raw.get("agencies")):
+        key = vocab.lookup(item, vocab.AGENCIES, vocab.AGENCY_ALIASES)
+        if key is None:
+            if not ctx.allow_extra_agencies:
+                c.fail("agencies", f"instansi {item!r} tidak dikenal / unknown agency")
+                continue
+            key = parse.parse_text(item, 60)
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def clean_tps(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
+    c = _Collector(raw)
+    values: dict[str, Any] = {
+        "number": c.get("number", lambda v: parse.parse_int(v, minimum=1, maximum=999), required=True),
+        "voters": c.get("voters", lambda v: parse.parse_int(v, minimum=0, maximum=MAX_VOTERS_PER_TPS), required=True),
+        "address": c.get("address", lambda v: parse.parse_text(v, 200)),
+        "vulnerability": c.choice("vulnerability", ctx.vulnerability_classes,
+                                  {"tidak rawan": "tidak_rawan", "aman": "tidak_rawan", "kurang rawan": "tidak_rawan"},
+                                  default="tidak_rawan"),
+        "police": c.get("police", parse.parse_int, default=0),
+        "tni": c.get("tni", parse.parse_int, default=0),
+        "linmas": c.get("linmas", parse.parse_int, default=0),
+        **_common(c),
+    }
+    values.pop("source_url")
+    loc = _location(c, ctx, need_desa=True)
+    values.update(loc)
+    if c.errors:
+        raise RecordInvalid(c.errors)
+    return values
+
+
+def clean_incident(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
+    c = _Collector(raw)
+    values: dict[str, Any] = {
+        "external_id": c.get("external_id", lambda v: parse.parse_text(v, 64)),
+        "occurred_at": c.get("occurred_at", parse.parse_datetime, required=True),
+        "reported_at": c.get("reported_at", parse.parse_datetime),
+        "category": c.choice("category", vocab.INCIDENT_CATEGORIES, vocab.CATEGORY_ALIASES, required=True),
+        "severity": c.choice("severity", vocab.SEVERITIES, vocab.SEVERITY_ALIASES, required=True),
+        "status": c.choice("status", vocab.STATUSES, vocab.STATUS_ALIASES, default="reported"),
+        "description": c.get("description", lambda v: parse.parse_text(v, 4000), required=True),
+        "source": c.choice("source", vocab.SOURCES, vocab.SOURCE_ALIASES),
+        **_common(c),
+    }
+    if values["occurred_at"] and values["reported_at"] and values["reported_at"] < values["occurred_at"]:
+        c.fail("reported_at", "tanggal lapor sebelum kejadian / reported before it occurred")
+    values.update(_location(c, ctx, need_desa=True))
+    if c.errors:
+        raise RecordInvalid(c.errors)
+    values["content_hash"] = content_hash("incidents", values)
+    return values
+
+
+CLEANERS: dict[str, Callable[[Mapping[str, Any], RecordContext], dict[str, Any]]] = {
+    "meetings": clean_meeting,
+    "tps": clean_tps,
+    "incidents": clean_incident,
+}
+
+
+def clean_record(kind: str, raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
+    if kind not in CLEANERS:
+        raise ValidationError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KINDS)}")
+    return CLEANERS[kind](raw, ctx)

@@ -1,0 +1,256 @@
+"""Record use cases (create, read, update, soft-delete, list, upsert) shared by API, forms and imports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, NotFound, ValidationError
+from ..records import parse, vocab
+from ..records.schema import KINDS, RecordContext, clean_record
+from ..store.adapter import desa_frame
+from ..store.db import bump_version, transaction
+from ..store.models import Desa, Incident, PollingStation, meeting_desa, utcnow
+from ..store.records import MODELS, apply_values, to_dict, to_raw
+from .boundaries import require_boundaries
+
+KIND_LABELS = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
+MAX_PER_PAGE = 500
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValidationError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KINDS)}")
+    return kind
+
+
+def record_context(session: Session, settings: dict[str, Any]) -> RecordContext:
+    """Boundaries and settings that validation needs."""
+    require_boundaries(session)
+    return RecordContext(
+        desa=desa_frame(session),
+        tolerance_m=float(settings.get("PLACEMENT_TOLERANCE_M", 500.0)),
+        vulnerability_classes=tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
+    )
+
+
+def find_existing(session: Session, kind: str, values: dict[str, Any], exclude_id: int | None = None):
+    """The stored row (deleted or not) with the same natural key: TPS by desa + number; meetings and
+    incidents by external id when given, else by content hash."""
+    model = MODELS[kind]
+    if kind == "tps":
+        stmt = select(model).where(model.desa_code == values["desa_code"], model.number == values["number"])
+    elif values.get("external_id"):
+        stmt = select(model).where(model.external_id == values["external_id"])
+    else:
+        stmt = select(model).where(model.content_hash == values["content_hash"])
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    return session.scalars(stmt).first()
+
+
+def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
+    if kind == "tps":
+        return f"TPS {values['number']} di desa {values['desa_code']}"
+    if values.get("external_id"):
+        return f"{KIND_LABELS[kind]} dengan id eksternal {values['external_id']!r}"
+    return f"{KIND_LABELS[kind]} dengan isi yang sama / identical content"
+
+
+def _get(session: Session, kind: str, record_id: int, include_deleted: bool = False):
+    obj = session.get(MODELS[check_kind(kind)], record_id)
+    if obj is None or (obj.deleted_at is not None and not include_deleted):
+        raise NotFound(f"{KIND_LABELS[kind]} {record_id} tidak ditemukan / not found")
+    return obj
+
+
+def get_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
+    return to_dict(_get(session, kind, record_id), kind)
+
+
+def create_record(session: Session, settings: dict[str, Any], kind: str, payload: dict[str, Any],
+                  ctx: RecordContext | None = None) -> dict[str, Any]:
+    """Validate and insert; 409 when the natural key exists (a soft-deleted twin is revived instead)."""
+    check_kind(kind)
+    values = clean_record(kind, payload, ctx or record_context(session, settings))
+    with transaction(session):
+        existing = find_existing(session, kind, values)
+        if existing is not None and existing.deleted_at is None:
+            raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {existing.id}) / already exists",
+                           details={"id": existing.id})
+        obj = existing or MODELS[kind]()
+        if existing is None:
+            session.add(obj)
+        obj.deleted_at = None
+        apply_values(session, obj, kind, values)
+        bump_version(session, "records")
+    return to_dict(obj, kind)
+
+
+def update_record(session: Session, settings: dict[str, Any], kind: str, record_id: int,
+                  payload: dict[str, Any]) -> dict[str, Any]:
+    """Merge a (partial) payload into the stored record, validate the whole, save."""
+    obj = _get(session, kind, record_id)
+    raw = to_raw(obj, kind)
+    names_desa = "desa" in payload and "desa_code" not in payload
+    moves_point = ("lat" in payload or "lon" in payload) and not ({"desa", "desa_code"} & set(payload))
+    desa_from_point = obj.point_desa_code is not None and obj.point_desa_code == raw.get("desa_code")
+    if names_desa or (moves_point and desa_from_point):
+        raw.pop("desa_code", None)  # the desa follows the new name or the moved point
+    raw.update(payload)
+    values = clean_record(kind, raw, record_context(session, settings))
+    with transaction(session):
+        twin = find_existing(session, kind, values, exclude_id=obj.id)
+        if twin is not None:
+            raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {twin.id}) / already exists",
+                           details={"id": twin.id})
+        if apply_values(session, obj, kind, values):
+            bump_version(session, "records")
+    return to_dict(obj, kind)
+
+
+def delete_record(session: Session, kind: str, record_id: int) -> None:
+    """Soft delete: the row is hidden, not erased, so it can be restored."""
+    obj = _get(session, kind, record_id)
+    with transaction(session):
+        obj.deleted_at = utcnow()
+        bump_version(session, "records")
+
+
+def restore_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
+    obj = _get(session, kind, record_id, include_deleted=True)
+    with transaction(session):
+        obj.deleted_at = None
+        bump_version(session, "records")
+    return to_dict(obj, kind)
+
+
+def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: str | None = None) -> str:
+    """Write cleaned values by natural key inside the caller's transaction (imports, demo load).
+
+    Returns ``inserted``, ``updated`` or ``unchanged``.
+    """
+    existing = find_existing(session, kind, values)
+    if existing is None:
+        obj = MODELS[kind](import_batch=batch)
+        session.add(obj)
+        apply_values(session, obj, kind, values)
+        session.flush()
+        return "inserted"
+    revived = existing.deleted_at is not None
+    existing.deleted_at = None
+    changed = apply_values(session, existing, kind, values)
+    if changed or revived:
+        existing.import_batch = batch or existing.import_batch
+        session.flush()
+        return "updated"
+    return "unchanged"
+
+
+# --- listing ------------------------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+
+FILTERS = {
+    "meetings": {"kecamatan", "desa", "date_from", "date_to", "level", "synthetic", "mismatch"},
+    "tps": {"kecamatan", "desa", "class", "synthetic", "mismatch"},
+    "incidents": {"kecamatan", "desa", "date_from", "date_to", "category", "status", "severity", "synthetic", "mismatch"},
+}
+
+
+def _filter_error(name: str, reason: str) -> ValidationError:
+    return ValidationError(f"filter {name}: {reason}", details={name: reason})
+
+
+def _parse_filter(name: str, parser, value: str):
+    try:
+        return parser(value)
+    except ValueError as exc:
+        raise _filter_error(name, str(exc)) from None
+
+
+def list_records(session: Session, settings: dict[str, Any], kind: str, filters: dict[str, str],
+                 page: int = 1, per_page: int = 50) -> Page:
+    """Records matching the filters (unknown filter names and bad values are 400s), newest first."""
+    check_kind(kind)
+    unknown = sorted(set(filters) - FILTERS[kind])
+    if unknown:
+        raise _filter_error(unknown[0], f"filter tidak dikenal / unknown filter; pilihan: {', '.join(sorted(FILTERS[kind]))}")
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError(f"page >= 1 dan 1 <= per_page <= {MAX_PER_PAGE}")
+    model = MODELS[kind]
+    stmt = select(model).where(model.deleted_at.is_(None))
+    desa_col = model.host_desa_code if kind == "meetings" else model.desa_code
+    if "kecamatan" in filters:
+        ctx = record_context(session, settings)
+        try:
+            kec = ctx.lookup.kecamatan(filters["kecamatan"])
+        except ValueError as exc:
+            raise _filter_error("kecamatan", str(exc)) from None
+        if kind == "meetings":
+            stmt = stmt.where(or_(model.host_kecamatan_code == kec, model.id.in_(
+                select(meeting_desa.c.meeting_id).join(Desa, Desa.code == meeting_desa.c.desa_code)
+                .where(Desa.kecamatan_code == kec))))
+        else:
+            stmt = stmt.where(desa_col.in_(select(Desa.code).where(Desa.kecamatan_code == kec)))
+    if "desa" in filters:
+        code = filters["desa"].strip()
+        if kind == "meetings":
+            stmt = stmt.where(or_(
+                desa_col == code,
+                model.id.in_(select(meeting_desa.c.meeting_id).where(meeting_desa.c.desa_code == code)),
+                and_(model.reaches_all_desa.is_(True), model.host_kecamatan_code == code[:8]),
+            ))
+        else:
+            stmt = stmt.where(desa_col == code)
+    date_col = {"meetings": getattr(model, "date", None), "incidents": getattr(model, "occurred_at", None)}.get(kind)
+    if "date_from" in filters:
+        d = _parse_filter("date_from", parse.parse_date, filters["date_from"])
+        stmt = stmt.where(date_col >= (d if kind == "meetings" else datetime.combine(d, time())))
+    if "date_to" in filters:
+        d = _parse_filter("date_to", parse.parse_date, filters["date_to"])
+        stmt = stmt.where(date_col <= (d if kind == "meetings" else datetime.combine(d, time.max)))
+    for name, column, allowed, aliases in (
+        ("level", "level", vocab.MEETING_LEVELS, None),
+        ("category", "category", vocab.INCIDENT_CATEGORIES, vocab.CATEGORY_ALIASES),
+        ("status", "status", vocab.STATUSES, vocab.STATUS_ALIASES),
+        ("severity", "severity", vocab.SEVERITIES, vocab.SEVERITY_ALIASES),
+        ("class", "vulnerability", tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
+         {"tidak rawan": "tidak_rawan"}),
+    ):
+        if name in filters:
+            key = vocab.lookup(filters[name], allowed, aliases)
+            if key is None:
+                raise _filter_error(name, f"{filters[name]!r} tidak dikenal / unknown; pilihan: {', '.join(allowed)}")
+            stmt = stmt.where(getattr(model, column) == key)
+    for name, column in (("synthetic", "synthetic"), ("mismatch", "location_mismatch")):
+        if name in filters:
+            stmt = stmt.where(getattr(model, column).is_(_parse_filter(name, parse.parse_bool, filters[name])))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    if kind == "meetings":
+        order = (model.date.desc(), model.id.desc())
+    elif kind == "incidents":
+        order = (Incident.occurred_at.desc(), Incident.id.desc())
+    else:
+        order = (PollingStation.desa_code, PollingStation.number)
+    rows = session.scalars(stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
+    return Page([to_dict(r, kind) for r in rows], total, page, per_page)
+
+
+def mismatches(session: Session) -> list[dict[str, Any]]:
+    """Every record whose point and desa disagree, for the listing the issue asks for."""
+    out = []
+    for kind, model in MODELS.items():
+        rows = session.scalars(select(model).where(model.deleted_at.is_(None), model.location_mismatch.is_(True)))
+        out.extend({"kind": kind, **to_dict(r, kind)} for r in rows)
+    return out
+
