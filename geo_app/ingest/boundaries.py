@@ -33,7 +33,7 @@ def _row_label(row: pd.Series) -> str:
     n = row.get("source_row")
     label = f"row {int(n)}" if pd.notna(n) else "row"
     code = row.get("code") or "(no code)"
-    name = row.get("name") or ""
+    name = " ".join(str(row.get("name") or "").split())  # keep the message on one line
     return f"{label} ({code}{' ' + name if name else ''})"
 
 
@@ -43,12 +43,19 @@ def _fail(what: str, labels: list[str]) -> None:
     raise ValidationError(f"{what}: {shown}{more}", details=labels)
 
 
+def _field(desa: gpd.GeoDataFrame, key: str, what: str) -> str:
+    """``what``, plus the source column it came from when the reader recorded it (``attrs["columns"]``)."""
+    column = desa.attrs.get("columns", {}).get(key)
+    return f"{what} (column {column})" if column else what
+
+
 def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
     """Check codes, names, hierarchy and geometry of raw desa rows; repair invalid polygons.
 
     Returns a copy with ``kind``, ``kecamatan_code`` and a ``repairs`` attribute (list of messages).
-    Raises ``ValidationError`` naming every offending row.
+    Raises ``ValidationError`` naming every offending row (and the source column, when known).
     """
+    code_field = _field(desa, "code", "desa code")
     if "source_row" not in desa:
         desa = desa.assign(source_row=range(1, len(desa) + 1))
     desa = to_wgs84(desa, "desa boundaries").copy()
@@ -57,16 +64,16 @@ def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
 
     bad_code = [_row_label(r) for _, r in desa.iterrows() if not DESA_CODE.match(str(r["code"]))]
     if bad_code:
-        _fail("desa code is not a Kemendagri desa code like 17.06.08.2006", bad_code)
+        _fail(f"{code_field} is not a Kemendagri desa code like 17.06.08.2006", bad_code)
     outside = [_row_label(r) for _, r in desa.iterrows() if not str(r["code"]).startswith(kabupaten + ".")]
     if outside:
-        _fail(f"desa code does not belong to kabupaten {kabupaten}", outside)
+        _fail(f"{code_field} does not belong to kabupaten {kabupaten}", outside)
     no_name = [_row_label(r) for _, r in desa.iterrows() if not str(r["name"] or "").strip()]
     if no_name:
-        _fail("desa name is empty", no_name)
+        _fail(f"{_field(desa, 'name', 'desa name')} is empty", no_name)
     dup_mask = desa["code"].duplicated(keep=False)
     if dup_mask.any():
-        _fail("duplicate desa code", [_row_label(r) for _, r in desa[dup_mask].iterrows()])
+        _fail(f"duplicate {code_field}", [_row_label(r) for _, r in desa[dup_mask].iterrows()])
 
     derived = desa["code"].str.slice(0, 8)
     if "kecamatan_code" in desa:
@@ -74,7 +81,7 @@ def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
         mismatch = desa[given.to_numpy() != derived.to_numpy()]
         if not mismatch.empty:
             _fail(
-                "kecamatan code does not fit the desa code",
+                f"{_field(desa, 'kecamatan_code', 'kecamatan code')} does not fit the {code_field}",
                 [f"{_row_label(r)}: kecamatan {r['kecamatan_code'] or '(empty)'}" for _, r in mismatch.iterrows()],
             )
     desa["kecamatan_code"] = derived.to_numpy()

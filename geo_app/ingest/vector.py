@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from ..errors import InputFileError, ValidationError
@@ -48,14 +50,44 @@ def resolve_mapping(preset: str | None, **explicit: str | None) -> ColumnMapping
     return ColumnMapping(**values)
 
 
+def _declared_size(part: Path, ext: str) -> int | None:
+    """The byte size a shapefile part's header promises (GDAL reads a cut-off file as empty rows)."""
+    with part.open("rb") as f:
+        head = f.read(32)
+    if ext in (".shp", ".shx"):
+        if len(head) < 28 or struct.unpack(">i", head[0:4])[0] != 9994:
+            return None
+        return struct.unpack(">i", head[24:28])[0] * 2  # 16-bit words
+    if len(head) < 12:
+        return None
+    records, header, record = struct.unpack("<IHH", head[4:12])
+    return header + records * record
+
+
+def _check_shapefile_sizes(path: Path, parts: dict[str, Path]) -> None:
+    for ext, part in parts.items():
+        declared = _declared_size(part, ext)
+        if declared is None:
+            raise InputFileError(f"{path}: {part.name} is not a valid shapefile part (bad header)")
+        actual = part.stat().st_size
+        if actual < declared:
+            raise InputFileError(
+                f"{path}: shapefile is truncated, {part.name} has {actual} bytes but its header declares {declared}"
+            )
+
+
 def _check_file(path: Path) -> str:
     """Return the path string pyogrio should open, after checks that give clear messages."""
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     if path.suffix.lower() == ".shp":
+        parts = {".shp": path}
         for ext in _SHAPEFILE_PARTS:
-            if not any(path.with_suffix(e).exists() for e in (ext, ext.upper())):
+            found = [path.with_suffix(e) for e in (ext, ext.upper()) if path.with_suffix(e).exists()]
+            if not found:
                 raise InputFileError(f"{path}: shapefile is incomplete, {path.with_suffix(ext).name} is missing")
+            parts[ext] = found[0]
+        _check_shapefile_sizes(path, parts)
     if path.suffix.lower() == ".zip":
         if not zipfile.is_zipfile(path):
             raise InputFileError(f"{path}: not a zip archive")
@@ -64,8 +96,15 @@ def _check_file(path: Path) -> str:
 
 
 def normalise_code(value: object, parts: int) -> str:
-    """``1706012005`` or `` 17.06.01.2005 `` → ``17.06.01.2005``; anything else is returned stripped."""
-    text = str(value).strip() if value is not None else ""
+    """``1706012005`` or `` 17.06.01.2005 `` → ``17.06.01.2005``; anything else is returned stripped.
+
+    A whole float (``1706012005.0``, as numeric columns with gaps are read) counts as its integer.
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
     digits = re.sub(r"\D", "", text)
     widths = [2, 2, 2, 4][:parts]
     if re.fullmatch(r"[\d.]+", text) and len(digits) == sum(widths):
@@ -106,4 +145,7 @@ def read_desa_file(path: str | Path, mapping: ColumnMapping) -> gpd.GeoDataFrame
         col = getattr(mapping, attr)
         if col:
             out[attr] = gdf[col].astype("string").fillna("").str.strip().to_numpy()
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    # validation messages name the source columns, not only the internal ones
+    out.attrs["columns"] = {"code": mapping.desa_code, "name": mapping.desa_name, "kecamatan_code": mapping.kecamatan_code}
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import BoundariesMissing
+from ..errors import BoundariesMissing, ValidationError
 from ..ingest.boundaries import BoundarySet, prepare_boundaries
 from ..ingest.fetch import boundary_files, cache_root, fetch_boundaries, is_cached
 from ..ingest.vector import ColumnMapping, read_desa_file
@@ -78,7 +78,10 @@ def import_boundaries(
         if mapping is None:
             raise ValueError("mapping is required with a path")
         desa = read_desa_file(path, mapping)
-        boundary_set = prepare_boundaries(desa, kabupaten, known_names=_known_names(session))
+        try:
+            boundary_set = prepare_boundaries(desa, kabupaten, known_names=_known_names(session))
+        except ValidationError as exc:  # the rows are named; say which file they are in
+            raise ValidationError(f"{path}: {exc.message}", details=exc.details) from None
         source = str(path)
     with transaction(session):
         counts = save_boundaries(session, boundary_set.kabupaten, boundary_set.kecamatan, boundary_set.desa)
