@@ -197,7 +197,7 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
                 reached.append(ctx.lookup.desa_by_name(item, host_kec))
         except LookupError_ as exc:
             c.fail("reached_desa", str(exc))
-    if reaches_all and level != "kecamatan":
+    if reaches_all and level and level != "kecamatan":
         c.fail("reaches_all_desa", "'semua desa' hanya untuk rakor tingkat kecamatan / only for kecamatan-level meetings")
     values["reaches_all_desa"] = bool(reaches_all)
     values["reached_desa_codes"] = sorted(set(reached))
