@@ -42,12 +42,14 @@ def kecamatan_frame(session: Session) -> gpd.GeoDataFrame:
     return _frame([dict(r) for r in rows], cols)
 
 
-def desa_frame(session: Session, kecamatan: str | None = None) -> gpd.GeoDataFrame:
-    """All desa with their kecamatan name, ordered by code."""
+def desa_frame(session: Session, kecamatan: str | None = None, code: str | None = None) -> gpd.GeoDataFrame:
+    """All desa (or those of one kecamatan, or the one with ``code``) with their kecamatan name, ordered by code."""
     cols = [getattr(Desa, c) for c in _AREA_COLS] + [Desa.kind, Desa.kecamatan_code, Kecamatan.name.label("kecamatan_name")]
     stmt = select(*cols).join(Kecamatan, Kecamatan.code == Desa.kecamatan_code).order_by(Desa.code)
     if kecamatan:
         stmt = stmt.where(Desa.kecamatan_code == kecamatan)
+    if code is not None:
+        stmt = stmt.where(Desa.code == code)
     rows = [dict(r) for r in session.execute(stmt).mappings()]
     return _frame(rows, _AREA_COLS + ["kind", "kecamatan_code", "kecamatan_name"])
 

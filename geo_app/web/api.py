@@ -40,8 +40,8 @@ def desa_list():
 @bp.get("/desa/<code>")
 def desa_detail(code: str):
     session = get_session()
-    desa = desa_frame(session)
-    row = desa[desa["code"] == code]
+    require_boundaries(session)  # an empty database is a 503, not "this desa does not exist"
+    row = desa_frame(session, code=code)
     if row.empty:
         raise NotFound(f"desa {code!r} tidak ditemukan / not found")
     return jsonify(feature_collection(row, DESA_PROPERTIES)["features"][0])
