@@ -175,3 +175,28 @@ def test_overlap_picks_the_deeper_polygon_and_ties_by_code(squares):
 def test_placement_tolerance_is_configurable(squares):
     out = assign_desa(_pts([(703_000, 9_700_500)]), squares, tolerance_m=1500)
     assert out["desa_code"].tolist() == ["C"] and out["placement"].tolist() == ["nearest"]
+
+
+# --- audit trail and soft delete ---------------------------------------------------------------------
+
+def test_every_write_is_audited_and_delete_is_soft(app):
+    from geo_app.services import records as service
+    from geo_app.services.audit import history
+
+    settings = app.config["GEO_APP_SETTINGS"]
+    with app.app_context():
+        session = get_session()
+        tps = service.create_record(session, settings, "tps", {"desa": "Penarik", "number": "3", "voters": "410"},
+                                    actor="ani")
+        service.update_record(session, settings, "tps", tps["id"], {"police": "1", "linmas": "2"}, actor="budi")
+        service.delete_record(session, "tps", tps["id"], actor="budi")
+        assert service.list_records(session, settings, "tps", {}).total == 0
+        service.restore_record(session, "tps", tps["id"], actor="admin")
+        assert service.get_record(session, "tps", tps["id"])["police"] == 1
+        entries = history(session, kind="tps", record_id=tps["id"])
+    assert [(e["action"], e["actor"]) for e in reversed(entries)] == [
+        ("create", "ani"), ("update", "budi"), ("delete", "budi"), ("restore", "admin")]
+    update = next(e for e in entries if e["action"] == "update")
+    assert update["before"] == {"police": 0, "linmas": 0} and update["after"] == {"police": 1, "linmas": 2}
+    delete = next(e for e in entries if e["action"] == "delete")
+    assert delete["before"]["voters"] == 410 and "deleted_at" not in delete["before"]

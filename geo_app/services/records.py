@@ -15,6 +15,7 @@ from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
 from ..store.models import Desa, Incident, PollingStation, meeting_desa, utcnow
 from ..store.records import MODELS, apply_values, to_dict, to_raw
+from .audit import record_change
 from .boundaries import require_boundaries
 
 KIND_LABELS = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
@@ -72,7 +73,7 @@ def get_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
 
 
 def create_record(session: Session, settings: dict[str, Any], kind: str, payload: dict[str, Any],
-                  ctx: RecordContext | None = None) -> dict[str, Any]:
+                  ctx: RecordContext | None = None, actor: str | None = None) -> dict[str, Any]:
     """Validate and insert; 409 when the natural key exists (a soft-deleted twin is revived instead)."""
     check_kind(kind)
     values = clean_record(kind, payload, ctx or record_context(session, settings))
@@ -84,14 +85,18 @@ def create_record(session: Session, settings: dict[str, Any], kind: str, payload
         obj = existing or MODELS[kind]()
         if existing is None:
             session.add(obj)
+        before = to_dict(existing, kind) if existing is not None else None
         obj.deleted_at = None
         apply_values(session, obj, kind, values)
+        session.flush()
+        after = to_dict(obj, kind)
+        record_change(session, "create", kind, obj.id, before, after, actor)
         bump_version(session, "records")
-    return to_dict(obj, kind)
+    return after
 
 
 def update_record(session: Session, settings: dict[str, Any], kind: str, record_id: int,
-                  payload: dict[str, Any]) -> dict[str, Any]:
+                  payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
     """Merge a (partial) payload into the stored record, validate the whole, save."""
     obj = _get(session, kind, record_id)
     raw = to_raw(obj, kind)
@@ -107,28 +112,34 @@ def update_record(session: Session, settings: dict[str, Any], kind: str, record_
         if twin is not None:
             raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {twin.id}) / already exists",
                            details={"id": twin.id})
+        before = to_dict(obj, kind)
         if apply_values(session, obj, kind, values):
+            session.flush()
+            record_change(session, "update", kind, obj.id, before, to_dict(obj, kind), actor)
             bump_version(session, "records")
     return to_dict(obj, kind)
 
 
-def delete_record(session: Session, kind: str, record_id: int) -> None:
+def delete_record(session: Session, kind: str, record_id: int, actor: str | None = None) -> None:
     """Soft delete: the row is hidden, not erased, so it can be restored."""
     obj = _get(session, kind, record_id)
     with transaction(session):
+        record_change(session, "delete", kind, obj.id, to_dict(obj, kind), None, actor)
         obj.deleted_at = utcnow()
         bump_version(session, "records")
 
 
-def restore_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
+def restore_record(session: Session, kind: str, record_id: int, actor: str | None = None) -> dict[str, Any]:
     obj = _get(session, kind, record_id, include_deleted=True)
     with transaction(session):
         obj.deleted_at = None
+        record_change(session, "restore", kind, obj.id, None, to_dict(obj, kind), actor)
         bump_version(session, "records")
     return to_dict(obj, kind)
 
 
-def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: str | None = None) -> str:
+def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: str | None = None,
+                  actor: str | None = None) -> str:
     """Write cleaned values by natural key inside the caller's transaction (imports, demo load).
 
     Returns ``inserted``, ``updated`` or ``unchanged``.
@@ -139,13 +150,16 @@ def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: st
         session.add(obj)
         apply_values(session, obj, kind, values)
         session.flush()
+        record_change(session, "create", kind, obj.id, None, to_dict(obj, kind), actor, batch)
         return "inserted"
+    before = to_dict(existing, kind)
     revived = existing.deleted_at is not None
     existing.deleted_at = None
     changed = apply_values(session, existing, kind, values)
     if changed or revived:
         existing.import_batch = batch or existing.import_batch
         session.flush()
+        record_change(session, "update", kind, existing.id, before, to_dict(existing, kind), actor, batch)
         return "updated"
     return "unchanged"
 

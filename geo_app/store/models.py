@@ -133,3 +133,18 @@ class Incident(RecordMixin, Base):
     desa_code: Mapped[str | None] = mapped_column(ForeignKey("desa.code"), nullable=True, index=True)
     description: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(24), nullable=True)  # bawaslu|public|police|media|other
+
+
+class AuditEntry(Base):
+    """Who changed what and when, with the record before and after (nothing is lost)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80), default="system")
+    action: Mapped[str] = mapped_column(String(16))  # create|update|delete|restore|import|rollback
+    kind: Mapped[str] = mapped_column(String(16))  # meetings|tps|incidents|boundaries|batch
+    record_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    batch: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
