@@ -29,8 +29,16 @@ def _depth(value) -> int:
     return depth
 
 
-def _ring(coords: list, where: str) -> list[tuple[float, float]]:
-    return [(float(lng), float(lat)) for lat, lng in coords]
+def _ring(coords: list, where: str, number: int) -> list[tuple[float, float]]:
+    """One ring, [lat, lng] points turned into (lon, lat); a malformed point is named."""
+    out = []
+    for i, point in enumerate(coords, start=1):
+        try:
+            lat, lng = point
+            out.append((float(lng), float(lat)))
+        except (TypeError, ValueError):
+            raise InputFileError(f"{where}: point {i} of ring {number} is not a [lat, lng] pair: {point!r}") from None
+    return out
 
 
 def path_to_geometry(path: list, where: str) -> shapely.Geometry:
@@ -42,11 +50,16 @@ def path_to_geometry(path: list, where: str) -> shapely.Geometry:
         polygons = path
     else:
         raise InputFileError(f"{where}: path has nesting depth {depth}, expected 3 (polygon) or 4 (multipolygon)")
-    first = polygons[0][0][0]
-    check_lat_lon(float(first[0]), float(first[1]), where)
     shells = []
     for rings in polygons:
-        shells.append(shapely.Polygon(_ring(rings[0], where), [_ring(r, where) for r in rings[1:]]))
+        parts = [_ring(r, where, n) for n, r in enumerate(rings, start=1)]
+        if not shells:  # one point tells whether the order is [lat, lng] as upstream writes it
+            lon, lat = parts[0][0]
+            check_lat_lon(lat, lon, where)
+        try:
+            shells.append(shapely.Polygon(parts[0], parts[1:]))
+        except (ValueError, shapely.errors.GEOSException) as exc:  # e.g. a ring of fewer than 4 points
+            raise InputFileError(f"{where}: polygon {len(shells) + 1} cannot be built ({exc})") from None
     return shells[0] if len(shells) == 1 else shapely.MultiPolygon(shells)
 
 
