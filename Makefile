@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Tests and CI read the boundaries from the shared local mirror (no internet needed).
 GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
 
-.PHONY: install install-test run test bench clean
+.PHONY: install install-test assets run test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,22 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(MAKE) --no-print-directory assets
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory assets
+
+# Front-end files without an XStatic package on PyPI come from npm into $(NPM_ASSETS) (git-ignored);
+# the list lives in geo_app/maps/assets.py. Skipped when that exact list is already installed.
+NPM_ASSETS ?= build/npm-assets
+assets:
+	@specs="$$($(BIN)/python -m geo_app.maps.assets --npm-specs)"; \
+	if [ "$$(cat $(NPM_ASSETS)/.installed 2>/dev/null)" != "$$specs" ]; then \
+	  npm install --prefix $(NPM_ASSETS) --no-save --no-audit --no-fund --ignore-scripts --legacy-peer-deps --loglevel=error $$specs \
+	  && echo "$$specs" > $(NPM_ASSETS)/.installed; \
+	fi
+	@$(BIN)/python -m geo_app.maps.assets --check --npm-dir $(NPM_ASSETS)
 
 # Starts the service on http://127.0.0.1:5000 with SQLite under instance/; fetches and imports
 # the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else the upstream URL).

@@ -29,6 +29,8 @@ def _defaults() -> dict[str, Any]:
         "AUTO_IMPORT_BOUNDARIES": False,
         "SECRET_KEY": "dev-only-change-me",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
+        "NPM_ASSET_DIR": str(PROJECT_ROOT / "build" / "npm-assets"),
     }
 
 

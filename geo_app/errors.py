@@ -66,3 +66,10 @@ class RecordInvalid(ValidationError):
         summary = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
         super().__init__(message or f"data tidak valid / invalid input: {summary}", details=errors)
         self.errors = errors
+
+
+class AssetMissing(GeoAppError):
+    """A front-end file (JS/CSS) the maps need is not installed; the message names the set-up command."""
+
+    status_code = 500
+    code = "asset_missing"

@@ -1,9 +1,11 @@
 """HTML pages: landing page and maps."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
-from ..maps.overview import build_overview_map
+from ..errors import ValidationError
+from ..maps.assets import render_map_page
+from ..maps.overview import BASE_MAPS, build_overview_map
 from ..services.boundaries import kecamatan_summary, require_boundaries
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import get_session
@@ -21,5 +23,8 @@ def index():
 def overview_map():
     session = get_session()
     require_boundaries(session)
-    m = build_overview_map(desa_frame(session), kecamatan_frame(session))
-    return m.get_root().render()
+    base = request.args.get("peta_dasar", "osm")
+    if base not in BASE_MAPS:
+        raise ValidationError(f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}")
+    m = build_overview_map(desa_frame(session), kecamatan_frame(session), base=base)
+    return render_map_page(m)

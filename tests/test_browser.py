@@ -1,0 +1,203 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright's Python package.
+
+Nothing is installed here: `.ci/run` installs `chromium` with apt-get and the `test` extra brings
+`playwright` (no browser download: Playwright launches /usr/bin/chromium). The app is served on
+127.0.0.1 (a free port) from the ``app`` fixture's database with the real boundaries. Every request
+the page makes is recorded; anything not for 127.0.0.1 is aborted before it leaves the machine, and
+only base-map tile requests are allowed to have been attempted.
+
+To check another page, open it with ``browse(url)`` (``live_server`` + ``page`` fixtures) and assert on
+the returned ``Visit``.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from geo_app.store.adapter import kecamatan_frame
+from geo_app.store.db import get_session
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="install the test extra: pip install -e '.[test]'")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+#: base-map tiles are the one external resource the pages may ask for
+TILE_HOSTS = {"tile.openstreetmap.org", "a.tile.openstreetmap.org", "b.tile.openstreetmap.org",
+              "c.tile.openstreetmap.org"}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DESA_CODE = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver (.ci/run does)")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on http://127.0.0.1:<free port>, served from a thread for the duration of a test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@dataclass
+class Visit:
+    requests: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    local_failures: list[str] = field(default_factory=list)
+
+    def non_tile_external(self) -> list[str]:
+        return [u for u in self.external if urlsplit(u).hostname not in TILE_HOSTS]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def browse(page):
+    """Open a URL with every request recorded and nothing but 127.0.0.1 let through."""
+
+    def _browse(url: str) -> Visit:
+        visit = Visit()
+
+        def route(r):
+            if urlsplit(r.request.url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                visit.external.append(r.request.url)
+                r.abort("blockedbyclient")
+
+        def on_console(msg):
+            if msg.type == "error":
+                source = msg.location.get("url", "") if msg.location else ""
+                # a blocked tile is expected offline; it must not hide any other error
+                if urlsplit(source).hostname not in TILE_HOSTS:
+                    visit.console_errors.append(f"{msg.text} ({source})")
+
+        def on_response(resp):
+            if urlsplit(resp.url).hostname == "127.0.0.1" and resp.status >= 400:
+                visit.local_failures.append(f"{resp.status} {resp.url}")
+
+        def on_failed(req):
+            if urlsplit(req.url).hostname == "127.0.0.1":
+                visit.local_failures.append(f"failed {req.url}: {req.failure}")
+
+        page.route("**/*", route)
+        page.on("request", lambda req: visit.requests.append(req.url))
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: visit.page_errors.append(str(exc)))
+        page.on("response", on_response)
+        page.on("requestfailed", on_failed)
+        page.goto(url, wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('path.desa-polygon').length > 0")
+        return visit
+
+    return _browse
+
+
+MAP_STATE_JS = """
+() => {
+  const maps = Object.keys(window).filter(k => k.startsWith("map_") && window[k] instanceof L.Map);
+  const map = window[maps[0]];
+  const codes = new Set();
+  map.eachLayer(l => { const p = l.feature && l.feature.properties;
+                        if (p && /%s/.test(p.code)) codes.add(p.code); });
+  const paths = [...document.querySelectorAll("path.desa-polygon")];
+  return {
+    maps: maps.length,
+    desaCodes: codes.size,
+    desaPaths: paths.length,
+    emptyPaths: paths.filter(p => !p.getAttribute("d") || p.getAttribute("d") === "M0 0").length,
+    kecamatanPaths: document.querySelectorAll("path.kecamatan-outline").length,
+    baseLayers: [...document.querySelectorAll(".leaflet-control-layers-base label")].map(l => l.textContent.trim()),
+    overlays: [...document.querySelectorAll(".leaflet-control-layers-overlays label")].map(l => l.textContent.trim()),
+    kecamatanLabels: [...document.querySelectorAll(".map-label.kecamatan")].map(e => e.textContent),
+    tiles: document.querySelectorAll("img.leaflet-tile").length,
+    fullscreen: document.querySelectorAll("a[title='Layar penuh']").length,
+    scale: [...document.querySelectorAll(".leaflet-control-scale-line")].map(e => e.textContent),
+    search: document.querySelectorAll(".leaflet-control-search input").length,
+  };
+}
+""" % DESA_CODE
+
+
+def _kecamatan_names(app) -> list[str]:
+    with app.app_context():
+        return sorted(kecamatan_frame(get_session())["name"])
+
+
+def test_overview_map_offline_without_base_map(app, live_server, browse, page):
+    visit = browse(f"{live_server}/map?peta_dasar=none")
+    state = page.evaluate(MAP_STATE_JS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-map.png"), full_page=True)
+
+    assert state["maps"] == 1
+    assert state["desaCodes"] == 151
+    assert state["desaPaths"] == 151 and state["emptyPaths"] == 0
+    assert state["kecamatanPaths"] == 15
+    assert state["baseLayers"] == ["OpenStreetMap", "Tanpa peta dasar / no base map"]
+    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan"]
+    assert sorted(state["kecamatanLabels"]) == _kecamatan_names(app)
+    assert state["fullscreen"] == 1 and state["search"] == 1
+    assert state["scale"] and state["scale"][0].endswith(("km", " m"))
+    assert state["tiles"] == 0
+    # with no base map the page asks for nothing outside the machine at all
+    assert visit.external == []
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.local_failures == []
+    assert any("/assets/leaflet/" in u for u in visit.requests)
+
+
+def test_overview_map_with_tiles_requests_only_tiles(live_server, browse, page):
+    visit = browse(f"{live_server}/map")
+    page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile').length > 0")
+    state = page.evaluate(MAP_STATE_JS)
+    assert state["desaPaths"] == 151
+    assert visit.external, "the OpenStreetMap layer should have asked for tiles"
+    assert visit.non_tile_external() == []
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.local_failures == []
+
+    # switching to "no base map" removes the tile layer
+    page.get_by_text("Tanpa peta dasar / no base map").click()
+    page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile').length === 0")
+
+
+def test_desa_search_lists_same_name_in_each_kecamatan(app, live_server, browse, page):
+    with app.app_context():
+        from geo_app.store.adapter import desa_frame
+
+        desa = desa_frame(get_session())
+    counts = desa["name"].value_counts()
+    repeated = counts[counts > 1].index[0]
+    expected = sorted(f"{repeated} — {k}" for k in desa.loc[desa["name"] == repeated, "kecamatan_name"])
+
+    visit = browse(f"{live_server}/map?peta_dasar=none")
+    page.locator(".leaflet-control-search input").press_sequentially(repeated, delay=20)
+    page.wait_for_function("() => document.querySelectorAll('.search-tip').length > 0")
+    tips = sorted(t.strip() for t in page.locator(".search-tip").all_inner_texts())
+    assert [t for t in tips if t.startswith(repeated + " —")] == expected
+    assert visit.console_errors == [] and visit.page_errors == []
