@@ -8,6 +8,7 @@ from flask.cli import AppGroup, FlaskGroup
 from .errors import GeoAppError
 from .ingest.vector import PRESETS, resolve_mapping
 from .services import boundaries as boundary_service
+from .services import demo as demo_service
 from .store.db import get_session
 
 
@@ -74,6 +75,17 @@ def boundaries_list() -> None:
                f"{sum(r['area_km2'] for r in rows):.1f} km²")
 
 
+demo = GeoAppGroup("demo", help="Data demo (sintetis, berdasarkan angka nyata FACTS.md).")
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the deterministic demo set (327 TPS, rakor, insiden); loading it again changes nothing."""
+    counts = demo_service.load_demo(get_session(), _settings())
+    for line in demo_service.count_lines(counts):
+        click.echo(line)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -86,12 +98,22 @@ def serve(host: str, port: int) -> None:
     if report:
         for line in report.lines():
             click.echo(line)
+    if _settings().get("DEMO_ON_EMPTY", True) and not demo_service.has_records(get_session()):
+        click.echo("Database tanpa data rakor/TPS/insiden: memuat data demo / loading the demo set "
+                   "(GEO_APP_DEMO_ON_EMPTY=0 to skip)")
+        try:
+            counts = demo_service.load_demo(get_session(), _settings())
+        except GeoAppError as exc:
+            raise click.ClickException(exc.message) from None
+        for line in demo_service.count_lines(counts):
+            click.echo(line)
     current_app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(boundaries)
     app.cli.add_command(serve)
+    app.cli.add_command(demo)
 
 
 def _create_app() -> Flask:

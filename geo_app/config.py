@@ -27,6 +27,8 @@ def _defaults() -> dict[str, Any]:
         "SHAPEFILE_DIR": str(PROJECT_ROOT / "shapefiles"),
         "FETCH_TIMEOUT": 30.0,
         "AUTO_IMPORT_BOUNDARIES": False,
+        # `geo-app serve` loads the demo set (geo_app/services/demo.py) into a database without records
+        "DEMO_ON_EMPTY": True,
         "SECRET_KEY": "dev-only-change-me",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
@@ -35,7 +37,7 @@ def _defaults() -> dict[str, Any]:
 
 
 _CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int}
-_BOOLS = {"AUTO_IMPORT_BOUNDARIES"}
+_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY"}
 
 
 def _cast(key: str, raw: str) -> Any:

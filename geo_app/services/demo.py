@@ -1,0 +1,414 @@
+"""A deterministic demo data set anchored on the real Pilkada 2024 figures for Mukomuko (FACTS.md).
+
+The per-TPS list, TPS coordinates, the full rakor schedule and the incident list are not public, so
+they are generated (fixed-seed numpy Generator) around the public anchors:
+
+- DPT per kecamatan and in total (139,976 voters), 327 TPS, at most 600 voters per TPS
+  (harianbengkuluekspress.bacakoran.co/read/18777; mediabengkulu.co/?p=66943);
+- the one ``rawan`` TPS in Desa Penarik, Kec. Penarik; 1 police + 2 Linmas per tidak-rawan TPS,
+  2 police + 2 Linmas per rawan TPS (harianrakyatbengkulu.bacakoran.co/amp/19948);
+- the Teramang Jaya rakor of Monday 11 Nov 2024 and the kabupaten-level rakor before it
+  (mukomuko.radarutara.bacakoran.co, 11 Nov 2024);
+- the three Bawaslu findings of BPD members campaigning (lampung.antaranews.com/berita/745857).
+
+Every generated record has ``synthetic = true``; the real ones carry their source. The set goes
+through the same validation as an import and is written by natural key, so loading it twice
+changes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import RecordInvalid, ValidationError
+from ..records.schema import KINDS, MAX_VOTERS_PER_TPS, clean_record
+from ..store.adapter import desa_frame
+from ..store.db import bump_version, transaction
+from ..store.records import MODELS
+from .records import record_context, upsert_record
+
+SEED = 20241127  # election day; any fixed value keeps the set reproducible
+METRIC_CRS = "EPSG:32747"
+TOTAL_TPS = 327
+TOTAL_DPT = 139_976
+SAFE_INSET_M = 30.0  # TPS/incident points stay this far inside their desa and away from overlaps
+
+#: DPT per kecamatan (Kemendagri code), harianbengkuluekspress.bacakoran.co/read/18777 (FACTS.md).
+DPT_PER_KECAMATAN: dict[str, int] = {
+    "17.06.10": 17_944,  # Penarik
+    "17.06.05": 13_362,  # Ipuh
+    "17.06.02": 13_214,  # Kota Mukomuko
+    "17.06.01": 10_836,  # Lubuk Pinang
+    "17.06.04": 10_165,  # Pondok Suguh
+    "17.06.11": 10_091,  # XIV Koto
+    "17.06.07": 9_985,  # Air Rami
+    "17.06.08": 9_082,  # Teramang Jaya
+    "17.06.13": 8_794,  # Air Majunto (boundary data: Air Manjunto)
+    "17.06.09": 7_629,  # Selagan Raya
+    "17.06.15": 7_086,  # Sungai Rumbai
+    "17.06.03": 5_875,  # Teras Terunjam
+    "17.06.12": 5_599,  # V Koto
+    "17.06.14": 5_209,  # Air Dikit
+    "17.06.06": 5_105,  # Malin Deman
+}
+
+RAWAN_DESA = "17.06.10.2001"  # Desa Penarik, Kec. Penarik: the only rawan TPS (FACTS.md)
+TERAMANG_JAYA = "17.06.08"
+RADAR_UTARA_URL = "https://mukomuko.radarutara.bacakoran.co"
+TPS_SOURCE_URL = "https://mediabengkulu.co/?p=66943"
+BAWASLU_URL = "https://lampung.antaranews.com/berita/745857"
+DEMO_NOTE = "Data contoh sintetis (demo), bukan data resmi / synthetic sample data."
+
+#: The three BPD findings (FACTS.md): desa code, name.
+BPD_FINDINGS = (
+    ("17.06.14.2003", "Pondok Lunang", date(2024, 10, 2)),
+    ("17.06.01.2008", "Lubuk Gedang", date(2024, 10, 9)),
+    ("17.06.04.2005", "Pondok Suguh", date(2024, 10, 16)),
+)
+
+
+# --- integer allocation ---------------------------------------------------------------------------
+
+def largest_remainder(total: int, weights: np.ndarray | list[float]) -> np.ndarray:
+    """Split ``total`` into integers proportional to ``weights`` (Hamilton method, ties by position)."""
+    w = np.asarray(weights, dtype=float)
+    if total < 0 or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("need a non-negative total and positive weights")
+    quota = total * w / w.sum()
+    out = np.floor(quota).astype(int)
+    rest = total - int(out.sum())
+    order = np.lexsort((np.arange(len(w)), -(quota - out)))
+    out[order[:rest]] += 1
+    return out
+
+
+def allocate_tps(voters: dict[str, int], total_tps: int, cap: int = MAX_VOTERS_PER_TPS) -> dict[str, int]:
+    """TPS per area by largest remainder on voters, then moved so that every area has
+    at least ceil(voters / cap) TPS (taken from the areas with the most spare capacity)."""
+    keys = list(voters)
+    v = np.array([voters[k] for k in keys], dtype=float)
+    tps = largest_remainder(total_tps, v)
+    need = np.maximum(1, np.ceil(v / cap).astype(int))
+    if need.sum() > total_tps:
+        raise ValueError(f"{total_tps} TPS cannot hold {int(v.sum())} voters at {cap} per TPS")
+    while (tps < need).any():
+        short = int(np.argmax(need - tps))
+        spare = np.where(tps > need, v / np.maximum(tps - 1, 1), np.inf)  # load after giving one away
+        donor = int(np.argmin(spare))
+        tps[donor] -= 1
+        tps[short] += 1
+    return dict(zip(keys, tps.tolist()))
+
+
+def _cap_split(total: int, n: int, rng: np.random.Generator, cap: int = MAX_VOTERS_PER_TPS) -> list[int]:
+    """``total`` voters over ``n`` TPS, a little uneven as real lists are, none above ``cap``."""
+    parts = largest_remainder(total, 1.0 + rng.uniform(-0.12, 0.12, n))
+    while parts.max() > cap:
+        i, j = int(np.argmax(parts)), int(np.argmin(parts))
+        move = min(parts[i] - cap, cap - parts[j])
+        parts[i] -= move
+        parts[j] += move
+    return parts.tolist()
+
+
+def desa_voters_and_tps(desa: pd.DataFrame, kec_voters: int, kec_tps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Voters per desa by area^0.5 weights (flattened toward equal shares if the TPS would not fit),
+    then TPS per desa: the minimum each needs, the rest to the desa with the most voters per TPS."""
+    area = desa["area_km2"].to_numpy(dtype=float)
+    for blend in (0.0, 0.25, 0.5, 0.75, 1.0):
+        w = (1 - blend) * np.sqrt(area) / np.sqrt(area).sum() + blend / len(area)
+        v = largest_remainder(kec_voters, w)
+        need = np.maximum(1, np.ceil(v / MAX_VOTERS_PER_TPS).astype(int))
+        if need.sum() <= kec_tps:
+            break
+    else:  # pragma: no cover - the FACTS figures always fit
+        raise ValueError("TPS do not fit the desa")
+    tps = need.copy()
+    for _ in range(kec_tps - int(need.sum())):
+        load = v / tps
+        tps[int(np.argmax(load))] += 1  # argmax: ties to the first (lowest code)
+    return v, tps
+
+
+# --- geometry -------------------------------------------------------------------------------------
+
+def safe_areas(desa: gpd.GeoDataFrame, inset_m: float = SAFE_INSET_M) -> dict[str, shapely.Geometry]:
+    """Each desa polygon (EPSG:32747) minus every other desa, shrunk by ``inset_m``: a point drawn in it
+    is inside exactly its own desa, so placement agrees with the desa given."""
+    metric = desa.to_crs(METRIC_CRS)
+    geoms = metric.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    out = {}
+    for i, code in enumerate(metric["code"]):
+        g = geoms[i]
+        others = [geoms[j] for j in tree.query(g, predicate="intersects") if j != i]
+        if others:
+            g = g.difference(shapely.union_all(others))
+        safe = g.buffer(-inset_m)
+        if safe.is_empty:
+            safe = g.buffer(-inset_m / 10)
+        out[code] = safe
+    return out
+
+
+class PointSampler:
+    """Deterministic random points inside a desa's safe area, returned as (lon, lat) rounded to 1e-6°."""
+
+    def __init__(self, desa: gpd.GeoDataFrame, rng: np.random.Generator) -> None:
+        self.safe = safe_areas(desa)
+        self.rng = rng
+        self.to_wgs84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+
+    def points(self, code: str, n: int) -> list[tuple[float, float]]:
+        geom = self.safe[code]
+        minx, miny, maxx, maxy = geom.bounds
+        xs: list[float] = []
+        ys: list[float] = []
+        while len(xs) < n:
+            cx = self.rng.uniform(minx, maxx, 64)
+            cy = self.rng.uniform(miny, maxy, 64)
+            ok = shapely.contains_xy(geom, cx, cy)
+            xs.extend(cx[ok].tolist())
+            ys.extend(cy[ok].tolist())
+        lon, lat = self.to_wgs84.transform(np.array(xs[:n]), np.array(ys[:n]))
+        return [(round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat)]
+
+
+# --- the records ----------------------------------------------------------------------------------
+
+@dataclass
+class DemoSet:
+    """Raw records (canonical input fields) per kind, ready for ``clean_record``."""
+
+    meetings: list[dict[str, Any]] = field(default_factory=list)
+    tps: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+
+    def by_kind(self) -> dict[str, list[dict[str, Any]]]:
+        return {"meetings": self.meetings, "tps": self.tps, "incidents": self.incidents}
+
+
+_TPS_PLACES = ("Balai Desa {desa}", "SD Negeri {n} {desa}", "Halaman rumah warga, Dusun {n}", "Posyandu Dusun {n}",
+               "Gedung serbaguna {desa}", "Masjid Dusun {n} (halaman)", "Lapangan Dusun {n}")
+
+
+def _tps_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler) -> list[dict[str, Any]]:
+    kec_tps = allocate_tps(DPT_PER_KECAMATAN, TOTAL_TPS)
+    records: list[dict[str, Any]] = []
+    for kec in sorted(DPT_PER_KECAMATAN):
+        rows = desa[desa["kecamatan_code"] == kec].sort_values("code")
+        voters, tps = desa_voters_and_tps(rows, DPT_PER_KECAMATAN[kec], kec_tps[kec])
+        for (_, d), v, n in zip(rows.iterrows(), voters, tps):
+            parts = _cap_split(int(v), int(n), rng)
+            points = sampler.points(d["code"], int(n))
+            for number, (count, (lon, lat)) in enumerate(zip(parts, points), start=1):
+                place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
+                records.append({"desa_code": d["code"], "number": number, "voters": count, "address": place,
+                                "lat": lat, "lon": lon, "vulnerability": "tidak_rawan", "police": 1, "tni": 0,
+                                "linmas": 2, "synthetic": True, "notes": DEMO_NOTE})
+    rawan = next(r for r in records if r["desa_code"] == RAWAN_DESA and r["number"] == 1)
+    rawan.update(vulnerability="rawan", police=2, linmas=2,
+                 notes=("Satu-satunya TPS rawan di Mukomuko ada di Desa Penarik (mediabengkulu.co/?p=66943); "
+                        "nomor, jumlah pemilih dan titik TPS ini rekaan. " + DEMO_NOTE))
+    # a few deliberately short-staffed TPS, so the coverage analysis has something to find
+    candidates = [i for i, r in enumerate(records) if r["vulnerability"] == "tidak_rawan"]
+    for k, i in enumerate(sorted(rng.choice(candidates, size=7, replace=False).tolist())):
+        short = {"police": 0} if k % 2 == 0 else {"linmas": 1}
+        records[i].update(short, notes="Sengaja kurang personel (demo) / deliberately short-staffed. " + DEMO_NOTE)
+    return records
+
+
+_KEC_AGENCIES = ["camat", "forkopimcam", "ppk", "panwascam", "kades", "bpd", "polri", "tni"]
+_EXTRA_AGENCIES = ["puskesmas", "linmas", "pps", "tokoh", "uptd_pendidikan", "kb", "kesbangpol"]
+
+
+def _meeting_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[list[dict[str, Any]], set[str]]:
+    kec_names = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
+    records: list[dict[str, Any]] = [{
+        "external_id": "demo-rakor-001",
+        "title": "Rakor Pilkada damai tingkat Kecamatan Teramang Jaya",
+        "date": date(2024, 11, 11), "level": "kecamatan", "kecamatan": TERAMANG_JAYA,
+        "venue": "Kecamatan Teramang Jaya", "organiser": "Pemkab Mukomuko",
+        "agencies": ["sekda", "camat", "forkopimcam", "ppk", "panwascam", "kades", "bpd", "puskesmas",
+                     "uptd_pendidikan", "kb"],
+        "reached_desa": "semua", "synthetic": False, "source_url": RADAR_UTARA_URL,
+        "notes": ("Senin 11 November 2024, dipimpin Sekda Mukomuko Dr. Abdiyanto; hadir camat, forkopimcam, PPK, "
+                  "Panwaslu, kades, BPD, puskesmas, UPTD pendidikan dan koordinator penyuluh KB "
+                  "(mukomuko.radarutara.bacakoran.co, 11 Nov 2024)."),
+    }, {
+        "external_id": "demo-rakor-002",
+        "title": "Rakor pemangku kepentingan Pilkada 2024 tingkat Kabupaten Mukomuko",
+        "date": date(2024, 10, 3), "start_time": time(9, 0), "level": "kabupaten",
+        "venue": "Aula Kantor Bupati Mukomuko", "organiser": "Pemkab Mukomuko",
+        "agencies": ["sekda", "polri", "tni", "bawaslu", "kpu", "kesbangpol", "pemkab"],
+        "synthetic": True, "source_url": RADAR_UTARA_URL,
+        "notes": ("Rakor tingkat kabupaten dengan Polres, Kodim, Bawaslu, KPU dan OPD memang diadakan sebelum rakor "
+                  "kecamatan (mukomuko.radarutara.bacakoran.co, 11 Nov 2024), tetapi tanggal pastinya tidak "
+                  "dipublikasikan: tanggal, jam dan tempat di sini rekaan / real meeting, date not public. "
+                  + DEMO_NOTE),
+    }]
+    others = sorted(k for k in DPT_PER_KECAMATAN if k != TERAMANG_JAYA)
+    # deliberately leave a few desa unreached: two kecamatan miss 2 desa, eight miss 1 (12 in total)
+    order = rng.permutation(others).tolist()
+    missing_count = {k: (2 if i < 2 else 1 if i < 10 else 0) for i, k in enumerate(order)}
+    days = sorted(rng.choice(np.arange(0, 44), size=len(others), replace=False).tolist())
+    left_out: set[str] = set()
+    for n, (kec, day) in enumerate(zip(rng.permutation(others).tolist(), days), start=3):
+        codes = sorted(desa.loc[desa["kecamatan_code"] == kec, "code"])
+        skip = set(rng.choice(codes, size=missing_count[kec], replace=False).tolist()) if missing_count[kec] else set()
+        left_out |= skip
+        extra = rng.choice(_EXTRA_AGENCIES, size=2, replace=False).tolist()
+        records.append({
+            "external_id": f"demo-rakor-{n:03d}",
+            "title": f"Rakor Pilkada damai tingkat Kecamatan {kec_names[kec]}",
+            "date": date(2024, 10, 7) + timedelta(days=int(day)), "start_time": time(int(rng.choice([8, 9, 10, 13])), 0),
+            "level": "kecamatan", "kecamatan": kec, "venue": f"Aula Kantor Camat {kec_names[kec]}",
+            "organiser": "Pemkab Mukomuko", "agencies": _KEC_AGENCIES + extra,
+            "reached_desa": [c for c in codes if c not in skip], "synthetic": True, "notes": DEMO_NOTE,
+        })
+    # desa-level rakor in a few reached desa (never in the left-out ones, so the gaps stay gaps)
+    pool = sorted(set(desa["code"]) - left_out)
+    n0 = len(records) + 1
+    for k, code in enumerate(sorted(rng.choice(pool, size=10, replace=False).tolist())):
+        name = desa.loc[desa["code"] == code, "name"].iloc[0]
+        records.append({
+            "external_id": f"demo-rakor-{n0 + k:03d}",
+            "title": f"Rakor persiapan TPS Desa {name}",
+            "date": date(2024, 11, 4) + timedelta(days=int(rng.integers(0, 19))),
+            "start_time": time(int(rng.choice([9, 14, 19, 20])), 0), "level": "desa", "desa_code": code,
+            "venue": f"Balai Desa {name}", "organiser": f"Pemerintah Desa {name}",
+            "agencies": ["kades", "bpd", "pps", "linmas", "polri", "tni", "tokoh"],
+            "reached_desa": [code], "synthetic": True, "notes": DEMO_NOTE,
+        })
+    return records, left_out
+
+
+_INCIDENT_KINDS = {  # category: (weight, severities with weights, description templates)
+    "apk": (12, {"low": 7, "medium": 3}, ["APK pasangan calon dipasang di pohon dan tiang listrik di {desa}",
+                                          "Baliho pasangan calon dirusak orang tak dikenal di {desa}"]),
+    "money_politics": (8, {"medium": 4, "high": 4}, ["Dugaan pembagian uang kepada warga di {desa}",
+                                                     "Dugaan pembagian sembako oleh tim kampanye di {desa}"]),
+    "hoax": (7, {"low": 3, "medium": 4}, ["Pesan berantai berisi kabar bohong tentang TPS beredar di {desa}",
+                                           "Unggahan media sosial menuduh KPPS {desa} curang tanpa bukti"]),
+    "neutrality_asn": (5, {"medium": 4, "high": 1}, ["ASN diduga ikut kampanye pasangan calon di {desa}"]),
+    "neutrality_village": (5, {"medium": 4, "high": 1}, ["Perangkat desa {desa} diduga mengarahkan warga memilih"]),
+    "intimidation": (4, {"medium": 2, "high": 2}, ["Warga {desa} melapor diancam karena beda pilihan"]),
+    "logistics": (4, {"low": 2, "medium": 2}, ["Distribusi logistik ke TPS di {desa} terlambat karena jalan rusak",
+                                                "Kotak suara di {desa} ditemukan segelnya rusak"]),
+    "violence": (2, {"high": 1}, ["Keributan antar pendukung pasangan calon di {desa}"]),
+    "other": (3, {"low": 1}, ["Laporan warga soal undangan memilih (form C) belum diterima di {desa}"]),
+}
+_STATUSES = {"reported": 30, "verified": 20, "forwarded": 15, "closed": 25, "dismissed": 10}
+_SOURCES = {"public": 45, "bawaslu": 25, "police": 15, "media": 15}
+
+
+def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    keys = list(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def _incident_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler,
+                      desa_weights: dict[str, float]) -> list[dict[str, Any]]:
+    names = dict(zip(desa["code"], desa["name"]))
+    records: list[dict[str, Any]] = []
+    for k, (code, name, day) in enumerate(BPD_FINDINGS, start=1):
+        records.append({
+            "external_id": f"demo-insiden-{k:03d}", "desa_code": code,
+            "occurred_at": datetime.combine(day, time(10, 0)), "reported_at": datetime.combine(day, time(16, 0)),
+            "category": "neutrality_bpd", "severity": "medium", "status": "forwarded", "source": "bawaslu",
+            "source_url": BAWASLU_URL, "synthetic": False,
+            "description": f"Temuan Bawaslu: anggota BPD Desa {name} ikut berkampanye untuk pasangan calon.",
+            "notes": ("Temuan nyata pada tiga minggu pertama masa kampanye (25 Sep-20 Okt 2024); tanggal pasti dan "
+                      "status tindak lanjut tidak dipublikasikan, jadi tanggal dan status di sini perkiraan / "
+                      "real finding, exact day and status not public."),
+        })
+    # most incidents spread by voters; two desa get a cluster
+    clusters = ["17.06.10.2001", "17.06.02.1009"]
+    codes = list(desa_weights)
+    p = np.array([desa_weights[c] for c in codes], dtype=float)
+    spread = [codes[i] for i in rng.choice(len(codes), size=38, p=p / p.sum())]
+    where = spread + [clusters[0]] * 7 + [clusters[1]] * 5
+    start = datetime(2024, 9, 25, 7, 0)  # campaign start (KPU schedule), to a few days after election day
+    span_h = int((datetime(2024, 11, 30, 22, 0) - start).total_seconds() // 3600)
+    weights = {c: v[0] for c, v in _INCIDENT_KINDS.items()}
+    for k, code in enumerate(where, start=len(records) + 1):
+        cat = _pick(rng, weights)
+        _, sev_w, texts = _INCIDENT_KINDS[cat]
+        occurred = start + timedelta(hours=int(rng.integers(0, span_h)))
+        if cat == "logistics":  # logistics trouble comes in the days before the vote
+            occurred = datetime(2024, 11, 22, 8, 0) + timedelta(hours=int(rng.integers(0, 24 * 5)))
+        rec = {
+            "external_id": f"demo-insiden-{k:03d}", "desa_code": code, "occurred_at": occurred,
+            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))), "category": cat,
+            "severity": _pick(rng, sev_w), "status": _pick(rng, _STATUSES), "source": _pick(rng, _SOURCES),
+            "description": str(rng.choice(texts)).format(desa=names[code]) + " (contoh).",
+            "synthetic": True, "notes": DEMO_NOTE,
+        }
+        if rng.random() < 0.5:
+            lon, lat = sampler.points(code, 1)[0]
+            rec.update(lon=lon, lat=lat)
+        records.append(rec)
+    return records
+
+
+def build_demo(desa: gpd.GeoDataFrame, seed: int = SEED) -> DemoSet:
+    """The whole demo set from the desa frame; pure (no database), same output for the same seed."""
+    missing = set(DPT_PER_KECAMATAN) - set(desa["kecamatan_code"])
+    if missing or sum(DPT_PER_KECAMATAN.values()) != TOTAL_DPT:
+        raise ValidationError(f"demo needs the Mukomuko boundaries (17.06); missing kecamatan: {sorted(missing)}")
+    desa = desa.sort_values("code").reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    sampler = PointSampler(desa, rng)
+    tps = _tps_records(desa, rng, sampler)
+    meetings, _ = _meeting_records(desa, rng)
+    voters = pd.DataFrame(tps).groupby("desa_code")["voters"].sum().to_dict()
+    incidents = _incident_records(desa, rng, sampler, voters)
+    return DemoSet(meetings=meetings, tps=tps, incidents=incidents)
+
+
+def has_records(session: Session) -> bool:
+    """Whether any record (even a deleted one) exists: the demo is only loaded into an empty database."""
+    return any(session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
+
+
+def load_demo(session: Session, settings: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Validate and write the demo set in one transaction; returns counts per kind
+    (``inserted`` / ``updated`` / ``unchanged``). Loading it again changes nothing."""
+    ctx = record_context(session, settings)
+    demo = build_demo(ctx.desa)
+    points = [(r["lon"], r["lat"]) for rows in demo.by_kind().values() for r in rows if r.get("lon") is not None]
+    ctx.prefetch(points)
+    cleaned: dict[str, list[dict[str, Any]]] = {}
+    for kind, rows in demo.by_kind().items():
+        cleaned[kind] = []
+        for i, raw in enumerate(rows):
+            try:
+                cleaned[kind].append(clean_record(kind, raw, ctx))
+            except RecordInvalid as exc:  # a bug in the generator, not user input
+                raise ValidationError(f"demo {kind} #{i + 1}: {exc.message}", details=exc.details) from None
+    batch = f"demo-{uuid.uuid4()}"
+    counts = {kind: {"inserted": 0, "updated": 0, "unchanged": 0} for kind in KINDS}
+    with transaction(session):
+        for kind in KINDS:
+            for values in cleaned[kind]:
+                counts[kind][upsert_record(session, kind, values, batch)] += 1
+        if any(c["inserted"] or c["updated"] for c in counts.values()):
+            bump_version(session, "records")
+    return counts
+
+
+def count_lines(counts: dict[str, dict[str, int]]) -> list[str]:
+    labels = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
+    return [f"{labels[k]}: {c['inserted']} baru/new, {c['updated']} diperbarui/updated, "
+            f"{c['unchanged']} tetap/unchanged" for k, c in counts.items()]
