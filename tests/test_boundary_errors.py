@@ -256,3 +256,53 @@ def test_failure_while_writing_rolls_everything_back(app, bad, big, monkeypatch)
     with app.app_context(), pytest.raises(RuntimeError, match="disk full"):
         import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"], path=bad["bowtie"], mapping=PRESETS["big"])
     assert snapshot(app) == before
+
+
+# --- hostile files (issue: safety under bad input) ------------------------------------------------------
+
+def _zip_with(path, members: dict[str, bytes], compression=None):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=compression or zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_with_parent_paths_is_refused(app, runner, tmp_path):
+    bad = _zip_with(tmp_path / "desa.zip", {"../../evil.shp": b"x", "desa.dbf": b"y"})
+    before = snapshot(app)
+    result = runner.invoke(args=["boundaries", "import", str(bad), "--preset", "big"])
+    assert result.exit_code != 0
+    assert "unsafe path in zip archive: '../../evil.shp'" in result.output
+    assert snapshot(app) == before
+    assert not (tmp_path.parent / "evil.shp").exists()
+
+
+def test_zip_bomb_is_refused_before_unpacking(app, runner, tmp_path):
+    bomb = _zip_with(tmp_path / "bomb.zip", {"desa.shp": b"\0" * (64 * 1024 * 1024)})
+    assert bomb.stat().st_size < 200_000
+    before = snapshot(app)
+    result = runner.invoke(args=["boundaries", "import", str(bomb), "--preset", "big"])
+    assert result.exit_code != 0 and "zip bomb" in result.output
+    assert snapshot(app) == before
+
+
+def test_geojson_with_a_million_coordinates_is_refused(app, runner, tmp_path):
+    import json
+
+    import numpy as np
+
+    angles = np.linspace(0, 2 * np.pi, 1_000_000, endpoint=False)
+    ring = np.column_stack([101.2 + 0.05 * np.cos(angles), -2.6 + 0.05 * np.sin(angles)]).round(7).tolist()
+    ring.append(ring[0])
+    feature = {"type": "Feature", "properties": {"KODE": "17.06.10.2001", "NAMA": "Penarik"},
+               "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    path = tmp_path / "huge.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    before = snapshot(app)
+    result = runner.invoke(args=["boundaries", "import", str(path), "--desa-code-col", "KODE",
+                                 "--desa-name-col", "NAMA"])
+    assert result.exit_code != 0
+    assert "more than 200,000 vertices" in result.output and "1,000,001 vertices" in result.output
+    assert snapshot(app) == before

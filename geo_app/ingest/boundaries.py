@@ -19,6 +19,9 @@ from ..geo import WGS84, area_km2, polygonal_part, representative_points, to_wgs
 
 DESA_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[12]\d{3}$")
 MAX_LISTED = 20
+#: The real desa have 18,677 vertices in all (FACTS.md); one desa with more than this is not a boundary
+#: anyone meant to upload, and would make every map heavy.
+MAX_VERTICES_PER_DESA = 200_000
 
 
 @dataclass
@@ -96,6 +99,12 @@ def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
             "geometry is not a polygon",
             [f"{_row_label(r)}: {r.geometry.geom_type}" for _, r in desa[not_poly].iterrows()],
         )
+
+    n_coords = shapely.get_num_coordinates(desa.geometry.to_numpy())
+    too_big = n_coords > MAX_VERTICES_PER_DESA
+    if too_big.any():
+        _fail(f"polygon has more than {MAX_VERTICES_PER_DESA:,} vertices (simplify it first)",
+              [f"{_row_label(r)}: {n:,} vertices" for (_, r), n in zip(desa[too_big].iterrows(), n_coords[too_big])])
 
     repairs: list[str] = []
     invalid = ~desa.geometry.is_valid

@@ -76,6 +76,42 @@ def _check_shapefile_sizes(path: Path, parts: dict[str, Path]) -> None:
             )
 
 
+#: Bounds for zipped uploads: total unpacked size and compression ratio (zip bombs), member count.
+MAX_ZIP_UNPACKED = 512 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+MAX_ZIP_MEMBERS = 1000
+
+
+def check_zip(path: Path) -> list[zipfile.ZipInfo]:
+    """Refuse archives that are not zips, hold unsafe paths (absolute, ``..``, links) or unpack too large.
+
+    Checked from the central directory before any byte is decompressed.
+    """
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(f"{path}: not a zip archive")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputFileError(f"{path}: damaged zip archive ({exc})") from None
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise InputFileError(f"{path}: zip holds {len(members)} files (max {MAX_ZIP_MEMBERS})")
+    total = 0
+    for info in members:
+        name = info.filename.replace("\\", "/")
+        parts = [p for p in name.split("/") if p]
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or is_link:
+            raise InputFileError(f"{path}: unsafe path in zip archive: {info.filename!r}")
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 10 * 1024 * 1024:
+            raise InputFileError(f"{path}: {info.filename!r} unpacks {info.file_size // info.compress_size}x "
+                                 "its size: refused as a possible zip bomb")
+    if total > MAX_ZIP_UNPACKED:
+        raise InputFileError(f"{path}: zip unpacks to {total // (1024 * 1024)} MB (max {MAX_ZIP_UNPACKED // (1024 * 1024)} MB)")
+    return members
+
+
 def _check_file(path: Path) -> str:
     """Return the path string pyogrio should open, after checks that give clear messages."""
     if not path.exists():
@@ -89,8 +125,7 @@ def _check_file(path: Path) -> str:
             parts[ext] = found[0]
         _check_shapefile_sizes(path, parts)
     if path.suffix.lower() == ".zip":
-        if not zipfile.is_zipfile(path):
-            raise InputFileError(f"{path}: not a zip archive")
+        check_zip(path)
         return f"/vsizip/{path}"
     return str(path)
 
