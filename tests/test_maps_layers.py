@@ -1,0 +1,136 @@
+"""Map layers on the real boundaries: what the overview contains, escaping, base-map choice, size."""
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import pytest
+from folium import plugins
+
+from geo_app.maps.assets import remote_links
+from geo_app.maps.layers import DesaLabels, DesaPolygons, DesaSearch, KecamatanLabels, ScaleControl, fa_icon
+from geo_app.maps.overview import NO_BASE_MAP, build_overview_map
+from geo_app.store.adapter import desa_frame, kecamatan_frame
+from geo_app.store.db import get_session
+from tests.conftest import snapshot
+
+#: issue 5: the overview page for the demo set stays under 1.5 MB
+OVERVIEW_BUDGET_BYTES = 1_500_000
+EVIL = '<script>alert("x")</script> & "q"'
+
+
+@pytest.fixture
+def frames(app):
+    with app.app_context():
+        session = get_session()
+        return desa_frame(session), kecamatan_frame(session)
+
+
+def _children(m: folium.Map, cls) -> list:
+    found = []
+
+    def walk(el):
+        if isinstance(el, cls):
+            found.append(el)
+        for child in el._children.values():
+            walk(child)
+
+    walk(m)
+    return found
+
+
+def test_overview_has_every_desa_kecamatan_label_and_control(frames):
+    desa, kecamatan = frames
+    m = build_overview_map(desa, kecamatan)
+    [desa_layer] = _children(m, DesaPolygons)
+    features = desa_layer.geojson.data["features"]
+    assert sorted(f["properties"]["code"] for f in features) == sorted(desa["code"])
+    [labels] = _children(m, KecamatanLabels)
+    texts = sorted(re.sub(r"<[^>]+>", "", mk.icon.options["html"]) for mk in _children(labels, folium.Marker))
+    assert texts == sorted(kecamatan["name"])
+    assert len(_children(m, DesaSearch)) == 1 and len(_children(m, plugins.Fullscreen)) == 1
+    assert len(_children(m, ScaleControl)) == 1 and len(_children(m, folium.LayerControl)) == 1
+    layer_names = [c.layer_name for c in m._children.values() if isinstance(c, folium.map.Layer)]
+    assert layer_names == ["OpenStreetMap", NO_BASE_MAP, "Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan"]
+
+
+def test_labels_lie_inside_their_polygon(frames):
+    from shapely.geometry import Point
+
+    _desa, kecamatan = frames
+    labels = KecamatanLabels(kecamatan)
+    markers = _children(labels, folium.Marker)
+    for (_, row), marker in zip(kecamatan.iterrows(), markers):
+        lat, lon = marker.location
+        assert row.geometry.buffer(1e-4).contains(Point(lon, lat)), row["name"]
+
+
+def test_search_label_tells_same_named_desa_apart(frames):
+    desa, _ = frames
+    layer = DesaPolygons(desa)
+    labels = [f["properties"]["label"] for f in layer.geojson.data["features"]]
+    repeated = desa["name"].value_counts()
+    assert (repeated > 1).any(), "the real data has desa names that repeat across kecamatan"
+    assert len(set(labels)) == len(labels) == len(desa)
+
+
+def test_user_text_is_escaped_in_tooltips_labels_and_search(frames):
+    desa, kecamatan = frames
+    desa, kecamatan = desa.copy(), kecamatan.copy()
+    desa.loc[desa.index[0], "name"] = EVIL
+    desa.loc[desa.index[0], "kecamatan_name"] = EVIL
+    kecamatan.loc[kecamatan.index[0], "name"] = EVIL
+    m = build_overview_map(desa, kecamatan)
+    html = m.get_root().render()
+    assert "<script>alert" not in html
+    escaped = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;q&quot;'
+    [desa_layer] = _children(m, DesaPolygons)
+    props = desa_layer.geojson.data["features"][0]["properties"]
+    assert props["name"] == escaped and props["label"] == f"{escaped} — {escaped}"
+    [labels] = _children(m, KecamatanLabels)
+    assert escaped in _children(labels, folium.Marker)[0].icon.options["html"]
+    desa_labels = DesaLabels(desa)
+    assert escaped in _children(desa_labels, folium.Marker)[0].icon.options["html"]
+
+
+def test_fa_icon_uses_font_awesome():
+    icon = fa_icon("flag", color="red")
+    assert icon.options["prefix"] == "fa" and icon.options["icon"] == "flag"
+
+
+def test_map_page_is_local_only_and_within_budget(client):
+    resp = client.get("/map")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert remote_links(html) == []
+    assert len(resp.data) < OVERVIEW_BUDGET_BYTES
+    external = set(re.findall(r"https?://([\w.-]+)", html))
+    assert external <= {"tile.openstreetmap.org", "www.openstreetmap.org"}
+    # simplified geometry: no coordinate carries more than 5 decimals
+    assert not re.search(r"\[\d+\.\d{6,}, -?\d+\.\d+\]", html)
+
+
+def _tiles_added_at_start(html: str) -> bool:
+    tile_var = re.search(r"var (tile_layer_\w+) = L\.tileLayer\(", html).group(1)
+    return f"{tile_var}.addTo(" in html
+
+
+def test_map_without_base_map_adds_no_tile_layer_at_start(client):
+    assert not _tiles_added_at_start(client.get("/map?peta_dasar=none").get_data(as_text=True))
+    assert _tiles_added_at_start(client.get("/map").get_data(as_text=True))
+
+
+def test_map_rejects_unknown_base_map_and_changes_nothing(app, client):
+    before = snapshot(app)
+    resp = client.get("/map?peta_dasar=%3Cb%3Esatelit")
+    assert resp.status_code == 400
+    assert b"peta_dasar" in resp.data and b"&lt;b&gt;satelit" in resp.data and b"<b>satelit" not in resp.data
+    assert snapshot(app) == before
+
+
+def test_geojson_properties_are_json_safe(frames):
+    desa, _ = frames
+    layer = DesaPolygons(desa)
+    json.dumps(layer.geojson.data)  # what folium embeds
+    assert set(layer.geojson.data["features"][0]["properties"]) == {"name", "kecamatan_name", "code", "label"}
