@@ -17,7 +17,12 @@ from geo_app.services.boundaries import import_boundaries
 from geo_app.store.db import get_session
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# ../shared/data beside the checkout, or wherever GEO_APP_BOUNDARY_SOURCE (its wilayah_boundaries folder) points
+SHARED_DATA = (
+    Path(os.environ["GEO_APP_BOUNDARY_SOURCE"]).resolve().parent
+    if os.environ.get("GEO_APP_BOUNDARY_SOURCE", "").strip() and "://" not in os.environ["GEO_APP_BOUNDARY_SOURCE"]
+    else REPO.parent / "shared" / "data"
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +36,7 @@ def boundary_source() -> str:
 @pytest.fixture(scope="session")
 def bigstyle_shapefile() -> Path:
     path = SHARED_DATA / "shapefiles_bigstyle" / "BATAS_DESA_MUKOMUKO.shp"
-    assert path.exists(), f"{path} missing: ../shared/data must sit beside the checkout"
+    assert path.exists(), f"{path} missing: ../shared/data must sit beside the checkout (or set GEO_APP_BOUNDARY_SOURCE)"
     return path
 
 
