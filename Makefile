@@ -23,6 +23,7 @@ install-test: $(BIN)/python
 # the list lives in geo_app/maps/assets.py. Skipped when that exact list is already installed.
 NPM_ASSETS ?= build/npm-assets
 assets:
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end assets (apt-get install -y npm)" >&2; exit 1; }
 	@specs="$$($(BIN)/python -m geo_app.maps.assets --npm-specs)"; \
 	if [ "$$(cat $(NPM_ASSETS)/.installed 2>/dev/null)" != "$$specs" ]; then \
 	  npm install --prefix $(NPM_ASSETS) --no-save --no-audit --no-fund --ignore-scripts --legacy-peer-deps --loglevel=error $$specs \
