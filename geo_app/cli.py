@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from .errors import GeoAppError
 from .ingest.vector import PRESETS, resolve_mapping
@@ -110,7 +110,32 @@ def serve(host: str, port: int) -> None:
     current_app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+@click.command("coverage")
+@click.option("--date", "ref_date", help="Tanggal acuan / reference date YYYY-MM-DD (default 2024-11-27).")
+@click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
+@click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
+@click.option("--kecamatan", help="Kode atau nama kecamatan / kecamatan code or name.")
+@click.option("--status", help="uncovered, at_risk, insecure, covered (comma-separated).")
+@click.option("--set", "extra", multiple=True, metavar="KEY=VALUE",
+              help="Other settings, e.g. requirement.rawan.police=3 or severity_weight.high=5.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
+              show_default=True)
+@with_appcontext
+def coverage(ref_date, window_days, incident_window_days, kecamatan, status, extra, fmt) -> None:
+    """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents."""
+    from .services import coverage as coverage_service
+
+    try:
+        overrides = {"date": ref_date, "window_days": window_days, "incident_window_days": incident_window_days,
+                     **coverage_service.parse_set_options(extra)}
+        cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
+        click.echo(coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache))
+    except GeoAppError as exc:
+        raise click.ClickException(exc.message) from None
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(coverage)
     app.cli.add_command(boundaries)
     app.cli.add_command(serve)
     app.cli.add_command(demo)

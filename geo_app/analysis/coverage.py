@@ -497,10 +497,17 @@ class CoverageResult:
     tps: pd.DataFrame
     meetings: pd.DataFrame
     settings: CoverageSettings
+    _gaps: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def gaps(self) -> pd.DataFrame:
         """Desa whose status is not ``covered``, highest priority first (ties by code), with the
-        reasons spelled out in Bahasa Indonesia (``reasons_id``) and English (``reasons_en``)."""
+        reasons spelled out in Bahasa Indonesia (``reasons_id``) and English (``reasons_en``).
+        ``rank`` is kabupaten-wide. Built once per result (results are cached); do not modify it."""
+        if self._gaps is None:
+            self._gaps = self._build_gaps()
+        return self._gaps
+
+    def _build_gaps(self) -> pd.DataFrame:
         gaps = self.desa[self.desa["status"] != "covered"].sort_values("priority_rank", kind="stable")
         gaps = gaps.copy()
         gaps.insert(0, "rank", np.arange(1, len(gaps) + 1))

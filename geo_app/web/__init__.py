@@ -11,6 +11,9 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    from . import coverage_api
+
+    app.register_blueprint(coverage_api.bp)
     from ..maps.assets import create_blueprint as assets_blueprint
 
     app.register_blueprint(assets_blueprint())

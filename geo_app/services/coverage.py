@@ -1,0 +1,292 @@
+"""Coverage use case shared by ``/api/coverage``, ``/api/gaps`` and ``geo-app coverage``.
+
+Loads the boundaries and records through the storage adapter, runs the pure analysis
+(``geo_app.analysis.coverage``) and caches the result per data version and settings: a repeated
+request does no recomputation, and any write to records or boundaries (which bumps the data
+version) makes the next request compute afresh. Also turns results into JSON rows, CSV and GeoJSON.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
+
+from ..analysis.coverage import STATUSES, CoverageResult, CoverageSettings, compute_coverage
+from ..errors import ValidationError
+from ..store.adapter import desa_frame, kecamatan_frame
+from ..store.db import data_version
+from ..store.records import incidents_frame, meetings_frame, tps_frame
+from .boundaries import require_boundaries
+
+FORMATS = ("json", "csv", "geojson")
+
+DESA_COLUMNS = [
+    "code", "name", "kind", "kecamatan_code", "kecamatan_name", "status", "reasons", "priority", "priority_rank",
+    "reached", "meetings_count", "last_meeting_date", "nearest_venue_km", "tps_count", "voters", "tps_secured",
+    "tps_below_requirement", "shortfall_police", "shortfall_tni", "shortfall_linmas", "shortfall_total",
+    "incidents_count", "incidents_low", "incidents_medium", "incidents_high", "incident_weight", "unresolved_count",
+    "unresolved_weight", "last_incident_at", "incident_after_last_meeting", "rep_lon", "rep_lat",
+]
+KECAMATAN_COLUMNS = [
+    "code", "name", "desa_count", "desa_reached", "share_desa_reached", "tps_count", "tps_secured",
+    "share_tps_secured", "voters", "voters_uncovered", "shortfall_total", "incidents_count", "incident_weight",
+    "unresolved_count", "unresolved_weight", "status_uncovered", "status_at_risk", "status_insecure",
+    "status_covered", "rep_lon", "rep_lat",
+]
+GAP_COLUMNS = ["rank", *DESA_COLUMNS[:9], "reasons_id", "reasons_en", *DESA_COLUMNS[9:]]
+
+
+class CoverageCache:
+    """A small thread-safe LRU of results keyed by (data version, settings)."""
+
+    def __init__(self, maxsize: int = 16) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple[str, str], CoverageResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: tuple[str, str], compute: Callable[[], CoverageResult]) -> CoverageResult:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        result = compute()  # outside the lock: a slow computation does not block cache hits
+        with self._lock:
+            self.misses += 1
+            self._items[key] = result
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return result
+
+
+def load_inputs(session: Session) -> dict[str, pd.DataFrame]:
+    """Boundaries and live (not deleted) records as the frames ``compute_coverage`` takes."""
+    require_boundaries(session)
+    desa = desa_frame(session)
+    return {
+        "desa": desa,
+        "kecamatan": kecamatan_frame(session),
+        "meetings": meetings_frame(session, desa),
+        "tps": tps_frame(session, desa),
+        "incidents": incidents_frame(session, desa),
+    }
+
+
+def coverage_settings(overrides: Mapping[str, Any] | None = None,
+                      base: CoverageSettings | None = None) -> CoverageSettings:
+    """Defaults (or ``base``) with per-request / per-call overrides given as strings."""
+    return (base or CoverageSettings()).with_overrides(overrides)
+
+
+def get_coverage(session: Session, settings: CoverageSettings | None = None,
+                 cache: CoverageCache | None = None) -> CoverageResult:
+    """The coverage result for the stored data, from ``cache`` when the data and settings are unchanged."""
+    settings = settings or CoverageSettings()
+    require_boundaries(session)
+    key = (data_version(session), settings.cache_key())
+
+    def compute() -> CoverageResult:
+        frames = load_inputs(session)
+        return compute_coverage(frames["desa"], frames["kecamatan"], frames["meetings"], frames["tps"],
+                                frames["incidents"], settings)
+
+    return cache.get_or_compute(key, compute) if cache is not None else compute()
+
+
+# --- filters ----------------------------------------------------------------------------------------
+
+
+def parse_format(value: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
+    fmt = (value or allowed[0]).strip().lower()
+    if fmt not in allowed:
+        raise ValidationError(f"format: {value!r} tidak dikenal / unknown; pilihan / choose: {', '.join(allowed)}",
+                              details={"format": "unknown format"})
+    return fmt
+
+
+def parse_statuses(value: str | None) -> list[str] | None:
+    """``uncovered,at_risk`` → list; ``None``/empty → no filter."""
+    if value is None or not str(value).strip():
+        return None
+    items = [s.strip().lower() for s in str(value).split(",") if s.strip()]
+    unknown = [s for s in items if s not in STATUSES]
+    if unknown:
+        raise ValidationError(f"status: {', '.join(map(repr, unknown))} tidak dikenal / unknown; "
+                              f"pilihan / choose: {', '.join(STATUSES)}", details={"status": "unknown status"})
+    return items
+
+
+def resolve_kecamatan(result: CoverageResult, value: str | None) -> str | None:
+    """A kecamatan code from a code or a name (any case); ``None``/empty → no filter."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    kec = result.kecamatan
+    if text in set(kec["code"]):
+        return text
+    by_name = kec[kec["name"].str.casefold() == text.casefold()]
+    if len(by_name) == 1:
+        return str(by_name["code"].iloc[0])
+    raise ValidationError(f"kecamatan: {text!r} tidak dikenal / unknown; pakai kode seperti / use a code like "
+                          f"{kec['code'].iloc[0] if len(kec) else '17.06.08'}", details={"kecamatan": "unknown kecamatan"})
+
+
+def filter_desa(frame: pd.DataFrame, kecamatan: str | None = None, statuses: list[str] | None = None) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    if kecamatan:
+        mask &= (frame["kecamatan_code"] == kecamatan).to_numpy()
+    if statuses:
+        mask &= frame["status"].isin(statuses).to_numpy()
+    return frame[mask]
+
+
+# --- serialisation ------------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> Any:
+    """A JSON-ready Python value: NaN/NaT → None, numpy scalars → Python, dates → ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_clean(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        if value.hour == value.minute == value.second == 0 and value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    cols = [c for c in columns if c in frame.columns]
+    data = {c: frame[c].tolist() for c in cols}
+    out = []
+    for i in range(len(frame)):
+        rec = {c: _clean(data[c][i]) for c in cols}
+        for c in ("nearest_venue_km",):
+            if rec.get(c) is not None:
+                rec[c] = round(rec[c], 3)
+        for c in ("share_desa_reached", "share_tps_secured"):
+            if rec.get(c) is not None:
+                rec[c] = round(rec[c], 4)
+        out.append(rec)
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # never let a spreadsheet read text as a formula
+    return value
+
+
+def to_csv(records: list[dict[str, Any]], columns: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for rec in records:
+        writer.writerow([_csv_cell(rec.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def to_geojson(frame: gpd.GeoDataFrame, columns: list[str], **members: Any) -> dict[str, Any]:
+    """Polygons (EPSG:4326, lon/lat) with the listed columns as properties."""
+    props = rows(frame, columns)
+    geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else [None] * len(frame)
+    features = [{"type": "Feature", "id": p.get("code"),
+                 "geometry": None if g is None else shapely.geometry.mapping(g), "properties": p}
+                for p, g in zip(props, geoms)]
+    return {"type": "FeatureCollection", **members, "features": features}
+
+
+def summary_for(result: CoverageResult, kecamatan: str | None = None) -> dict[str, Any]:
+    """The kabupaten summary, or the one kecamatan's roll-up row when filtered."""
+    if not kecamatan:
+        return {k: _clean(v) for k, v in result.summary.items() if k != "settings"}
+    row = result.kecamatan[result.kecamatan["code"] == kecamatan]
+    return rows(row, KECAMATAN_COLUMNS)[0]
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+_TABLE_COLUMNS = [  # (header, column, width)
+    ("Kode", "code", 13), ("Desa", "name", 20), ("Kecamatan", "kecamatan_name", 14), ("Status", "status", 9),
+    ("Prioritas", "priority", 9), ("TPS", "tps_count", 4), ("Pemilih", "voters", 7), ("Rakor", "meetings_count", 5),
+    ("Kurang", "shortfall_total", 6), ("Insiden", "incidents_count", 7),
+]
+
+
+def _table(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    def cell(value: Any, width: int) -> str:
+        text = "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        return text[:width].ljust(width) if not isinstance(value, (int, float)) else text.rjust(width)
+
+    lines = [" ".join(h.ljust(w) if i < 4 else h.rjust(w) for i, (h, _, w) in enumerate(_TABLE_COLUMNS))]
+    for rec in records:
+        lines.append(" ".join(cell(rec.get(c), w) for _, c, w in _TABLE_COLUMNS))
+    counts = summary.get("status_counts") or {s: summary.get(f"status_{s}", 0) for s in STATUSES}
+    lines.append(
+        f"{len(records)} desa; belum terjangkau/uncovered {counts['uncovered']}, rawan insiden/at_risk "
+        f"{counts['at_risk']}, kurang personel/insecure {counts['insecure']}, aman/covered {counts['covered']}; "
+        f"pemilih di desa belum terjangkau / voters uncovered: {summary.get('voters_uncovered', 0):,}"
+    )
+    return "\n".join(lines)
+
+
+def cli_output(session: Session, fmt: str, overrides: Mapping[str, Any], kecamatan: str | None = None,
+               status: str | None = None, cache: CoverageCache | None = None) -> str:
+    """What ``geo-app coverage`` prints: a table (highest priority first) or csv/json/geojson (by code)."""
+    import json
+
+    fmt = parse_format(fmt, ("table", *FORMATS))
+    statuses = parse_statuses(status)
+    result = get_coverage(session, coverage_settings(overrides), cache)
+    kec = resolve_kecamatan(result, kecamatan)
+    desa = filter_desa(result.desa, kec, statuses)
+    summary = summary_for(result, kec)
+    if fmt == "table":
+        return _table(rows(desa.sort_values("priority_rank"), DESA_COLUMNS), summary)
+    if fmt == "csv":
+        return to_csv(rows(desa, DESA_COLUMNS), DESA_COLUMNS).rstrip("\n")
+    if fmt == "geojson":
+        body = to_geojson(desa, DESA_COLUMNS, settings=result.settings.to_dict(), summary=summary)
+    else:
+        body = {"settings": result.settings.to_dict(), "summary": summary, "count": len(desa),
+                "desa": rows(desa, DESA_COLUMNS)}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def parse_set_options(values: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``--set key=value`` options as a dict, refusing text without ``=``."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--set: expected KEY=VALUE, got {item!r}", details={"--set": "not KEY=VALUE"})
+        out[key.strip()] = value.strip()
+    return out
