@@ -201,3 +201,30 @@ def test_desa_search_lists_same_name_in_each_kecamatan(app, live_server, browse,
     tips = sorted(t.strip() for t in page.locator(".search-tip").all_inner_texts())
     assert [t for t in tips if t.startswith(repeated + " —")] == expected
     assert visit.console_errors == [] and visit.page_errors == []
+
+
+def test_kecamatan_map_shows_its_desa_with_labels(app, live_server, browse, page):
+    with app.app_context():
+        from geo_app.store.adapter import desa_frame
+
+        kecamatan = kecamatan_frame(get_session())
+        # the kecamatan with the most desa: the densest labels
+        desa = desa_frame(get_session())
+        code = desa["kecamatan_code"].value_counts().idxmax()
+        own = desa[desa["kecamatan_code"] == code]
+
+    visit = browse(f"{live_server}/map/kecamatan/{code}?peta_dasar=none")
+    state = page.evaluate(MAP_STATE_JS)
+    desa_labels = page.eval_on_selector_all(".map-label.desa", "els => els.map(e => e.textContent)")
+    page.screenshot(path=str(ARTIFACTS / f"kecamatan-{code}.png"))
+
+    assert state["maps"] == 1
+    assert state["desaCodes"] == state["desaPaths"] == len(own) and state["emptyPaths"] == 0
+    assert state["kecamatanPaths"] == len(kecamatan)
+    assert sorted(desa_labels) == sorted(own["name"])
+    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama desa"]
+    # zoomed in: the view is about the kecamatan, not the whole kabupaten
+    zoom = page.evaluate("() => window[Object.keys(window).find(k => k.startsWith('map_'))].getZoom()")
+    assert zoom >= 11
+    assert visit.external == [] and visit.console_errors == [] and visit.page_errors == []
+    assert visit.local_failures == []

@@ -134,3 +134,44 @@ def test_geojson_properties_are_json_safe(frames):
     layer = DesaPolygons(desa)
     json.dumps(layer.geojson.data)  # what folium embeds
     assert set(layer.geojson.data["features"][0]["properties"]) == {"name", "kecamatan_name", "code", "label"}
+
+
+def test_kecamatan_map_page(app, client, frames):
+    desa, kecamatan = frames
+    code = kecamatan["code"].iloc[-1]
+    resp = client.get(f"/map/kecamatan/{code}")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert remote_links(html) == []
+    own = desa[desa["kecamatan_code"] == code]
+    # one label per desa of this kecamatan (folium writes the DivIcon html as escaped JSON)
+    assert html.count('class=\\"map-label desa\\"') == len(own) > 0
+    assert html.count('class=\\"map-label kecamatan\\"') == 0
+
+
+def test_kecamatan_map_unknown_code_is_404_and_escaped(client):
+    resp = client.get("/map/kecamatan/%3Cscript%3E99")
+    assert resp.status_code == 404
+    assert b"&lt;script&gt;99" in resp.data and b"<script>99" not in resp.data
+
+
+def test_outlines_drop_only_small_holes(frames):
+    import shapely
+
+    from geo_app.geo import METRIC_CRS
+    from geo_app.maps.display import drop_small_holes
+
+    _desa, kecamatan = frames
+
+    def holes(gdf):
+        out = []
+        for geom in gdf.geometry.to_crs(METRIC_CRS):
+            for poly in getattr(geom, "geoms", [geom]):
+                out += [shapely.Polygon(r).area for r in poly.interiors]
+        return out
+
+    before, after = holes(kecamatan), holes(drop_small_holes(kecamatan, 1_000_000))
+    assert any(a < 1_000_000 for a in before), "the dissolved kecamatan have small gaps between desa"
+    assert sorted(after) == pytest.approx(sorted(a for a in before if a >= 1_000_000), rel=1e-6)
+    outer = lambda g: shapely.area(shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(g.to_crs(METRIC_CRS).geometry.to_numpy())))).sum()
+    assert outer(drop_small_holes(kecamatan)) == pytest.approx(outer(kecamatan), rel=1e-6)

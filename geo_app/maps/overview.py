@@ -4,8 +4,9 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
-from .display import simplify_for_display
+from .display import drop_small_holes, simplify_for_display
 from .layers import (
+    DesaLabels,
     DesaPolygons,
     DesaSearch,
     FullscreenControl,
@@ -40,8 +41,25 @@ def build_overview_map(desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, base
     """Desa polygons, kecamatan outlines and labels, a desa search box; layers switchable."""
     m = base_map(desa, base=base)
     desa_layer = DesaPolygons(simplify_for_display(desa)).add_to(m)
-    KecamatanOutlines(simplify_for_display(kecamatan)).add_to(m)
+    KecamatanOutlines(simplify_for_display(drop_small_holes(kecamatan))).add_to(m)
     KecamatanLabels(kecamatan).add_to(m)
+    DesaSearch(desa_layer).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def build_kecamatan_map(desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, code: str, base: str = "osm") -> folium.Map:
+    """One kecamatan zoomed in: its desa with name labels and a search box, all kecamatan outlines for context.
+
+    ``desa`` holds the desa of this kecamatan; ``kecamatan`` all kecamatan (``code`` must be among them).
+    """
+    own = kecamatan[kecamatan["code"] == code]
+    if own.empty:
+        raise ValueError(f"kecamatan {code} not in the given frame")
+    m = base_map(own, base=base)
+    desa_layer = DesaPolygons(simplify_for_display(desa)).add_to(m)
+    KecamatanOutlines(simplify_for_display(drop_small_holes(kecamatan))).add_to(m)
+    DesaLabels(desa).add_to(m)
     DesaSearch(desa_layer).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
