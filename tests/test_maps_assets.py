@@ -139,3 +139,10 @@ def test_npm_specs_cover_npm_packages():
     specs = assets.npm_specs()
     assert specs == [p.dist for p in PACKAGES.values() if p.kind == "npm"]
     assert all(re.fullmatch(r"[@\w./-]+@\d+\.\d+\.\d+", s) for s in specs)
+
+
+def test_asset_index_lists_versions_without_server_paths(client, registry):
+    body = client.get("/assets/").get_json()
+    assert set(body) == set(PACKAGES)
+    assert body["leaflet"]["version"] == registry.locate("leaflet")[1]
+    assert all("root" not in info and "error" not in info for info in body.values())

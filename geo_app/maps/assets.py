@@ -317,7 +317,9 @@ def create_blueprint():
 
     @bp.get("/")
     def index():
-        return jsonify(app_registry(current_app).status())
+        # what is installed, without server paths
+        status = app_registry(current_app).status()
+        return jsonify({k: {f: v for f, v in info.items() if f != "root"} for k, info in status.items()})
 
     @bp.get("/<key>/<version>/<path:filename>")
     def serve(key: str, version: str, filename: str):
