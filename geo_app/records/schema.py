@@ -53,8 +53,11 @@ class RecordContext:
             return
         geoms = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in todo], [p[1] for p in todo]), crs="EPSG:4326")
         result = assign_desa(geoms, self.desa, self.tolerance_m)
-        for p, (_, r) in zip(todo, result.iterrows()):
-            self._placed[p] = (r["desa_code"], r["placement"], float(r["distance_m"]) if r["desa_code"] else float("nan"))
+        # column lists, not iterrows(): iterrows turns the None of an outside point into NaN
+        for p, code, how, dist in zip(todo, result["desa_code"].tolist(), result["placement"].tolist(),
+                                      result["distance_m"].tolist()):
+            code = code if isinstance(code, str) else None
+            self._placed[p] = (code, how, float(dist) if code else float("nan"))
 
     def place(self, lon: float, lat: float) -> tuple[str | None, str, float]:
         self.prefetch([(lon, lat)])

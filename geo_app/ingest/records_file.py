@@ -1,0 +1,436 @@
+"""Read rakor/TPS/incident rows from the files regency staff keep: CSV as Excel writes it in
+Indonesia (``;`` or ``,``, UTF-8 with BOM or Windows-1252), XLSX, and GeoJSON points.
+
+Pure: bytes in, rows of canonical field names (see ``geo_app.records.schema``) out; no database.
+Values stay as read (strings from CSV, typed cells from XLSX); ``records.parse`` interprets them.
+Row numbers are what a spreadsheet shows: the header is row 1.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputFileError
+
+#: Location fields every kind accepts.
+_LOCATION = ("desa_code", "desa", "kecamatan", "lat", "lon")
+
+#: Canonical input fields per kind (geo_app/records/schema.py).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "meetings": _LOCATION + ("external_id", "title", "date", "start_time", "level", "venue", "organiser", "agencies",
+                             "reached_desa", "reaches_all_desa", "notes", "source_url", "synthetic"),
+    "tps": _LOCATION + ("number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes",
+                        "synthetic"),
+    "incidents": _LOCATION + ("external_id", "occurred_at", "reported_at", "category", "severity", "status",
+                              "description", "source", "source_url", "notes", "synthetic"),
+}
+
+#: Columns a file must have (a location column is checked separately: desa code, desa name or lat+lon).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "meetings": ("title", "date", "level"),
+    "tps": ("number", "voters"),
+    "incidents": ("occurred_at", "category", "severity", "description"),
+}
+NEEDS_LOCATION = {"meetings": False, "tps": True, "incidents": True}
+
+#: Header aliases (English and Indonesian), compared after ``header_key``.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "desa_code": ("kode_desa", "kd_desa", "kode_kelurahan", "kode_desa_kelurahan", "desa_code", "village_code",
+                  "kdepum"),
+    "desa": ("desa", "nama_desa", "kelurahan", "nama_kelurahan", "desa_kelurahan", "desa/kelurahan", "village",
+             "village_name", "desa_name"),
+    "kecamatan": ("kecamatan", "kec", "nama_kecamatan", "kode_kecamatan", "kd_kecamatan", "district", "subdistrict"),
+    "date": ("tanggal", "tgl", "date", "tanggal_rakor", "tanggal_kegiatan", "hari_tanggal"),
+    "start_time": ("jam", "waktu_mulai", "jam_mulai", "pukul", "start_time", "time"),
+    "level": ("tingkat", "level", "tingkat_rakor"),
+    "title": ("judul", "nama_kegiatan", "kegiatan", "nama_rakor", "acara", "title"),
+    "venue": ("tempat", "lokasi", "tempat_kegiatan", "venue"),
+    "organiser": ("penyelenggara", "pelaksana", "organiser", "organizer"),
+    "agencies": ("instansi", "peserta", "instansi_hadir", "unsur", "agencies"),
+    "reached_desa": ("desa_terjangkau", "desa_hadir", "desa_yang_hadir", "jangkauan", "reached_desa"),
+    "reaches_all_desa": ("semua_desa", "seluruh_desa", "reaches_all_desa"),
+    "lat": ("lintang", "latitude", "lat", "y"),
+    "lon": ("bujur", "longitude", "lon", "lng", "long", "x"),
+    "number": ("no_tps", "nomor_tps", "tps", "tps_no", "number"),
+    "voters": ("jumlah_dpt", "dpt", "pemilih", "jumlah_pemilih", "voters", "registered_voters"),
+    "address": ("alamat", "alamat_tps", "address"),
+    "vulnerability": ("kerawanan", "status_kerawanan", "klasifikasi", "klasifikasi_kerawanan", "kelas",
+                      "vulnerability", "class"),
+    "police": ("polisi", "polri", "personel_polri", "jumlah_polri", "police"),
+    "tni": ("tni", "personel_tni", "jumlah_tni"),
+    "linmas": ("linmas", "personel_linmas", "jumlah_linmas"),
+    "occurred_at": ("waktu_kejadian", "tanggal_kejadian", "tgl_kejadian", "occurred_at", "occurred"),
+    "reported_at": ("waktu_lapor", "tanggal_lapor", "tgl_lapor", "waktu_laporan", "reported_at", "reported"),
+    "category": ("kategori", "jenis", "jenis_pelanggaran", "jenis_kejadian", "category"),
+    "severity": ("tingkat_keparahan", "keparahan", "severity"),
+    "status": ("status", "status_penanganan"),
+    "description": ("uraian", "keterangan", "deskripsi", "uraian_kejadian", "kronologi", "description"),
+    "source": ("sumber", "source"),
+    "source_url": ("tautan", "url", "sumber_url", "source_url", "link"),
+    "notes": ("catatan", "notes", "note"),
+    "external_id": ("id", "id_eksternal", "external_id"),
+    "synthetic": ("sintetis", "synthetic", "data_contoh"),
+}
+#: Where one word means different things per kind ("keterangan" is a description of an incident,
+#: a note on a TPS or a rakor; an incident's "tanggal" is when it happened).
+KIND_ALIASES: dict[str, dict[str, str]] = {
+    "meetings": {"keterangan": "notes", "nama": "title", "waktu": "start_time"},
+    "tps": {"keterangan": "notes", "lokasi": "address", "nomor": "number", "no": "number"},
+    "incidents": {"tanggal": "occurred_at", "tgl": "occurred_at", "waktu": "occurred_at"},
+}
+#: Sheet names (after ``header_key``) an XLSX sheet may carry for each kind.
+SHEET_NAMES = {
+    "meetings": {"meetings", "meeting", "rakor", "rapat", "rapatkoordinasi", "pertemuan"},
+    "tps": {"tps", "pollingstations", "pollingstation", "tempatpemungutansuara"},
+    "incidents": {"incidents", "incident", "insiden", "kejadian", "pelanggaran", "laporan"},
+}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def header_key(text: object) -> str:
+    """Case-, space-, underscore- and punctuation-insensitive form of a header."""
+    return re.sub(r"[^0-9a-z]", "", str(text or "").lower())
+
+
+def field_for(header: object, kind: str) -> str | None:
+    key = header_key(header)
+    if not key:
+        return None
+    special = {header_key(k): v for k, v in KIND_ALIASES.get(kind, {}).items()}
+    if key in special:
+        return special[key]
+    for name, aliases in ALIASES.items():
+        if key in {header_key(a) for a in aliases}:
+            return name
+    return None
+
+
+@dataclass
+class RecordRows:
+    """What a file held: canonical rows, the original cells (for a rejects file) and messages."""
+
+    filename: str
+    kind: str
+    headers: list[str]
+    mapping: dict[str, str]  # canonical field -> the header it came from
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    originals: list[dict[str, Any]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    row_errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
+    warnings: list[str] = field(default_factory=list)
+    unit: str = "baris"  # "fitur" for GeoJSON features
+
+    def column_of(self, name: str) -> str:
+        """The file's own header for a canonical field (for messages), else the field name."""
+        return self.mapping.get(name, name)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+def read_records_file(source: str | Path | bytes, filename: str | None, kind: str) -> RecordRows:
+    """Read a CSV, XLSX or GeoJSON file of ``kind`` records. Raises ``InputFileError`` naming the file."""
+    if kind not in KIND_FIELDS:
+        raise InputFileError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}")
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        name = filename or "upload"
+    else:
+        path = Path(source)
+        name = filename or path.name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputFileError(f"{name}: berkas tidak ditemukan / file not found") from None
+        except OSError as exc:
+            raise InputFileError(f"{name}: berkas tidak bisa dibaca / cannot read the file ({exc.strerror})") from None
+    if not data.strip():
+        raise InputFileError(f"{name}: berkas kosong / the file is empty")
+    ext = Path(name).suffix.lower()
+    if ext in (".xlsx", ".xlsm"):
+        table = _read_xlsx(data, name, kind)
+    elif ext in (".geojson", ".json"):
+        table = _read_geojson(data, name)
+    elif ext in (".csv", ".txt", ""):
+        table = _read_csv(data, name)
+    elif ext == ".xls":
+        raise InputFileError(f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
+                             "old .xls is not supported, save as .xlsx or CSV")
+    else:
+        raise InputFileError(f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
+                             "unsupported format, use CSV, XLSX or GeoJSON")
+    return _map_rows(table, name, kind)
+
+
+# --- formats -------------------------------------------------------------------------------------
+
+@dataclass
+class _Table:
+    """A file's cells before header mapping."""
+
+    headers: list[str]
+    rows: list[tuple[int, list[Any]]]  # (row number, cells)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    unit: str = "baris"
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    return controls > max(2, len(sample) // 100)
+
+
+def _decode(data: bytes, name: str, warnings: list[str]) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        raise InputFileError(f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
+                             "this is a ZIP/XLSX file, not CSV: name it .xlsx")
+    if _looks_binary(data):
+        raise InputFileError(f"{name}: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    for encoding, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        warnings.append(f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
+                        f"not UTF-8, read as {label}: periksa huruf khusus / check special characters")
+        return text
+    raise InputFileError(f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "  # pragma: no cover
+                         "unknown text encoding, save as CSV UTF-8")
+
+
+def _delimiter(text: str) -> str:
+    """The header line tells the delimiter: data cells may hold decimal commas, headers do not."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ";"))
+    return best if counts[best] else ","
+
+
+def _read_csv(data: bytes, name: str) -> _Table:
+    warnings: list[str] = []
+    text = _decode(data, name, warnings)
+    delimiter = _delimiter(text)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputFileError(f"{name}: CSV rusak / malformed CSV: {exc}") from None
+    header, rows = _split_header(list(enumerate(records, start=1)), name)
+    return _Table(header, rows, warnings)
+
+
+def _cell_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _read_xlsx(data: bytes, name: str, kind: str) -> _Table:
+    from openpyxl import load_workbook
+
+    warnings: list[str] = []
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken or non-XLSX file
+        reason = "bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated"
+        raise InputFileError(f"{name}: {reason} ({type(exc).__name__})") from None
+    try:
+        sheets = wb.worksheets
+        if not sheets:
+            raise InputFileError(f"{name}: tidak ada lembar kerja / no worksheet")
+        wanted = SHEET_NAMES[kind]
+        sheet = next((s for s in sheets if header_key(s.title) in wanted), sheets[0])
+        if len(sheets) > 1:
+            warnings.append(f"{name}: dibaca lembar / reading sheet {sheet.title!r} "
+                            f"(dari / of {', '.join(repr(s.title) for s in sheets)})")
+        rows = [(i, [_cell_text(v) for v in row]) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    except InputFileError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise InputFileError(f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})") from None
+    finally:
+        wb.close()
+    header, rows = _split_header(rows, name)
+    return _Table(header, rows, warnings)
+
+
+def _read_geojson(data: bytes, name: str) -> _Table:
+    warnings: list[str] = []
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"{name}: bukan GeoJSON yang sah / not valid GeoJSON ({exc})") from None
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc]}
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise InputFileError(f"{name}: GeoJSON harus FeatureCollection / GeoJSON must be a FeatureCollection")
+    crs = (((doc.get("crs") or {}).get("properties") or {}).get("name") or "")
+    if crs and not re.search(r"(CRS84|4326)$", crs):
+        raise InputFileError(f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
+                             "unsupported CRS, GeoJSON must be WGS84 lon/lat")
+    features = doc["features"]
+    headers: list[str] = []
+    for f in features:
+        for key in ((f or {}).get("properties") or {}) if isinstance(f, dict) else {}:
+            if key not in headers:
+                headers.append(str(key))
+    geo_cols = ["lon", "lat"]
+    clash = [h for h in headers if header_key(h) in {"lat", "lon", "lintang", "bujur", "latitude", "longitude",
+                                                      "lng", "x", "y"}]
+    if clash:
+        warnings.append(f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
+                        "ignored, the point comes from the geometry")
+        headers = [h for h in headers if h not in clash]
+    rows: list[tuple[int, list[Any]]] = []
+    errors: list[tuple[int, str, str]] = []
+    for i, feat in enumerate(features, start=1):
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            errors.append((i, "geometry", "bukan Feature / not a Feature"))
+            rows.append((i, [None] * (len(headers) + 2)))
+            continue
+        props = feat.get("properties") or {}
+        cells = [_json_cell(props.get(h)) for h in headers]
+        geom = feat.get("geometry")
+        lon = lat = None
+        if geom is not None:
+            coords = geom.get("coordinates") if isinstance(geom, dict) else None
+            if not isinstance(geom, dict) or geom.get("type") != "Point":
+                errors.append((i, "geometry", f"hanya titik (Point) / only Point geometries, not "
+                                              f"{geom.get('type') if isinstance(geom, dict) else type(geom).__name__}"))
+            elif (not isinstance(coords, list) or len(coords) < 2
+                  or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])):
+                errors.append((i, "geometry", "koordinat titik tidak sah / invalid point coordinates"))
+            else:
+                lon, lat = float(coords[0]), float(coords[1])
+        rows.append((i, cells + [lon, lat]))
+    if not rows:
+        raise InputFileError(f"{name}: GeoJSON tanpa fitur / no features")
+    return _Table(headers + geo_cols, rows, warnings, errors, unit="fitur")
+
+
+def _json_cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _split_header(rows: list[tuple[int, list[Any]]], name: str) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    for idx, (_, cells) in enumerate(rows):
+        if any(not _blank(c) for c in cells):
+            header = ["" if _blank(c) else str(c).strip() for c in cells]
+            while header and not header[-1]:
+                header.pop()
+            return header, rows[idx + 1:]
+    raise InputFileError(f"{name}: berkas kosong / the file is empty")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --- header mapping --------------------------------------------------------------------------------
+
+def _location_ok(mapping: dict[str, str]) -> bool:
+    return "desa_code" in mapping or "desa" in mapping or ("lat" in mapping and "lon" in mapping)
+
+
+def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
+    headers, rows, warnings, unit = table.headers, table.rows, table.warnings, table.unit
+    row_errors = list(table.errors)
+    allowed = set(KIND_FIELDS[kind])
+    mapping: dict[str, str] = {}
+    columns: dict[int, str] = {}  # column index -> canonical field
+    unknown: list[str] = []
+    unused: list[str] = []
+    for i, h in enumerate(headers):
+        if not h:
+            if any(i < len(cells) and not _blank(cells[i]) for _, cells in rows):
+                warnings.append(f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored")
+            continue
+        fname = field_for(h, kind)
+        if fname is None:
+            unknown.append(h)
+        elif fname not in allowed:
+            unused.append(h)
+        elif fname in mapping:
+            raise InputFileError(f"{name}: kolom {mapping[fname]!r} dan {h!r} sama-sama berarti {fname!r} / "
+                                 f"both columns mean {fname!r}: keep one")
+        else:
+            mapping[fname] = h
+            columns[i] = fname
+    if unknown:
+        warnings.append(f"{name}: kolom tidak dikenal diabaikan / unknown columns ignored: {', '.join(unknown)}")
+    if unused:
+        warnings.append(f"{name}: kolom tidak dipakai untuk data {kind} / columns not used for {kind}: {', '.join(unused)}")
+    missing = [f for f in REQUIRED[kind] if f not in mapping]
+    if NEEDS_LOCATION[kind] and not _location_ok(mapping):
+        missing.append("desa_code/desa/lat+lon")
+    if missing:
+        examples = {f: ALIASES.get(f, (f,))[0] for f in REQUIRED[kind]}
+        hint = ", ".join(f"{f} ({examples[f]})" if f in examples else f"{f} (kode_desa, desa atau lintang+bujur)"
+                         for f in missing)
+        raise InputFileError(f"{name}: kolom wajib tidak ada / missing required columns: {hint}; "
+                             f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}")
+    out = RecordRows(filename=name, kind=kind, headers=[h for h in headers], mapping=mapping,
+                     warnings=warnings, unit=unit)
+    for number, cells in rows:
+        if all(_blank(c) for c in cells):
+            continue
+        extra = [c for c in cells[len(headers):] if not _blank(c)]
+        if extra:
+            row_errors.append((number, "(baris)", f"{len(headers) + len(extra)} sel tetapi {len(headers)} judul kolom; "
+                                                  "ada koma desimal tanpa tanda kutip? / more cells than headers"))
+        raw = {fname: cells[i] if i < len(cells) else None for i, fname in columns.items()}
+        out.rows.append(raw)
+        out.originals.append({h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h})
+        out.row_numbers.append(number)
+    out.row_errors = row_errors
+    if not out.rows:
+        raise InputFileError(f"{name}: tidak ada baris data di bawah judul kolom / no data rows below the header")
+    return out
+
+
+# --- writing a rejects file ------------------------------------------------------------------------
+
+def safe_cell(value: Any) -> str:
+    """Text for a spreadsheet cell that cannot run as a formula (OWASP CSV injection): cells starting
+    with = + - @ (or tab/CR) get a leading apostrophe; plain numbers such as -2,56 are left alone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.strftime("%d/%m/%Y %H:%M")
+    elif isinstance(value, date):
+        text = value.strftime("%d/%m/%Y")
+    elif isinstance(value, time):
+        text = value.strftime("%H:%M")
+    else:
+        text = str(value)
+    if text.startswith(FORMULA_PREFIXES) and not re.fullmatch(r"-?\d+([.,]\d+)?", text):
+        return "'" + text
+    return text
+
+
+def rejects_csv(headers: list[str], rows: list[tuple[dict[str, Any], str]]) -> bytes:
+    """A semicolon CSV with BOM (opens in Excel as is): the original columns plus ``alasan``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    cols = [h for h in headers if h]
+    writer.writerow([safe_cell(h) for h in cols] + ["alasan"])
+    for original, reason in rows:
+        writer.writerow([safe_cell(original.get(h)) for h in cols] + [safe_cell(reason)])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
