@@ -603,11 +603,11 @@ def _prepare_kecamatan(kecamatan: pd.DataFrame, desa: gpd.GeoDataFrame) -> pd.Da
     return kec
 
 
-def _unknown_codes(name: str, col: str, ids: pd.Series, codes: np.ndarray, known: pd.Index) -> None:
+def _unknown_codes(name: str, col: str, ids: pd.Series, codes: np.ndarray, known: pd.Index, level: str) -> None:
     present = np.array([c is not None for c in codes], dtype=bool)
     bad = present & ~pd.Index(codes).isin(known)
     if bad.any():
-        _fail(f"{name}: {col} is not a known desa/kecamatan code", _labels(name, ids, bad, codes))
+        _fail(f"{name}: {col} is not a known {level} code", _labels(name, ids, bad, codes))
 
 
 def compute_coverage(
@@ -707,8 +707,8 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
     day = _datetimes(meetings, name, "date").dt.normalize()
     host_desa = _codes(meetings["host_desa_code"])
     host_kec = _codes(meetings["host_kecamatan_code"])
-    _unknown_codes(name, "host_desa_code", meetings["id"], host_desa, desa_codes)
-    _unknown_codes(name, "host_kecamatan_code", meetings["id"], host_kec, kec_codes)
+    _unknown_codes(name, "host_desa_code", meetings["id"], host_desa, desa_codes, "desa")
+    _unknown_codes(name, "host_kecamatan_code", meetings["id"], host_kec, kec_codes, "kecamatan")
     lon = _numbers(meetings, name, "lon", integer=False, allow_nan=True)
     lat = _numbers(meetings, name, "lat", integer=False, allow_nan=True)
     reaches_all = meetings["reaches_all_desa"].astype(object).where(meetings["reaches_all_desa"].notna(), False)
@@ -917,7 +917,7 @@ def _share_or_none(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _rollup(out: gpd.GeoDataFrame, kec: pd.DataFrame) -> pd.DataFrame:
+def _rollup(out: pd.DataFrame, kec: pd.DataFrame) -> pd.DataFrame:
     """Per kecamatan: share of desa reached, of TPS secured, voters in uncovered desa, weighted incidents."""
     df = pd.DataFrame({
         "kecamatan_code": out["kecamatan_code"].to_numpy(dtype=object),
