@@ -246,7 +246,8 @@ def test_requirement_override_adds_tni_and_a_new_class(frames):
     assert row(result, PASAR_BANTAL)["shortfall_tni"] == 1
     # a new class starts at 0 for every force: only the 4 police are required
     assert (row(result, NENGGALO)["shortfall_police"], row(result, NENGGALO)["shortfall_linmas"]) == (2, 0)
-    with pytest.raises(ValidationError, match=r"tps: vulnerability must be one of tidak_rawan, rawan: tps id 2 \('sangat_rawan'\)"):
+    with pytest.raises(ValidationError, match=r"tps: vulnerability must be one of tidak_rawan, rawan: tps id 2 \('sangat_rawan'\); "
+                                             r"a new class needs its requirement \(setting requirement.<class>.<force>\)$"):
         run(frames, stations=stations)
 
 

@@ -42,7 +42,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
@@ -403,12 +403,15 @@ def _check_ids(df: pd.DataFrame, name: str) -> None:
         _fail(f"{name}: duplicate id", _labels(name, df["id"], dup))
 
 
-def _choice(df: pd.DataFrame, name: str, col: str, allowed: tuple[str, ...] | Mapping) -> np.ndarray:
+def _choice(df: pd.DataFrame, name: str, col: str, allowed: tuple[str, ...] | Mapping, hint: str = "") -> np.ndarray:
     values = df[col].astype(object).where(df[col].notna(), None).map(
         lambda v: None if v is None else str(v).strip().lower().replace(" ", "_")).to_numpy(dtype=object)
     bad = ~pd.Series(values, dtype=object).isin(list(allowed)).to_numpy()
     if bad.any():
-        _fail(f"{name}: {col} must be one of {', '.join(allowed)}", _labels(name, df["id"], bad, df[col]))
+        labels = _labels(name, df["id"], bad, df[col])
+        if hint:
+            labels.append(hint)
+        _fail(f"{name}: {col} must be one of {', '.join(allowed)}", labels)
     return values
 
 
@@ -823,7 +826,9 @@ def _tps(tps, desa, desa_codes, settings):
     pos = desa_codes.get_indexer(codes) if len(codes) else np.array([], dtype=np.int64)
     if (pos < 0).any():
         _fail(f"{name}: desa_code is not a known desa code", _labels(name, tps["id"], pos < 0, codes))
-    vuln = _choice(tps, name, "vulnerability", tuple(settings.requirements)) if len(tps) else np.array([], dtype=object)
+    vuln = _choice(tps, name, "vulnerability", tuple(settings.requirements),
+                   hint="a new class needs its requirement (setting requirement.<class>.<force>)") \
+        if len(tps) else np.array([], dtype=object)
     voters = _numbers(tps, name, "voters", integer=True).astype(np.int64)
     number = _numbers(tps, name, "number", integer=True).astype(np.int64)
     assigned = {f: _numbers(tps, name, f, integer=True).astype(np.int64) for f in FORCES}
