@@ -1,14 +1,17 @@
 """``geo-app`` command line. Commands call the same services as the views; errors become ClickException."""
 from __future__ import annotations
 
+import contextlib
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from .errors import GeoAppError
+from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
 from .services import boundaries as boundary_service
 from .services import demo as demo_service
+from .services import records_import as import_service
 from .store.db import get_session
 
 
@@ -86,6 +89,58 @@ def demo_load() -> None:
         click.echo(line)
 
 
+import_group = GeoAppGroup("import", help="Impor rakor, TPS dan insiden dari CSV, XLSX atau GeoJSON.")
+
+#: Files with more rows than this get a progress bar.
+PROGRESS_MIN_ROWS = 300
+
+
+def _import_command(kind: str, help_text: str) -> None:
+    @import_group.command(kind, help=help_text)
+    @click.argument("path", type=click.Path(dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Periksa saja, tidak menyimpan / validate, write nothing.")
+    @click.option("--skip-invalid", is_flag=True, help="Simpan baris yang valid; baris lain ke --rejects.")
+    @click.option("--rejects", type=click.Path(dir_okay=False), help="CSV for the rejected rows and their reasons.")
+    def command(path: str, dry_run: bool, skip_invalid: bool, rejects: str | None) -> None:
+        if skip_invalid and not rejects:
+            raise click.UsageError("--skip-invalid perlu --rejects FILE / needs --rejects FILE")
+        if rejects and not skip_invalid:
+            raise click.UsageError("--rejects hanya dengan --skip-invalid / only with --skip-invalid")
+        with contextlib.ExitStack() as stack:
+            bar = None
+
+            def progress(done: int, total: int) -> None:
+                nonlocal bar
+                rows = total if dry_run else total // 2
+                if rows <= PROGRESS_MIN_ROWS:
+                    return
+                if bar is None:
+                    bar = stack.enter_context(click.progressbar(
+                        length=total, label=f"{kind}: memeriksa dan menyimpan / validating and writing",
+                        file=click.get_text_stream("stderr")))
+                bar.update(done - bar.pos)
+
+            try:
+                result = import_service.import_records(
+                    get_session(), _settings(), kind, path, None, dry_run=dry_run, skip_invalid=skip_invalid,
+                    rejects_path=rejects, progress=progress)
+            except ValidationError as exc:
+                stack.close()
+                details = exc.details if isinstance(exc.details, dict) else {}
+                for w in details.get("warnings", []):
+                    click.echo(f"peringatan / warning: {w}", err=True)
+                for e in details.get("errors", []):
+                    click.echo(f"  baris/row {e['row']}, kolom {e['column']}: {e['reason']}", err=True)
+                raise click.ClickException(exc.message) from None
+        for line in result.lines():
+            click.echo(line)
+
+
+_import_command("meetings", "Impor rakor (rapat koordinasi) / import meetings.")
+_import_command("tps", "Impor TPS / import polling stations.")
+_import_command("incidents", "Impor insiden / import incidents.")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -139,6 +194,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(boundaries)
     app.cli.add_command(serve)
     app.cli.add_command(demo)
+    app.cli.add_command(import_group)
 
 
 def _create_app() -> Flask:

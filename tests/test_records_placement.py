@@ -158,8 +158,8 @@ def test_point_and_desa_disagreeing_are_kept_flagged_and_listed(app, tmp_path):
         metric = ctx.desa.to_crs(METRIC).set_index("code").geometry
         lon, lat = lonlat(metric["17.06.05.2006"].representative_point())  # Pasar Ipuh
         path = tmp_path / "tps.csv"
-        path.write_text(f"kode_desa;no_tps;jumlah_dpt;lintang;bujur\n17.06.02.1009;1;250;{lat};{lon}\n".replace(".", ",")
-                        .replace("kode_desa", "kode_desa").replace("17,06,02,1009", "17.06.02.1009"),
+        comma = lambda v: repr(v).replace(".", ",")  # noqa: E731 - decimal commas as Excel writes them here
+        path.write_text(f"kode_desa;no_tps;jumlah_dpt;lintang;bujur\n17.06.02.1009;1;250;{comma(lat)};{comma(lon)}\n",
                         encoding="utf-8-sig")
         result = import_records(session, app.config["GEO_APP_SETTINGS"], "tps", path)
         assert result.inserted == 1
