@@ -358,6 +358,10 @@ def test_read_is_pure_and_numbers_rows_like_a_spreadsheet(tmp_path):
     rows = read_records_file(MESSY_TPS.encode(), "tps.csv", "tps")
     assert rows.row_numbers == [2, 3, 5]  # the blank line 4 keeps its number
     assert rows.mapping["voters"] == "Jumlah DPT" and rows.rows[0]["lat"] == "-2,797706"
+    # Excel's "sep=," line wins over counting delimiters in the header (4 ";" against 3 ",")
+    hinted = read_records_file(b"sep=,\r\nkode_desa,no_tps,jumlah_dpt,a;b;c;d\r\n17.06.08.2006,1,2,x\r\n", "t.csv", "tps")
+    assert hinted.rows == [{"desa_code": "17.06.08.2006", "number": "1", "voters": "2"}] and hinted.row_numbers == [2]
+    assert hinted.warnings == ["t.csv: kolom tidak dikenal diabaikan / unknown columns ignored: a;b;c;d"]
 
 
 # --- command line ------------------------------------------------------------------------------------

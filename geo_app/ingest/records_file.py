@@ -225,7 +225,11 @@ def _delimiter(text: str) -> str:
 def _read_csv(data: bytes, name: str) -> _Table:
     warnings: list[str] = []
     text = _decode(data, name, warnings)
-    delimiter = _delimiter(text)
+    first, _, rest = text.partition("\n")
+    if re.fullmatch(r"sep=(.)\r?", first):  # Excel's delimiter hint line; Excel does not show it as a row
+        delimiter, text = first[4], rest
+    else:
+        delimiter = _delimiter(text)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:

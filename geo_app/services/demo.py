@@ -397,12 +397,12 @@ def load_demo(session: Session, settings: dict[str, Any]) -> dict[str, dict[str,
                 cleaned[kind].append(clean_record(kind, raw, ctx))
             except RecordInvalid as exc:  # a bug in the generator, not user input
                 raise ValidationError(f"demo {kind} #{i + 1}: {exc.message}", details=exc.details) from None
-    batch = f"demo-{uuid.uuid4()}"
+    batch = f"demo-{uuid.uuid4().hex}"  # fits import_batch (40 characters)
     counts = {kind: {"inserted": 0, "updated": 0, "unchanged": 0} for kind in KINDS}
     with transaction(session):
         for kind in KINDS:
             for values in cleaned[kind]:
-                counts[kind][upsert_record(session, kind, values, batch)] += 1
+                counts[kind][upsert_record(session, kind, values, batch, actor="demo")] += 1
         if any(c["inserted"] or c["updated"] for c in counts.values()):
             bump_version(session, "records")
     return counts

@@ -133,7 +133,8 @@ def _write_rejects(path: str | Path, data: bytes) -> None:
 
 def import_records(session: Session, settings: dict[str, Any], kind: str, path_or_bytes: str | Path | bytes,
                    filename: str | None = None, *, dry_run: bool = False, skip_invalid: bool = False,
-                   rejects_path: str | Path | None = None, progress: Progress | None = None) -> ImportResult:
+                   rejects_path: str | Path | None = None, progress: Progress | None = None,
+                   actor: str | None = None) -> ImportResult:
     """Validate and import a file of ``kind`` records; see the module docstring for the modes.
 
     Raises ``InputFileError`` for an unreadable file and ``ValidationError`` (details: every bad row)
@@ -190,7 +191,7 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
         with transaction(session):
             for j, (number, values) in enumerate(cleaned):
                 try:
-                    counts[upsert_record(session, kind, values, result.batch)] += 1
+                    counts[upsert_record(session, kind, values, result.batch, actor=actor)] += 1
                 except IntegrityError:
                     raise ValidationError(
                         f"{name}: {rows.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
