@@ -277,6 +277,9 @@ def test_duplicate_key_within_file_names_both_rows(app, tmp_path, unchanged):
     ("tps.csv", b"\xef\xbb\xbf \r\n\r\n", r"tps\.csv: berkas kosong"),
     ("tps.csv", b"kode_desa;no_tps;jumlah_dpt\r\n", r"tps\.csv: tidak ada baris data"),
     ("tps.geojson", b"{\"type\": \"FeatureCollection\"", r"tps\.geojson: bukan GeoJSON yang sah"),
+    ("tps.geojson", json.dumps({"type": "FeatureCollection", "features": [], "crs": {
+        "type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32747"}}}).encode(),
+     r"tps\.geojson: CRS urn:ogc:def:crs:EPSG::32747 tidak didukung"),
     ("tps.xls", b"\xd0\xcf\x11\xe0 old excel", r"tps\.xls: format Excel lama"),
     ("tps.pdf", b"%PDF-1.4", r"tps\.pdf: format \.pdf tidak didukung"),
 ])

@@ -283,15 +283,21 @@ def _read_geojson(data: bytes, name: str) -> _Table:
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise InputFileError(f"{name}: GeoJSON harus FeatureCollection / GeoJSON must be a FeatureCollection")
-    crs = (((doc.get("crs") or {}).get("properties") or {}).get("name") or "")
+    crs_doc = doc.get("crs")
+    crs_props = crs_doc.get("properties") if isinstance(crs_doc, dict) else None
+    crs = str(crs_props.get("name") or "") if isinstance(crs_props, dict) else ("?" if crs_doc else "")
     if crs and not re.search(r"(CRS84|4326)$", crs):
         raise InputFileError(f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
                              "unsupported CRS, GeoJSON must be WGS84 lon/lat")
     features = doc["features"]
     headers: list[str] = []
+    def props(feat: Any) -> dict:
+        value = feat.get("properties") if isinstance(feat, dict) else None
+        return value if isinstance(value, dict) else {}
+
     for f in features:
-        for key in ((f or {}).get("properties") or {}) if isinstance(f, dict) else {}:
-            if key not in headers:
+        for key in props(f):
+            if str(key) not in headers:
                 headers.append(str(key))
     geo_cols = ["lon", "lat"]
     clash = [h for h in headers if header_key(h) in {"lat", "lon", "lintang", "bujur", "latitude", "longitude",
@@ -307,8 +313,9 @@ def _read_geojson(data: bytes, name: str) -> _Table:
             errors.append((i, "geometry", "bukan Feature / not a Feature"))
             rows.append((i, [None] * (len(headers) + 2)))
             continue
-        props = feat.get("properties") or {}
-        cells = [_json_cell(props.get(h)) for h in headers]
+        if feat.get("properties") is not None and not isinstance(feat.get("properties"), dict):
+            errors.append((i, "properties", "properties harus objek / must be an object"))
+        cells = [_json_cell(props(feat).get(h)) for h in headers]
         geom = feat.get("geometry")
         lon = lat = None
         if geom is not None:
