@@ -321,6 +321,16 @@ def test_unquoted_decimal_comma_in_a_comma_csv(app, tmp_path, unchanged):
         run_import(app, "tps", write(tmp_path, "tps.csv", text))
 
 
+def test_row_conflicting_with_a_stored_record_writes_nothing(app, tmp_path):
+    head = "id;tanggal_kejadian;kategori;keparahan;uraian;kode_desa\n"
+    run_import(app, "incidents", write(tmp_path, "a.csv", head + "a;01/10/2024;apk;rendah;x;17.06.08.2006\n"))
+    before = snapshot(app)
+    text = head + "c;02/10/2024;apk;rendah;y;17.06.08.2006\nb;01/10/2024;apk;rendah;x;17.06.08.2006\n"
+    with pytest.raises(ValidationError, match=r"b\.csv: baris 3 bentrok dengan data yang sudah tersimpan"):
+        run_import(app, "incidents", write(tmp_path, "b.csv", text))
+    assert snapshot(app) == before
+
+
 def test_dry_run_writes_nothing_but_counts(app, tmp_path, unchanged):
     result = run_import(app, "tps", write(tmp_path, "tps.csv", MESSY_TPS), dry_run=True)
     assert (result.inserted, result.updated, result.unchanged, result.dry_run) == (3, 0, 0, True)
@@ -336,6 +346,7 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(app, tmp_path):
     rejects = tmp_path / "out" / "ditolak.csv"
     result = run_import(app, "tps", write(tmp_path, "tps.csv", text), skip_invalid=True, rejects_path=rejects)
     assert (result.inserted, result.rejected) == (1, 3)
+    assert rejects.read_bytes() == result.rejects_data
     assert [r[1] for r in tps_rows(app)] == [1]
     raw = rejects.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")

@@ -60,6 +60,8 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rejects_path: str | None = None
+    #: the rejects file's content (also without ``rejects_path``, e.g. for a download after a web upload)
+    rejects_data: bytes | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -209,11 +211,13 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
     if progress and not dry_run:
         progress(total, total)
     result.inserted, result.updated, result.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
-    if bad and rejects_path and not dry_run:
+    if bad:
         originals = {number: (orig, "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
                      for number, orig in zip(rows.row_numbers, rows.originals) if number not in good_rows}
-        _write_rejects(rejects_path, rejects_csv(rows.headers, [originals[k] for k in sorted(originals)]))
-        result.rejects_path = str(rejects_path)
+        result.rejects_data = rejects_csv(rows.headers, [originals[k] for k in sorted(originals)])
+        if rejects_path and not dry_run:
+            _write_rejects(rejects_path, result.rejects_data)
+            result.rejects_path = str(rejects_path)
     return result
 
 
