@@ -30,6 +30,7 @@ from .desa_lookup import DesaLookup, LookupError_
 
 KINDS = ("meetings", "tps", "incidents")
 MAX_VOTERS_PER_TPS = 600  # PKPU: at most 600 voters per TPS in Pilkada 2024 (FACTS.md)
+MAX_PERSONNEL_PER_TPS = 99  # police/TNI/Linmas per TPS; real plans use 1-2 of each (FACTS.md)
 
 
 @dataclass
@@ -224,6 +225,11 @@ def _agencies(c: _Collector, ctx: RecordContext) -> list[str]:
     return out
 
 
+def _personnel(value: Any) -> int | None:
+    # bounded so a typo cannot overflow the integer column (a 500 instead of a field message)
+    return parse.parse_int(value, minimum=0, maximum=MAX_PERSONNEL_PER_TPS)
+
+
 def clean_tps(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
     c = _Collector(raw)
     values: dict[str, Any] = {
@@ -233,9 +239,9 @@ def clean_tps(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         "vulnerability": c.choice("vulnerability", ctx.vulnerability_classes,
                                   {"tidak rawan": "tidak_rawan", "aman": "tidak_rawan", "kurang rawan": "tidak_rawan"},
                                   default="tidak_rawan"),
-        "police": c.get("police", parse.parse_int, default=0),
-        "tni": c.get("tni", parse.parse_int, default=0),
-        "linmas": c.get("linmas", parse.parse_int, default=0),
+        "police": c.get("police", _personnel, default=0),
+        "tni": c.get("tni", _personnel, default=0),
+        "linmas": c.get("linmas", _personnel, default=0),
         **_common(c),
     }
     values.pop("source_url")

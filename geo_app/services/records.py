@@ -62,7 +62,9 @@ def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
 
 
 def _get(session: Session, kind: str, record_id: int, include_deleted: bool = False):
-    obj = session.get(MODELS[check_kind(kind)], record_id)
+    model = MODELS[check_kind(kind)]
+    # ids beyond a 64-bit integer cannot exist (SQLite would raise OverflowError, a 500)
+    obj = session.get(model, record_id) if 0 < record_id < 2**63 else None
     if obj is None or (obj.deleted_at is not None and not include_deleted):
         raise NotFound(f"{KIND_LABELS[kind]} {record_id} tidak ditemukan / not found")
     return obj

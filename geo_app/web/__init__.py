@@ -11,6 +11,10 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    from . import forms, records_api
+
+    app.register_blueprint(records_api.bp)
+    app.register_blueprint(forms.bp)
     from . import coverage_api
 
     app.register_blueprint(coverage_api.bp)

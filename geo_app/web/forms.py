@@ -1,0 +1,263 @@
+"""Browser pages to list, add, edit and delete rakor, TPS and insiden (Bahasa Indonesia).
+
+Thin views: the form is read into canonical record fields here and validated by the same service as
+the API and the imports; errors come back per field and the form is shown again with what the user
+typed. Every form is rendered through ``templates/records/_form.html`` (one place for a later CSRF token).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from ..errors import Conflict, RecordInvalid, ValidationError
+from ..records import vocab
+from ..services import records as service
+from ..store.adapter import desa_frame
+from ..store.db import get_session
+from .records_api import actor
+
+bp = Blueprint("forms", __name__)
+
+#: URL segment (Indonesian) -> record kind of the service layer.
+SLUGS = {"rakor": "meetings", "tps": "tps", "insiden": "incidents"}
+_SLUG_RULE = "<any(rakor, tps, insiden):slug>"
+TITLES = {
+    "meetings": {"plural": "Rapat koordinasi (rakor)", "one": "rakor"},
+    "tps": {"plural": "Tempat pemungutan suara (TPS)", "one": "TPS"},
+    "incidents": {"plural": "Insiden", "one": "insiden"},
+}
+
+#: Form fields per kind, in canonical names; ``kecamatan`` of TPS/insiden only filters the desa picker.
+FIELDS = {
+    "meetings": ["title", "date", "start_time", "level", "kecamatan", "desa_code", "venue", "organiser", "lat",
+                 "lon", "agencies", "agencies_other", "reached_desa", "reaches_all_desa", "notes", "source_url"],
+    "tps": ["kecamatan", "desa_code", "number", "voters", "address", "vulnerability", "police", "tni", "linmas",
+            "lat", "lon", "notes"],
+    "incidents": ["occurred_at", "reported_at", "category", "severity", "status", "kecamatan", "desa_code", "lat",
+                  "lon", "description", "source", "source_url", "notes"],
+}
+LIST_FIELDS = {"agencies", "reached_desa"}
+BOOL_FIELDS = {"reaches_all_desa"}
+#: Errors the validator reports under a field the form shows under another name.
+ERROR_FIELDS = {"desa": "desa_code"}
+LIST_FILTERS = {
+    "meetings": ["kecamatan", "date_from", "date_to", "level", "mismatch"],
+    "tps": ["kecamatan", "class", "mismatch"],
+    "incidents": ["kecamatan", "date_from", "date_to", "category", "severity", "status", "mismatch"],
+}
+PER_PAGE = 50
+
+
+def _settings() -> dict[str, Any]:
+    return current_app.config["GEO_APP_SETTINGS"]
+
+
+def _vulnerability_classes() -> dict[str, str]:
+    classes = _settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)
+    return {c: c.replace("_", " ").capitalize() for c in classes}
+
+
+def _places() -> dict[str, Any]:
+    """Kecamatan and desa for the pickers and for showing names instead of codes."""
+    desa = desa_frame(get_session())
+    kecamatan = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
+    groups = [
+        {"code": kec, "name": kecamatan[kec],
+         "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])]}
+        for kec, rows in desa.groupby("kecamatan_code", sort=True)
+    ]
+    return {
+        "kecamatan": sorted(kecamatan.items(), key=lambda kv: kv[1]),
+        "kecamatan_names": kecamatan,
+        "desa_groups": groups,
+        "desa_names": dict(zip(desa["code"], desa["name"])),
+        "desa_kecamatan": dict(zip(desa["code"], desa["kecamatan_code"])),
+    }
+
+
+def _vocab() -> dict[str, Any]:
+    return {
+        "levels": vocab.MEETING_LEVELS, "agencies": vocab.AGENCIES, "categories": vocab.INCIDENT_CATEGORIES,
+        "severities": vocab.SEVERITIES, "statuses": vocab.STATUSES, "sources": vocab.SOURCES,
+        "classes": _vulnerability_classes(),
+    }
+
+
+# --- form values <-> record fields -------------------------------------------------------------------
+
+def read_form(kind: str) -> dict[str, Any]:
+    """What the user submitted, as strings (lists for multi-value fields), to validate and to show again."""
+    values: dict[str, Any] = {}
+    for name in FIELDS[kind]:
+        if name in LIST_FIELDS:
+            values[name] = [v for v in request.form.getlist(name) if v.strip()]
+        elif name in BOOL_FIELDS:
+            values[name] = bool(request.form.get(name))
+        else:
+            values[name] = request.form.get(name, "")
+    return values
+
+
+def to_payload(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Form values -> canonical input fields for ``clean_record``."""
+    payload = {k: v for k, v in values.items() if k != "agencies_other"}
+    if kind == "meetings":
+        extra = [a.strip() for a in values.get("agencies_other", "").replace(";", ",").split(",") if a.strip()]
+        payload["agencies"] = list(values.get("agencies", [])) + extra
+    else:
+        payload.pop("kecamatan", None)
+    return payload
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def record_to_values(kind: str, record: dict[str, Any], desa_kecamatan: dict[str, str]) -> dict[str, Any]:
+    """A stored record as form values, the inverse of ``read_form`` + ``to_payload``."""
+    values: dict[str, Any] = {name: _text(record.get(name)) for name in FIELDS[kind]
+                              if name not in LIST_FIELDS | BOOL_FIELDS}
+    if kind == "meetings":
+        values["kecamatan"] = _text(record.get("host_kecamatan_code"))
+        values["desa_code"] = _text(record.get("host_desa_code"))
+        values["start_time"] = _text(record.get("start_time"))[:5]
+        stored = record.get("agencies") or []
+        values["agencies"] = [k for k in vocab.AGENCIES if k in stored]
+        values["agencies_other"] = ", ".join(a for a in stored if a not in vocab.AGENCIES)
+        values["reached_desa"] = list(record.get("reached_desa_codes") or [])
+        values["reaches_all_desa"] = bool(record.get("reaches_all_desa"))
+    else:
+        values["kecamatan"] = desa_kecamatan.get(record.get("desa_code") or "", "")
+    return values
+
+
+def _check_picker(kind: str, values: dict[str, Any], places: dict[str, Any]) -> dict[str, str]:
+    """TPS/insiden: the kecamatan only filters the desa list, so a desa from another one (no JS) is an error."""
+    if kind == "meetings" or not values.get("kecamatan") or not values.get("desa_code"):
+        return {}
+    actual = places["desa_kecamatan"].get(values["desa_code"])
+    if actual and actual != values["kecamatan"]:
+        return {"desa_code": f"desa ini ada di Kecamatan {places['kecamatan_names'][actual]}, "
+                             f"bukan {places['kecamatan_names'].get(values['kecamatan'], values['kecamatan'])}"}
+    return {}
+
+
+def _form_errors(kind: str, errors: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Per-field messages placed at the form's fields, and the rest (fields the form does not show)."""
+    by_field: dict[str, str] = {}
+    general: list[str] = []
+    for field, reason in errors.items():
+        target = ERROR_FIELDS.get(field, field)
+        if target in FIELDS[kind]:
+            by_field[target] = f"{by_field[target]}; {reason}" if target in by_field else reason
+        else:
+            general.append(f"{field}: {reason}")
+    return by_field, general
+
+
+# --- views ---------------------------------------------------------------------------------------------
+
+def _render_form(kind: str, slug: str, values: dict[str, Any], errors: dict[str, str] | None = None,
+                 general: list[str] | None = None, record: dict[str, Any] | None = None,
+                 places: dict[str, Any] | None = None, status: int = 200):
+    return render_template(
+        "records/form.html", kind=kind, slug=slug, titles=TITLES[kind], values=values, errors=errors or {},
+        general_errors=general or [], record=record, places=places or _places(), vocab=_vocab(),
+    ), status
+
+
+@bp.get(f"/{_SLUG_RULE}")
+def list_page(slug: str):
+    kind = SLUGS[slug]
+    filters = {k: v for k, v in request.args.items() if k in LIST_FILTERS[kind] and v.strip()}
+    try:
+        page_no = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    error, status = None, 200
+    try:
+        page = service.list_records(get_session(), _settings(), kind, filters, min(page_no, 1_000_000), PER_PAGE)
+    except ValidationError as exc:
+        page, error, status = service.Page([], 0, 1, PER_PAGE), exc.message, 400
+    pages = max(1, -(-page.total // page.per_page))
+    return render_template(
+        "records/list.html", kind=kind, slug=slug, titles=TITLES[kind], page=page, pages=pages, filters=filters,
+        filter_names=LIST_FILTERS[kind], error=error, places=_places(), vocab=_vocab(),
+    ), status
+
+
+def _page_link(slug: str, page: int, filters: dict[str, str]) -> str:
+    return url_for("forms.list_page", slug=slug, page=page, **filters)
+
+
+@bp.app_template_global()
+def records_page_url(slug: str, page: int, filters: dict[str, str]) -> str:
+    return _page_link(slug, page, filters)
+
+
+@bp.route(f"/{_SLUG_RULE}/baru", methods=["GET", "POST"])
+def create_page(slug: str):
+    kind = SLUGS[slug]
+    places = _places()
+    if request.method == "GET":
+        defaults: dict[str, Any] = {n: ([] if n in LIST_FIELDS else False if n in BOOL_FIELDS else "")
+                                    for n in FIELDS[kind]}
+        defaults.update({"level": "kecamatan"} if kind == "meetings" else {})
+        defaults.update({"vulnerability": "tidak_rawan"} if kind == "tps" else {})
+        defaults.update({"status": "reported"} if kind == "incidents" else {})
+        return _render_form(kind, slug, defaults, places=places)
+    values = read_form(kind)
+    picker = _check_picker(kind, values, places)
+    try:
+        if picker:
+            raise RecordInvalid(picker)
+        record = service.create_record(get_session(), _settings(), kind, to_payload(kind, values), actor=actor())
+    except RecordInvalid as exc:
+        errors, general = _form_errors(kind, exc.errors)
+        return _render_form(kind, slug, values, errors, general, places=places, status=400)
+    except Conflict as exc:
+        return _render_form(kind, slug, values, general=[exc.message], places=places, status=409)
+    flash(f"{TITLES[kind]['one'].capitalize()} disimpan (id {record['id']}).", "ok")
+    return redirect(url_for("forms.list_page", slug=slug), code=303)
+
+
+@bp.route(f"/{_SLUG_RULE}/<int:record_id>/ubah", methods=["GET", "POST"])
+def edit_page(slug: str, record_id: int):
+    kind = SLUGS[slug]
+    session = get_session()
+    places = _places()
+    record = service.get_record(session, kind, record_id)
+    initial = record_to_values(kind, record, places["desa_kecamatan"])
+    if request.method == "GET":
+        return _render_form(kind, slug, initial, record=record, places=places)
+    values = read_form(kind)
+    picker = _check_picker(kind, values, places)
+    # send only what the user changed, so e.g. a desa that followed the point keeps following it
+    before, after = to_payload(kind, initial), to_payload(kind, values)
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    try:
+        if picker:
+            raise RecordInvalid(picker)
+        service.update_record(session, _settings(), kind, record_id, changed, actor=actor())
+    except RecordInvalid as exc:
+        errors, general = _form_errors(kind, exc.errors)
+        return _render_form(kind, slug, values, errors, general, record=record, places=places, status=400)
+    except Conflict as exc:
+        return _render_form(kind, slug, values, general=[exc.message], record=record, places=places, status=409)
+    flash(f"{TITLES[kind]['one'].capitalize()} {record_id} diperbarui.", "ok")
+    return redirect(url_for("forms.list_page", slug=slug), code=303)
+
+
+@bp.post(f"/{_SLUG_RULE}/<int:record_id>/hapus")
+def delete_page(slug: str, record_id: int):
+    service.delete_record(get_session(), SLUGS[slug], record_id, actor=actor())
+    flash(str(record_id), "deleted")
+    return redirect(url_for("forms.list_page", slug=slug), code=303)
+
+
+@bp.post(f"/{_SLUG_RULE}/<int:record_id>/pulihkan")
+def restore_page(slug: str, record_id: int):
+    service.restore_record(get_session(), SLUGS[slug], record_id, actor=actor())
+    flash(f"{TITLES[SLUGS[slug]]['one'].capitalize()} {record_id} dipulihkan.", "ok")
+    return redirect(url_for("forms.list_page", slug=slug), code=303)

@@ -1,0 +1,233 @@
+"""JSON API for rakor, TPS and insiden: list (JSON or GeoJSON), create, read, update, soft delete, restore.
+
+Thin views: the body and query string are parsed here, everything else is in
+``geo_app.services.records``; errors are typed and answered by ``geo_app.web.errors``.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+
+from ..errors import RecordInvalid, ValidationError
+from ..records import parse, vocab
+from ..services import records as service
+from ..store.adapter import desa_frame, kecamatan_frame
+from ..store.db import get_session
+from .serialise import records_feature_collection, rep_points
+
+bp = Blueprint("records_api", __name__, url_prefix="/api")
+
+#: URL segment -> record kind of the service layer.
+RESOURCES = {"meetings": "meetings", "polling-stations": "tps", "incidents": "incidents"}
+_RESOURCE_RULE = '<any(meetings, "polling-stations", incidents):resource>'
+
+_LOCATION = {"desa_code", "desa", "kecamatan", "lat", "lon"}
+#: Input fields a body may carry per kind (canonical names, see geo_app/records/schema.py).
+INPUT_FIELDS = {
+    "meetings": _LOCATION | {"external_id", "title", "date", "start_time", "level", "venue", "organiser", "agencies",
+                             "reached_desa", "reaches_all_desa", "notes", "source_url", "synthetic"},
+    "tps": _LOCATION | {"number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes",
+                        "synthetic"},
+    "incidents": _LOCATION | {"external_id", "occurred_at", "reported_at", "category", "severity", "status",
+                              "description", "source", "source_url", "notes", "synthetic"},
+}
+#: Output names accepted back as input, so a client can send a record it read (GET) with changes.
+OUTPUT_ALIASES = {
+    "meetings": {"host_kecamatan_code": "kecamatan", "host_desa_code": "desa_code", "reached_desa_codes": "reached_desa"},
+    "tps": {},
+    "incidents": {},
+}
+#: Computed or bookkeeping fields: ignored in a body rather than rejected.
+READ_ONLY = {"id", "created_at", "updated_at", "deleted_at", "point_desa_code", "location_mismatch", "placement",
+             "content_hash", "point_source", "kind"}
+LIST_FIELDS = {"agencies", "reached_desa"}
+_SCALARS = (str, int, float, bool, type(None))
+MAX_PAGE = 1_000_000
+
+
+def _settings() -> dict[str, Any]:
+    return current_app.config["GEO_APP_SETTINGS"]
+
+
+def actor() -> str | None:
+    """Who is writing, for the audit trail (set by the access guard when there is one)."""
+    identity = g.get("identity")
+    return identity["username"] if identity else None
+
+
+def _kind(resource: str) -> str:
+    return RESOURCES[resource]
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} bukan angka JSON yang sah / not valid JSON")
+
+
+def json_body(kind: str) -> dict[str, Any]:
+    """The request body as canonical input fields; 400 for bad JSON, a non-object, unknown or non-scalar fields."""
+    data = request.get_data(cache=True)
+    if not data.strip():
+        raise ValidationError("badan permintaan kosong; kirim objek JSON / empty body: send a JSON object")
+    try:
+        text = data.decode("utf-8-sig")  # RFC 8259: JSON is UTF-8
+    except UnicodeDecodeError:
+        raise ValidationError("badan permintaan bukan UTF-8 / body is not UTF-8 text") from None
+    try:
+        body = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"JSON tidak sah / invalid JSON: {exc.msg} (baris {exc.lineno}, kolom {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError(f"JSON tidak sah / invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValidationError(f"badan permintaan harus objek JSON, bukan {type(body).__name__} / body must be a JSON object")
+    payload: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    aliases = OUTPUT_ALIASES[kind]
+    for name, value in body.items():
+        if name in READ_ONLY:
+            continue
+        field = aliases.get(name, name)
+        if field not in INPUT_FIELDS[kind]:
+            errors[name] = f"field tidak dikenal / unknown field; pilihan: {', '.join(sorted(INPUT_FIELDS[kind]))}"
+        elif field in LIST_FIELDS and isinstance(value, list):
+            if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+                errors[name] = "harus daftar teks / must be a list of strings"
+            else:
+                payload[field] = value
+        elif not isinstance(value, _SCALARS):
+            errors[name] = "harus teks, angka atau true/false / must be a string, number or boolean"
+        else:
+            payload[field] = value
+    if errors:
+        raise RecordInvalid(errors)
+    return payload
+
+
+def _int_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return parse.parse_int(raw, minimum=1, maximum=maximum)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}", details={name: str(exc)}) from None
+
+
+def _list_args() -> tuple[dict[str, str], int, int, str]:
+    """Filters (blank values dropped), page, per_page and format from the query string."""
+    fmt = (request.args.get("format") or "json").strip().lower()
+    if fmt not in {"json", "geojson"}:
+        raise ValidationError("format harus json atau geojson / format must be json or geojson",
+                              details={"format": f"{fmt!r} tidak dikenal / unknown"})
+    page = _int_arg("page", 1, MAX_PAGE)
+    per_page = _int_arg("per_page", 50, service.MAX_PER_PAGE)
+    filters = {k: v for k, v in request.args.items() if k not in {"page", "per_page", "format"} and v.strip()}
+    return filters, page, per_page, fmt
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict()
+    args["page"] = str(page)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _geojson(records: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
+    session = get_session()
+    return records_feature_collection(records, rep_points(desa_frame(session)),
+                                      rep_points(kecamatan_frame(session)), **members)
+
+
+@bp.get(f"/{_RESOURCE_RULE}")
+def list_records(resource: str):
+    kind = _kind(resource)
+    filters, page_no, per_page, fmt = _list_args()
+    page = service.list_records(get_session(), _settings(), kind, filters, page_no, per_page)
+    pages = max(1, -(-page.total // page.per_page))
+    links = {
+        "next": _page_url(page.page + 1) if page.page < pages else None,
+        "prev": _page_url(min(page.page - 1, pages)) if page.page > 1 else None,
+    }
+    meta = {"total": page.total, "page": page.page, "per_page": page.per_page, "pages": pages, **links}
+    if fmt == "geojson":
+        body = _geojson(page.items, **meta)
+    else:
+        body = {**meta, "items": page.items}
+    resp = jsonify(body)
+    if fmt == "geojson":
+        resp.mimetype = "application/geo+json"
+    link_header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+    if link_header:
+        resp.headers["Link"] = link_header
+    return resp
+
+
+@bp.post(f"/{_RESOURCE_RULE}")
+def create_record(resource: str):
+    kind = _kind(resource)
+    record = service.create_record(get_session(), _settings(), kind, json_body(kind), actor=actor())
+    resp = jsonify(record)
+    resp.status_code = 201
+    resp.headers["Location"] = url_for(".get_record", resource=resource, record_id=record["id"])
+    return resp
+
+
+@bp.get(f"/{_RESOURCE_RULE}/<int:record_id>")
+def get_record(resource: str, record_id: int):
+    return jsonify(service.get_record(get_session(), _kind(resource), record_id))
+
+
+@bp.route(f"/{_RESOURCE_RULE}/<int:record_id>", methods=["PUT", "PATCH"])
+def update_record(resource: str, record_id: int):
+    kind = _kind(resource)
+    session = get_session()
+    service.get_record(session, kind, record_id)  # 404 before 400: an unknown id is the bigger problem
+    return jsonify(service.update_record(session, _settings(), kind, record_id, json_body(kind), actor=actor()))
+
+
+@bp.delete(f"/{_RESOURCE_RULE}/<int:record_id>")
+def delete_record(resource: str, record_id: int):
+    service.delete_record(get_session(), _kind(resource), record_id, actor=actor())
+    return Response(status=204)
+
+
+@bp.post(f"/{_RESOURCE_RULE}/<int:record_id>/restore")
+def restore_record(resource: str, record_id: int):
+    return jsonify(service.restore_record(get_session(), _kind(resource), record_id, actor=actor()))
+
+
+def _labelled(options: dict[str, str] | tuple[str, ...]) -> list[dict[str, str]]:
+    if isinstance(options, dict):
+        return [{"key": k, "label": v} for k, v in options.items()]
+    return [{"key": k, "label": k.replace("_", " ").capitalize()} for k in options]
+
+
+@bp.get("/vocab")
+def vocabulary():
+    """Controlled vocabularies with their Indonesian labels, for clients building forms."""
+    classes = tuple(_settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES))
+    return jsonify({
+        "levels": _labelled(vocab.MEETING_LEVELS),
+        "agencies": _labelled(vocab.AGENCIES),
+        "categories": _labelled(vocab.INCIDENT_CATEGORIES),
+        "severities": _labelled(vocab.SEVERITIES),
+        "statuses": _labelled(vocab.STATUSES),
+        "sources": _labelled(vocab.SOURCES),
+        "vulnerability_classes": _labelled(classes),
+    })
+
+
+@bp.get("/mismatches")
+def mismatch_list():
+    """Records whose point lies in another desa than the one they name."""
+    fmt = (request.args.get("format") or "json").strip().lower()
+    if fmt not in {"json", "geojson"}:
+        raise ValidationError("format harus json atau geojson / format must be json or geojson",
+                              details={"format": f"{fmt!r} tidak dikenal / unknown"})
+    items = service.mismatches(get_session())
+    if fmt == "geojson":
+        resp = jsonify(_geojson(items, total=len(items)))
+        resp.mimetype = "application/geo+json"
+        return resp
+    return jsonify({"total": len(items), "items": items})
