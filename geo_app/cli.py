@@ -6,6 +6,7 @@ import contextlib
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
@@ -162,7 +163,8 @@ def serve(host: str, port: int) -> None:
             raise click.ClickException(exc.message) from None
         for line in demo_service.count_lines(counts):
             click.echo(line)
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # not current_app.run(): under the `geo-app` FlaskGroup (FLASK_RUN_FROM_CLI) it returns without serving
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 @click.command("coverage")
