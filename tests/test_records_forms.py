@@ -236,3 +236,66 @@ def test_vocab_labels_are_shown_in_indonesian(client):
     html = client.get("/insiden/baru").text
     for key, label in vocab.INCIDENT_CATEGORIES.items():
         assert f'<option value="{key}">{label}</option>' in unescape(html)
+
+
+# --- the desa picker's few lines of JS, in a real browser (Debian Chromium via Playwright) --------------
+
+@pytest.fixture
+def served(app):
+    """The app on 127.0.0.1 (a free port) from a thread, as tests/test_browser.py serves it."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+PICKER_STATE = """
+(id) => [...document.querySelectorAll('#' + id + ' optgroup')].filter(g => !g.hidden).map(g => g.dataset.kecamatan)
+"""
+
+
+def test_desa_picker_filters_by_kecamatan_in_a_browser(served, desa):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="install the test extra: pip install -e '.[test]'")
+    from pathlib import Path
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.fail(f"{chromium} missing: apt-get install -y chromium (.ci/run does)")
+    penarik = code_of(desa, "Penarik", "Penarik")
+    all_kec = sorted(set(desa["kecamatan_code"]))
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
+                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+            page.goto(f"{served}/tps/baru")
+            assert sorted(page.evaluate(PICKER_STATE, "f-desa_code")) == all_kec  # no kecamatan: every desa
+
+            page.select_option("#f-kecamatan", penarik[:8])
+            assert page.evaluate(PICKER_STATE, "f-desa_code") == [penarik[:8]]
+            page.select_option("#f-desa_code", penarik)
+
+            other = next(k for k in all_kec if k != penarik[:8])
+            page.select_option("#f-kecamatan", other)  # the chosen desa is not in it: cleared
+            assert page.evaluate(PICKER_STATE, "f-desa_code") == [other]
+            assert page.input_value("#f-desa_code") == ""
+
+            page.select_option("#f-kecamatan", "")  # choosing a desa first fills in its kecamatan
+            page.select_option("#f-desa_code", penarik)
+            assert page.input_value("#f-kecamatan") == penarik[:8]
+
+            page.goto(f"{served}/rakor/baru")  # the reached-desa multi-select follows the host kecamatan
+            page.select_option("#f-kecamatan", other)
+            assert page.evaluate(PICKER_STATE, "f-reached_desa") == [other]
+            assert errors == []
+        finally:
+            browser.close()

@@ -187,13 +187,10 @@ def list_page(slug: str):
     ), status
 
 
-def _page_link(slug: str, page: int, filters: dict[str, str]) -> str:
-    return url_for("forms.list_page", slug=slug, page=page, **filters)
-
-
 @bp.app_template_global()
 def records_page_url(slug: str, page: int, filters: dict[str, str]) -> str:
-    return _page_link(slug, page, filters)
+    """A list page URL keeping the current filters (for the previous/next links)."""
+    return url_for("forms.list_page", slug=slug, page=page, **filters)
 
 
 @bp.route(f"/{_SLUG_RULE}/baru", methods=["GET", "POST"])
