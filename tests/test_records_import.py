@@ -423,3 +423,13 @@ def test_samples_are_committed_next_to_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name in ("samples/tps.csv", "samples/meetings.csv", "samples/incidents.csv", "jumlah_dpt", "kode_desa"):
         assert name in readme
+
+
+def test_import_and_demo_need_boundaries(empty_app, tmp_path):
+    path = write(tmp_path, "tps.csv", MESSY_TPS)
+    before = snapshot(empty_app)
+    runner = empty_app.test_cli_runner()
+    for args in (["import", "tps", str(path)], ["demo", "load"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and "geo-app boundaries import" in result.output, args
+    assert snapshot(empty_app) == before
