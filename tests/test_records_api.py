@@ -180,6 +180,23 @@ def test_tps_filter_by_class_and_desa(client, desa):
     assert ids(desa=penarik) == sorted([rawan, aman])
     assert ids(kecamatan="Penarik") == sorted([rawan, aman])
     assert ids(kecamatan="", desa="") == sorted([rawan, aman, elsewhere])  # blank filters are ignored
+    assert ids(desa="desa penarik") == sorted([rawan, aman])  # a name works as well as a code
+
+
+def test_desa_filter_by_name_needs_kecamatan_when_the_name_repeats(client, desa):
+    counts = desa["name"].value_counts()
+    repeated = counts[counts > 1].index[0]
+    rows = desa[desa["name"] == repeated]
+    first, second = rows.index[0], rows.index[1]
+    one = created(client, TPS_URL, {"desa_code": first, "number": 1, "voters": 100})["id"]
+    created(client, TPS_URL, {"desa_code": second, "number": 1, "voters": 100})
+    ambiguous = client.get(TPS_URL, query_string={"desa": repeated})
+    assert ambiguous.status_code == 400 and "beberapa kecamatan" in ambiguous.json["details"]["desa"]
+    kec_name = rows.loc[first, "kecamatan_name"]
+    resolved = client.get(TPS_URL, query_string={"desa": repeated, "kecamatan": kec_name}).json
+    assert [t["id"] for t in resolved["items"]] == [one]
+    unknown = client.get(TPS_URL, query_string={"desa": "17.06.99.9999"})
+    assert unknown.status_code == 400 and "desa" in unknown.json["details"]
 
 
 def test_pagination_totals_and_next_prev_links(client, desa):

@@ -194,6 +194,18 @@ def _parse_filter(name: str, parser, value: str):
         raise _filter_error(name, str(exc)) from None
 
 
+def _desa_filter(session: Session, settings: dict[str, Any], filters: dict[str, str]) -> str:
+    """A desa filter given as a code, or as a name (with ``kecamatan`` when the name repeats)."""
+    value = filters["desa"].strip()
+    lookup = record_context(session, settings).lookup
+    try:
+        if value[:2].isdigit():
+            return lookup.desa_code(value)
+        return lookup.desa_by_name(value, filters.get("kecamatan"))
+    except ValueError as exc:
+        raise _filter_error("desa", str(exc)) from None
+
+
 def list_records(session: Session, settings: dict[str, Any], kind: str, filters: dict[str, str],
                  page: int = 1, per_page: int = 50) -> Page:
     """Records matching the filters (unknown filter names and bad values are 400s), newest first."""
@@ -219,7 +231,7 @@ def list_records(session: Session, settings: dict[str, Any], kind: str, filters:
         else:
             stmt = stmt.where(desa_col.in_(select(Desa.code).where(Desa.kecamatan_code == kec)))
     if "desa" in filters:
-        code = filters["desa"].strip()
+        code = _desa_filter(session, settings, filters)
         if kind == "meetings":
             stmt = stmt.where(or_(
                 desa_col == code,
