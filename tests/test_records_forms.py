@@ -232,6 +232,14 @@ def test_list_filters_and_bad_filter_value(client, desa):
     assert bad.status_code == 400 and "Saringan tidak valid" in bad.text
 
 
+def test_pages_without_boundaries_say_how_to_import_them(empty_app):
+    client = empty_app.test_client()
+    for url in ("/tps", "/tps/baru", "/insiden/baru"):
+        resp = client.get(url)
+        assert resp.status_code == 200
+        assert "Batas wilayah belum diimpor" in resp.text and "geo-app boundaries import" in resp.text
+
+
 def test_vocab_labels_are_shown_in_indonesian(client):
     html = client.get("/insiden/baru").text
     for key, label in vocab.INCIDENT_CATEGORIES.items():
