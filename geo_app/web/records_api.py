@@ -115,12 +115,17 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
         raise ValidationError(f"{name}: {exc}", details={name: str(exc)}) from None
 
 
-def _list_args() -> tuple[dict[str, str], int, int, str]:
-    """Filters (blank values dropped), page, per_page and format from the query string."""
+def _format_arg() -> str:
     fmt = (request.args.get("format") or "json").strip().lower()
     if fmt not in {"json", "geojson"}:
         raise ValidationError("format harus json atau geojson / format must be json or geojson",
                               details={"format": f"{fmt!r} tidak dikenal / unknown"})
+    return fmt
+
+
+def _list_args() -> tuple[dict[str, str], int, int, str]:
+    """Filters (blank values dropped), page, per_page and format from the query string."""
+    fmt = _format_arg()
     page = _int_arg("page", 1, MAX_PAGE)
     per_page = _int_arg("per_page", 50, service.MAX_PER_PAGE)
     filters = {k: v for k, v in request.args.items() if k not in {"page", "per_page", "format"} and v.strip()}
@@ -221,10 +226,7 @@ def vocabulary():
 @bp.get("/mismatches")
 def mismatch_list():
     """Records whose point lies in another desa than the one they name."""
-    fmt = (request.args.get("format") or "json").strip().lower()
-    if fmt not in {"json", "geojson"}:
-        raise ValidationError("format harus json atau geojson / format must be json or geojson",
-                              details={"format": f"{fmt!r} tidak dikenal / unknown"})
+    fmt = _format_arg()
     items = service.mismatches(get_session())
     if fmt == "geojson":
         resp = jsonify(_geojson(items, total=len(items)))
