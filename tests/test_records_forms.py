@@ -228,6 +228,8 @@ def test_list_filters_and_bad_filter_value(client, desa):
     html = client.get("/insiden", query_string={"kecamatan": code_of(desa, "Penarik", "Penarik")[:8],
                                                 "category": "hoax", "date_from": "", "status": ""}).text
     assert "Hoaks di Penarik" in html and "Hoaks di Lubuk Gedang" not in html
+    html = client.get("/insiden", query_string={"desa": code_of(desa, "Lubuk Gedang", "Lubuk Pinang")}).text
+    assert "Hoaks di Lubuk Gedang" in html and "Hoaks di Penarik" not in html
     bad = client.get("/insiden", query_string={"date_from": "1' OR '1'='1"})
     assert bad.status_code == 400 and "Saringan tidak valid" in bad.text
 

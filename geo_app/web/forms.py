@@ -42,9 +42,9 @@ BOOL_FIELDS = {"reaches_all_desa"}
 #: Errors the validator reports under a field the form shows under another name.
 ERROR_FIELDS = {"desa": "desa_code"}
 LIST_FILTERS = {
-    "meetings": ["kecamatan", "date_from", "date_to", "level", "mismatch"],
-    "tps": ["kecamatan", "class", "mismatch"],
-    "incidents": ["kecamatan", "date_from", "date_to", "category", "severity", "status", "mismatch"],
+    "meetings": ["kecamatan", "desa", "date_from", "date_to", "level", "mismatch"],
+    "tps": ["kecamatan", "desa", "class", "mismatch"],
+    "incidents": ["kecamatan", "desa", "date_from", "date_to", "category", "severity", "status", "mismatch"],
 }
 PER_PAGE = 50
 
