@@ -168,3 +168,18 @@ def test_point_and_desa_disagreeing_are_kept_flagged_and_listed(app, tmp_path):
         listed = mismatches(session)
         assert [(m["kind"], m["id"], m["desa_code"], m["point_desa_code"]) for m in listed] == [
             ("tps", row.id, "17.06.02.1009", "17.06.05.2006")]
+
+
+def test_desa_code_checked_against_names_given_with_it(ctx):
+    ok = clean_record("tps", tps(desa_code="17.06.08.2003", desa="Pondok Baru", kecamatan="Teramang Jaya"), ctx)
+    assert ok["desa_code"] == "17.06.08.2003"
+    # a spelling the lookup does not know is not an error: the code decides
+    assert clean_record("tps", tps(desa_code="17.06.11.2007", desa="Lubuk Sanai 2"), ctx)["desa_code"] == "17.06.11.2007"
+    with pytest.raises(RecordInvalid, match=r"kecamatan: desa 17\.06\.08\.2003 ada di kecamatan 17\.06\.08 \(Teramang "
+                                            r"Jaya\), bukan 17\.06\.09 \(Selagan Raya\)") as info:
+        clean_record("tps", tps(desa_code="17.06.08.2003", desa="Pondok Baru", kecamatan="Selagan Raya"), ctx)
+    assert set(info.value.errors) == {"kecamatan"}
+    with pytest.raises(RecordInvalid, match=r"desa: kode 17\.06\.08\.2006 adalah Desa Teramang Jaya, bukan Pondok Baru "
+                                            r"\(17\.06\.08\.2003\)"):
+        clean_record("incidents", {"occurred_at": "01/10/2024", "category": "apk", "severity": "low",
+                                   "description": "x", "desa_code": "17.06.08.2006", "desa": "Pondok Baru"}, ctx)

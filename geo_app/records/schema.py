@@ -99,6 +99,30 @@ class _Collector:
         self.errors.setdefault(name, reason)
 
 
+def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> None:
+    """Spreadsheets often carry code, desa and kecamatan names together, and a copied row can keep a
+    wrong code: a name that clearly means another desa or kecamatan is an error (an unknown spelling
+    of the same desa is not; the code decides)."""
+    kec_of = ctx.lookup.kecamatan_of[code]
+    kec_name = ctx.lookup.kecamatan_names[kec_of]
+    if not parse.is_blank(c.raw.get("kecamatan")):
+        try:
+            other = ctx.lookup.kecamatan(c.raw.get("kecamatan"))
+        except LookupError_:
+            other = kec_of
+        if other != kec_of:
+            c.fail("kecamatan", f"desa {code} ada di kecamatan {kec_of} ({kec_name}), bukan {other} "
+                                f"({ctx.lookup.kecamatan_names[other]}) / the desa is in another kecamatan")
+    if not parse.is_blank(c.raw.get("desa")):
+        try:
+            other = ctx.lookup.desa_by_name(c.raw.get("desa"), kec_of)
+        except LookupError_:
+            other = code
+        if other != code:
+            c.fail("desa", f"kode {code} adalah Desa {ctx.lookup.names[code]}, bukan {ctx.lookup.names[other]} "
+                           f"({other}) / the desa code and name disagree")
+
+
 def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, Any]:
     """Resolve desa from code/name and place the point; flag disagreement between the two."""
     out: dict[str, Any] = {"lon": None, "lat": None, "point_desa_code": None, "location_mismatch": False,
@@ -106,6 +130,8 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
     desa_code = None
     if not parse.is_blank(c.raw.get("desa_code")):
         desa_code = c.get("desa_code", ctx.lookup.desa_code)
+        if desa_code is not None:
+            _check_code_against_names(c, ctx, desa_code)
     elif not parse.is_blank(c.raw.get("desa")):
         try:
             desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"))
