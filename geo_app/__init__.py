@@ -1,9 +1,26 @@
 """Mukomuko coordination map service (peta koordinasi Pilkada Kabupaten Mukomuko)."""
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret key, created once with owner-only permissions."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +39,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config["GEO_APP_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(Path(app.instance_path))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["SECURE_COOKIES"]),
+    )
     db.init_app(app)
     register_web(app)
     cli.register(app)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 
 import click
 from flask import Flask, current_app
@@ -11,6 +12,7 @@ from werkzeug.serving import run_simple
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
 from .services import boundaries as boundary_service
+from .services import users as user_service
 from .services import demo as demo_service
 from .services import records_import as import_service
 from .store.db import get_session
@@ -154,6 +156,7 @@ def serve(host: str, port: int) -> None:
     if report:
         for line in report.lines():
             click.echo(line)
+    _ensure_first_admin()
     if _settings().get("DEMO_ON_EMPTY", True) and not demo_service.has_records(get_session()):
         click.echo("Database tanpa data rakor/TPS/insiden: memuat data demo / loading the demo set "
                    "(GEO_APP_DEMO_ON_EMPTY=0 to skip)")
@@ -165,6 +168,71 @@ def serve(host: str, port: int) -> None:
             click.echo(line)
     # not current_app.run(): under the `geo-app` FlaskGroup (FLASK_RUN_FROM_CLI) it returns without serving
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+users = GeoAppGroup("users", help="Pengguna dan peran (viewer, editor, admin).")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer", show_default=True)
+@click.password_option(help="At least 10 characters; prompted when not given.")
+def users_create(username: str, role: str, password: str) -> None:
+    """Create a user (the first admin is made this way)."""
+    user = user_service.create_user(get_session(), username, password, role)
+    click.echo(f"pengguna / user {user['username']} dibuat / created, peran / role {user['role']}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(user_service.ROLES))
+def users_set_role(username: str, role: str) -> None:
+    user_service.set_role(get_session(), username, role)
+    click.echo(f"{username}: {role}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable a user: their sessions stop working at once."""
+    user_service.set_active(get_session(), username, False)
+    click.echo(f"{username}: nonaktif / disabled")
+
+
+@users.command("list")
+def users_list() -> None:
+    for u in user_service.list_users(get_session()):
+        click.echo(f"{u['username']:<24} {u['role']:<7} {'aktif' if u['active'] else 'nonaktif'}")
+
+
+tokens = GeoAppGroup("tokens", help="Token API untuk skrip (Authorization: Bearer ...).")
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer", show_default=True)
+def tokens_create(name: str, role: str) -> None:
+    """Create a token; it is shown once, only its hash is stored."""
+    token = user_service.create_token(get_session(), name, role, created_by="cli")
+    click.echo(f"token {token['id']} ({token['role']}): {token['token']}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    user_service.revoke_token(get_session(), token_id)
+    click.echo(f"token {token_id} dicabut / revoked")
+
+
+def _ensure_first_admin() -> None:
+    """On a fresh installation, create an admin with a random password and print it once."""
+    session = get_session()
+    if user_service.list_users(session):
+        return
+    password = secrets.token_urlsafe(12)
+    user_service.create_user(session, "admin", password, "admin")
+    click.echo(f"Pengguna pertama / first user: admin, kata sandi / password: {password} "
+               "(ganti dengan / change with `geo-app users create`)")
 
 
 @click.command("coverage")
@@ -193,6 +261,8 @@ def coverage(ref_date, window_days, incident_window_days, kecamatan, status, ext
 
 def register(app: Flask) -> None:
     app.cli.add_command(coverage)
+    app.cli.add_command(users)
+    app.cli.add_command(tokens)
     app.cli.add_command(boundaries)
     app.cli.add_command(serve)
     app.cli.add_command(demo)

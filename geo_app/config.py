@@ -29,15 +29,21 @@ def _defaults() -> dict[str, Any]:
         "AUTO_IMPORT_BOUNDARIES": False,
         # `geo-app serve` loads the demo set (geo_app/services/demo.py) into a database without records
         "DEMO_ON_EMPTY": True,
-        "SECRET_KEY": "dev-only-change-me",
+        "SECRET_KEY": None,  # unset: a random key kept in instance/secret_key
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # access: anonymous visitors may not view by default; writes always need an editor
+        "ALLOW_ANONYMOUS_VIEW": False,
+        "CSRF_ENABLED": True,
+        "SECURE_COOKIES": False,  # set true behind HTTPS
+        # a point in a gap between desa polygons goes to the nearest desa within this distance
+        "PLACEMENT_TOLERANCE_M": 500.0,
         # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
         "NPM_ASSET_DIR": str(PROJECT_ROOT / "build" / "npm-assets"),
     }
 
 
-_CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int}
-_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY"}
+_CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "PLACEMENT_TOLERANCE_M": float}
+_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES"}
 
 
 def _cast(key: str, raw: str) -> Any:

@@ -73,3 +73,22 @@ class AssetMissing(GeoAppError):
 
     status_code = 500
     code = "asset_missing"
+
+
+class Unauthorized(GeoAppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(GeoAppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class TooManyAttempts(GeoAppError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after

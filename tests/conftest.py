@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 
 from geo_app import create_app
+from sqlalchemy import select
+
 from geo_app.services.boundaries import import_boundaries
+from geo_app.services.users import create_user
 from geo_app.store.db import get_session
+from geo_app.store.models import User
 
 REPO = Path(__file__).resolve().parent.parent
 # ../shared/data beside the checkout, or wherever GEO_APP_BOUNDARY_SOURCE (its wilayah_boundaries folder) points
@@ -40,8 +44,14 @@ def bigstyle_shapefile() -> Path:
     return path
 
 
+TEST_ADMIN = "admin-test"
+
+
 def make_app(db_path: Path, shapefile_dir: Path, **extra):
-    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", "SHAPEFILE_DIR": str(shapefile_dir)}
+    """Tests read without logging in and post without CSRF tokens unless a test turns access control
+    back on (tests/test_access.py does); writes still need a user, see the ``client`` fixture."""
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", "SHAPEFILE_DIR": str(shapefile_dir),
+              "SECRET_KEY": "test-secret", "ALLOW_ANONYMOUS_VIEW": True, "CSRF_ENABLED": False}
     config.update(extra)
     return create_app(config)
 
@@ -54,6 +64,7 @@ def template_db(tmp_path_factory, boundary_source) -> Path:
     app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     with app.app_context():
         import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
+        create_user(get_session(), TEST_ADMIN, "admin-test-password", "admin")
     app.extensions["geo_app.engine"].dispose()
     # fold the WAL into the main file so a plain copy is complete
     con = sqlite3.connect(db_path)
@@ -79,9 +90,20 @@ def app(tmp_path, template_db, boundary_source):
     app.extensions["geo_app.engine"].dispose()
 
 
+def login_as(client, username: str) -> None:
+    """Log a test client in by session, without the cost of hashing a password."""
+    with client.application.app_context():
+        user = get_session().scalar(select(User).where(User.username == username))
+    with client.session_transaction() as sess:
+        sess["user_id"] = user.id
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A client logged in as an admin (reads and writes allowed)."""
+    client = app.test_client()
+    login_as(client, TEST_ADMIN)
+    return client
 
 
 @pytest.fixture

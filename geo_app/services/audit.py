@@ -14,7 +14,7 @@ def record_change(session: Session, action: str, kind: str, record_id: int | Non
                   actor: str | None = None, batch: str | None = None) -> None:
     """Add one audit entry; only the fields that changed are kept for updates."""
     if action == "update" and before is not None and after is not None:
-        keys = [k for k in after if before.get(k) != after.get(k) and k != "updated_at"]
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k) and k != "updated_at"]
         before = {k: before.get(k) for k in keys}
         after = {k: after.get(k) for k in keys}
     session.add(AuditEntry(actor=actor or "system", action=action, kind=kind, record_id=record_id,
@@ -33,3 +33,74 @@ def history(session: Session, kind: str | None = None, record_id: int | None = N
          "kind": e.kind, "record_id": e.record_id, "batch": e.batch, "before": e.before, "after": e.after}
         for e in session.scalars(stmt)
     ]
+
+
+# --- import batches -------------------------------------------------------------------------------------
+
+def list_batches(session: Session) -> list[dict[str, Any]]:
+    """Every import batch with its counts, newest first."""
+    from sqlalchemy import func
+
+    stmt = (select(AuditEntry.batch, AuditEntry.kind, AuditEntry.action, func.count(), func.min(AuditEntry.at),
+                   func.min(AuditEntry.actor))
+            .where(AuditEntry.batch.is_not(None))
+            .group_by(AuditEntry.batch, AuditEntry.kind, AuditEntry.action))
+    batches: dict[str, dict[str, Any]] = {}
+    for batch, kind, action, count, at, who in session.execute(stmt):
+        entry = batches.setdefault(batch, {"batch": batch, "kind": None, "at": at, "actor": who, "created": 0,
+                                           "updated": 0, "rolled_back": False})
+        if action == "rollback":
+            entry["rolled_back"] = True
+            continue
+        entry["kind"] = kind
+        entry["at"] = min(entry["at"], at)
+        entry[{"create": "created", "update": "updated"}.get(action, action)] = count
+    out = sorted(batches.values(), key=lambda b: b["at"], reverse=True)
+    for b in out:
+        b["at"] = b["at"].isoformat(timespec="seconds")
+    return out
+
+
+def rollback_batch(session: Session, batch: str, actor: str | None = None) -> dict[str, int]:
+    """Undo a whole import: records it created are deleted (softly), records it updated get their
+    previous values back. Refused when a record was changed again after the import."""
+    from ..errors import Conflict, NotFound
+    from ..records import parse
+    from ..store.db import bump_version, transaction
+    from ..store.models import utcnow
+    from ..store.records import MODELS, apply_values
+
+    entries = list(session.scalars(select(AuditEntry).where(AuditEntry.batch == batch).order_by(AuditEntry.id)))
+    if not entries:
+        raise NotFound(f"batch impor {batch!r} tidak ditemukan / no such import batch")
+    if any(e.action == "rollback" for e in entries):
+        raise Conflict(f"batch impor {batch!r} sudah dibatalkan / already rolled back")
+    last_id = entries[-1].id
+    touched = {(e.kind, e.record_id) for e in entries if e.record_id is not None}
+    later = session.scalars(select(AuditEntry).where(AuditEntry.id > last_id, AuditEntry.record_id.is_not(None))).all()
+    changed_since = sorted({f"{e.kind} {e.record_id}" for e in later if (e.kind, e.record_id) in touched})
+    if changed_since:
+        raise Conflict("data sudah diubah setelah impor, batalkan manual / records changed after the import: "
+                       + ", ".join(changed_since[:20]), details=changed_since)
+    typed = {"date": parse.parse_date, "start_time": parse.parse_time, "occurred_at": parse.parse_datetime,
+             "reported_at": parse.parse_datetime}
+    counts = {"deleted": 0, "restored": 0}
+    with transaction(session):
+        for e in reversed(entries):
+            obj = session.get(MODELS[e.kind], e.record_id)
+            if obj is None:
+                continue
+            if e.action == "create":
+                obj.deleted_at = utcnow()
+                counts["deleted"] += 1
+            elif e.action == "update":
+                values = {k: (typed[k](v) if k in typed and v is not None else v) for k, v in (e.before or {}).items()
+                          if k not in {"id", "created_at", "updated_at", "deleted_at"}}
+                apply_values(session, obj, e.kind, values)
+                if (e.before or {}).get("deleted_at"):
+                    obj.deleted_at = utcnow()
+                counts["restored"] += 1
+        session.add(AuditEntry(actor=actor or "system", action="rollback", kind="batch", batch=batch,
+                               before=None, after=counts))
+        bump_version(session, "records")
+    return counts

@@ -5,9 +5,10 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import api, errors, health, pages
+    from . import api, auth, errors, health, pages
 
     errors.register(app)
+    auth.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

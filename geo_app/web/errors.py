@@ -23,7 +23,13 @@ def _respond(status: int, code: str, message: str, details=None):
 def register(app: Flask) -> None:
     @app.errorhandler(GeoAppError)
     def _geo_app_error(exc: GeoAppError):
-        return _respond(exc.status_code, exc.code, exc.message, exc.details)
+        response, status = _respond(exc.status_code, exc.code, exc.message, exc.details)
+        response = app.make_response((response, status))
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if status == 401 and _wants_json():
+            response.headers["WWW-Authenticate"] = 'Bearer realm="geo-app"'
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

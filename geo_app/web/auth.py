@@ -1,0 +1,158 @@
+"""Access control in one place: who is asking (session or bearer token), what the request needs
+(viewer for reading, editor for writing, admin for users/tokens/boundaries), and CSRF for
+cookie-authenticated writes."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlparse
+
+from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+
+from ..errors import Forbidden, TooManyAttempts, Unauthorized
+from ..services import users as user_service
+from ..store.db import get_session
+
+bp = Blueprint("auth", __name__)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health.healthz", "static"}
+PUBLIC_PREFIXES = ("assets.",)
+ADMIN_PATHS = ("/api/tokens", "/api/users", "/admin", "/api/boundaries")
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use); forms send it as ``csrf_token``."""
+    token = session.get("csrf_token")
+    if not token:
+        token = session["csrf_token"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    expected = session.get("csrf_token")
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    return bool(expected) and hmac.compare_digest(str(expected), str(sent))
+
+
+def _identity():
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        identity = user_service.token_identity(get_session(), header[7:].strip())
+        if identity is None:
+            raise Unauthorized("token API tidak valid atau sudah dicabut / invalid or revoked API token")
+        return identity, "token"
+    user_id = session.get("user_id")
+    if user_id is not None:
+        identity = user_service.user_by_id(get_session(), int(user_id))
+        if identity is None:
+            session.clear()
+        return identity, "session"
+    return None, None
+
+
+def required_role(method: str, path: str) -> str | None:
+    """The least role a request needs; None when anonymous viewing is allowed for it."""
+    if path.startswith(ADMIN_PATHS):
+        return "admin"
+    if method in SAFE_METHODS:
+        return None if current_app.config.get("ALLOW_ANONYMOUS_VIEW") else "viewer"
+    return "editor"
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api")
+
+
+def guard():
+    endpoint = request.endpoint or ""
+    identity, via = _identity()
+    g.identity = identity
+    if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
+        return None
+    needed = required_role(request.method, request.path)
+    if needed is None:
+        return None
+    if identity is None:
+        if _is_api() or request.method not in SAFE_METHODS:
+            raise Unauthorized("perlu masuk atau token API / login or API token required")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if not user_service.has_role(identity["role"], needed):
+        raise Forbidden(f"peran {identity['role']} tidak cukup, perlu {needed} / role {needed} required")
+    if (request.method not in SAFE_METHODS and via == "session" and current_app.config.get("CSRF_ENABLED", True)
+            and not _csrf_ok()):
+        raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
+    return None
+
+
+def actor() -> str | None:
+    """The name written to the audit log for the current request."""
+    identity = g.get("identity")
+    return identity["username"] if identity else None
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("pages.index")
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/"):
+        return url_for("pages.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        if current_app.config.get("CSRF_ENABLED", True) and not _csrf_ok():
+            raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
+        username = request.form.get("username", "").strip()
+        try:
+            identity = user_service.authenticate(get_session(), username, request.form.get("password", ""),
+                                                 request.remote_addr)
+        except TooManyAttempts as exc:
+            error, status = exc.message, 429
+        except Unauthorized as exc:
+            error, status = exc.message, 401
+        else:
+            session.clear()
+            session["user_id"] = identity["id"]
+            csrf_token()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, next=request.args.get("next", "")), status
+
+
+@bp.post("/logout")
+def logout():
+    if current_app.config.get("CSRF_ENABLED", True) and session.get("user_id") and not _csrf_ok():
+        raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/api/tokens")
+def tokens_list():
+    return jsonify(user_service.list_tokens(get_session()))
+
+
+@bp.post("/api/tokens")
+def tokens_create():
+    body = request.get_json(silent=True) or {}
+    token = user_service.create_token(get_session(), str(body.get("name", "")), str(body.get("role", "viewer")),
+                                      created_by=actor())
+    return jsonify(token), 201
+
+
+@bp.delete("/api/tokens/<int:token_id>")
+def tokens_revoke(token_id: int):
+    user_service.revoke_token(get_session(), token_id)
+    return "", 204
+
+
+def register(app: Flask) -> None:
+    app.before_request(guard)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_identity"] = lambda: g.get("identity")
+    app.register_blueprint(bp)
