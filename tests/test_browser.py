@@ -145,6 +145,10 @@ MAP_STATE_JS = """
 """ % DESA_CODE
 
 
+RECORD_LAYERS = ["TPS", "Insiden", "Peta panas insiden", "Rakor"]
+OVERVIEW_OVERLAYS = ["Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan", *RECORD_LAYERS]
+
+
 def _kecamatan_names(app) -> list[str]:
     with app.app_context():
         return sorted(kecamatan_frame(get_session())["name"])
@@ -161,7 +165,7 @@ def test_overview_map_offline_without_base_map(app, live_server, browse, page):
     assert state["desaPaths"] == 151 and state["emptyPaths"] == 0
     assert state["kecamatanPaths"] == 15
     assert state["baseLayers"] == ["OpenStreetMap", "Tanpa peta dasar / no base map"]
-    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan"]
+    assert state["overlays"] == OVERVIEW_OVERLAYS
     assert sorted(state["kecamatanLabels"]) == _kecamatan_names(app)
     assert state["fullscreen"] == 1 and state["search"] == 1
     assert state["scale"] and state["scale"][0].endswith(("km", " m"))
@@ -222,9 +226,100 @@ def test_kecamatan_map_shows_its_desa_with_labels(app, live_server, browse, page
     assert state["desaCodes"] == state["desaPaths"] == len(own) and state["emptyPaths"] == 0
     assert state["kecamatanPaths"] == len(kecamatan)
     assert sorted(desa_labels) == sorted(own["name"])
-    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama desa"]
+    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama desa", *RECORD_LAYERS]
     # zoomed in: the view is about the kecamatan, not the whole kabupaten
     zoom = page.evaluate("() => window[Object.keys(window).find(k => k.startsWith('map_'))].getZoom()")
     assert zoom >= 11
     assert visit.external == [] and visit.console_errors == [] and visit.page_errors == []
     assert visit.local_failures == []
+
+
+# --- the overview with the demo set (issue 5) --------------------------------------------------------
+
+RECORDS_STATE_JS = """
+() => {
+  const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+  const clusters = Object.keys(window).filter(k => window[k] instanceof L.MarkerClusterGroup).map(k => window[k]);
+  const fills = {};
+  document.querySelectorAll("path.desa-polygon").forEach(p => {
+    const f = p.getAttribute("fill"); fills[f] = (fills[f] || 0) + 1; });
+  return {
+    tpsInClusters: clusters.reduce((n, c) => n + c.getLayers().length, 0),
+    incidentMarkers: document.querySelectorAll("i.incident-marker").length,
+    meetingMarkers: document.querySelectorAll("i.meeting-marker").length,
+    legend: Object.fromEntries([...document.querySelectorAll(".status-legend [data-status]")]
+      .map(e => [e.dataset.status, Number(e.querySelector(".count").textContent)])),
+    fills: fills,
+    heat: document.querySelectorAll("canvas.leaflet-heatmap-layer").length,
+  };
+}
+"""
+
+
+@pytest.fixture
+def demo_loaded(app):
+    """The live server's database with the demo set; returns the coverage the pages should show."""
+    from geo_app.services import coverage as coverage_service
+    from geo_app.services import layers as layer_service
+    from geo_app.services.demo import load_demo
+
+    with app.app_context():
+        session = get_session()
+        load_demo(session, app.config["GEO_APP_SETTINGS"])
+        view, result = layer_service.load_view(session, {})
+        return {
+            "status_counts": result.summary["status_counts"],
+            "tps": result.summary["tps_count"],
+            "incidents": len(layer_service.visible_incidents(session, result, view)),
+            # a meeting without a venue point (kabupaten level, no host) has no marker
+            "meetings": int(layer_service.visible_meetings(session, result, view)["venue_lon"].notna().sum()),
+            "kecamatan": coverage_service.rows(result.kecamatan, ["code", "desa_count"]),
+        }
+
+
+def test_overview_with_demo_set_shows_every_layer(app, demo_loaded, live_server, browse, page):
+    visit = browse(f"{live_server}/map?peta_dasar=none")
+    page.wait_for_function("() => document.querySelectorAll('i.meeting-marker').length > 0")
+    state = page.evaluate(MAP_STATE_JS)
+    records = page.evaluate(RECORDS_STATE_JS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-demo.png"))
+
+    assert state["maps"] == 1 and state["desaPaths"] == 151 and state["desaCodes"] == 151
+    assert state["overlays"] == OVERVIEW_OVERLAYS
+    assert records["tpsInClusters"] == demo_loaded["tps"] == 327
+    assert records["incidentMarkers"] == demo_loaded["incidents"] > 0
+    assert records["meetingMarkers"] == demo_loaded["meetings"] > 0
+    assert records["legend"] == demo_loaded["status_counts"]
+    # the fill colours follow the status counts (one colour per status)
+    from geo_app.maps.i18n import STATUS_COLORS
+
+    assert {STATUS_COLORS[s]: n for s, n in demo_loaded["status_counts"].items() if n} == records["fills"]
+    assert records["heat"] == 0  # off at start
+    page.get_by_text("Peta panas insiden").click()
+    page.wait_for_function("() => document.querySelectorAll('canvas.leaflet-heatmap-layer').length === 1")
+    # a TPS popup opens from a marker once the clusters are spread out
+    page.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+                             m.setZoom(15); }""")
+    assert visit.external == []
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.local_failures == []
+
+
+def test_dashboard_and_kecamatan_page_with_demo_set(app, demo_loaded, live_server, browse, page):
+    code = max(demo_loaded["kecamatan"], key=lambda k: k["desa_count"])["code"]
+    # the kecamatan page embeds its map in an iframe: open the map itself, then the page
+    visit = browse(f"{live_server}/map/kecamatan/{code}?peta_dasar=none")
+    state = page.evaluate(MAP_STATE_JS)
+    own = next(k for k in demo_loaded["kecamatan"] if k["code"] == code)
+    assert state["desaPaths"] == own["desa_count"]
+    assert state["overlays"] == ["Desa/Kelurahan", "Batas kecamatan", "Nama desa", *RECORD_LAYERS]
+    assert visit.external == [] and visit.console_errors == [] and visit.page_errors == []
+
+    page.goto(f"{live_server}/?peta_dasar=none", wait_until="load")
+    frame = page.frame_locator("iframe.map")
+    frame.locator("path.desa-polygon").first.wait_for()
+    assert frame.locator("path.desa-polygon").count() == 151
+    page.screenshot(path=str(ARTIFACTS / "dashboard-demo.png"), full_page=True)
+    assert page.locator("table.gaps tbody tr").count() == 10
+    assert visit.non_tile_external() == []
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.local_failures == []

@@ -1,40 +1,70 @@
-"""One class per map element (as in folium.features): a new layer is a new small class."""
+"""One class per map element (as in folium.features): a new layer is a new small class.
+
+Every text that came from data or a user goes through ``display.escape`` before it reaches a
+tooltip, popup or label; popup HTML is built here from escaped parts and embedded as JSON.
+"""
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import folium
 import geopandas as gpd
-from folium.plugins import Fullscreen, Search
+import numpy as np
+import pandas as pd
+from folium.plugins import Fullscreen, HeatMap, MarkerCluster, Search
 from folium.template import Template
 
 from .display import escape
+from .i18n import (
+    DEFAULT_LANG,
+    SEVERITY_MARKER_COLORS,
+    STATUS_COLORS,
+    category_label,
+    severity_label,
+    status_label,
+    t,
+)
 
 
 class _GeoJsonLayer(folium.FeatureGroup):
     """A feature group holding one GeoJson of a GeoDataFrame with escaped tooltip fields."""
 
-    tooltip_fields: list[tuple[str, str]] = []  # (column, label)
+    tooltip_fields: list[tuple[str, str]] = []  # (column, i18n key of the label)
     #: CSS class on every drawn path, so pages and the browser test can find this layer's polygons
     css_class: str = ""
+    #: a property holding popup HTML built from escaped parts (None: no popup)
+    popup_field: str | None = None
 
-    def __init__(self, gdf: gpd.GeoDataFrame, name: str, show: bool = True, **style) -> None:
+    def __init__(self, gdf: gpd.GeoDataFrame, name: str, show: bool = True, lang: str = DEFAULT_LANG,
+                 **style) -> None:
         super().__init__(name=name, show=show)
+        self.lang = lang
         cols = [c for c, _ in self.tooltip_fields]
         safe = self.properties(gdf)
         for c in cols:
             safe[c] = [escape(v) for v in safe[c]]
         if self.css_class:
             style.setdefault("className", self.css_class)
+        base = dict(style)
         self.geojson = folium.GeoJson(
             safe.to_json(),
             name=name,
-            style_function=lambda _f, style=dict(style): style,
+            style_function=lambda f: self.feature_style(f, base),
             highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.5},
             tooltip=folium.GeoJsonTooltip(
-                fields=cols, aliases=[label for _, label in self.tooltip_fields], sticky=True
+                fields=cols, aliases=[t(key, lang) for _, key in self.tooltip_fields], sticky=True
             ),
+            popup=(folium.GeoJsonPopup(fields=[self.popup_field], labels=False, localize=False, max_width=360)
+                   if self.popup_field else None),
             smooth_factor=1.0,
         )
         self.geojson.add_to(self)
+
+    def feature_style(self, feature: dict, base: dict) -> dict:
+        """Style of one feature; the same for all unless a subclass says otherwise."""
+        return base
 
     def properties(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """The columns that go into the GeoJSON (tooltip fields and geometry); subclasses add more."""
@@ -42,7 +72,7 @@ class _GeoJsonLayer(folium.FeatureGroup):
 
 
 class DesaPolygons(_GeoJsonLayer):
-    tooltip_fields = [("name", "Desa"), ("kecamatan_name", "Kecamatan"), ("code", "Kode")]
+    tooltip_fields = [("name", "desa"), ("kecamatan_name", "kecamatan"), ("code", "code")]
     css_class = "desa-polygon"
 
     def properties(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -51,18 +81,20 @@ class DesaPolygons(_GeoJsonLayer):
         out["label"] = [escape(f"{n} — {k}") for n, k in zip(gdf["name"], gdf["kecamatan_name"])]
         return out
 
-    def __init__(self, desa: gpd.GeoDataFrame, name: str = "Desa/Kelurahan", **style) -> None:
+    def __init__(self, desa: gpd.GeoDataFrame, name: str = "Desa/Kelurahan", lang: str = DEFAULT_LANG,
+                 **style) -> None:
         style = {"color": "#555555", "weight": 1, "fillColor": "#8fbf8f", "fillOpacity": 0.35, **style}
-        super().__init__(desa, name, **style)
+        super().__init__(desa, name, lang=lang, **style)
 
 
 class KecamatanOutlines(_GeoJsonLayer):
-    tooltip_fields = [("name", "Kecamatan"), ("code", "Kode")]
+    tooltip_fields = [("name", "kecamatan"), ("code", "code")]
     css_class = "kecamatan-outline"
 
-    def __init__(self, kecamatan: gpd.GeoDataFrame, name: str = "Batas kecamatan", **style) -> None:
+    def __init__(self, kecamatan: gpd.GeoDataFrame, name: str = "Batas kecamatan", lang: str = DEFAULT_LANG,
+                 **style) -> None:
         style = {"color": "#222222", "weight": 2.5, "fill": False, **style}
-        super().__init__(kecamatan, name, **style)
+        super().__init__(kecamatan, name, lang=lang, **style)
 
 
 class DesaSearch(Search):
@@ -82,8 +114,10 @@ class DesaSearch(Search):
 
 
 class FullscreenControl(Fullscreen):
-    def __init__(self) -> None:
-        super().__init__(position="topleft", title="Layar penuh", title_cancel="Keluar dari layar penuh",
+    def __init__(self, lang: str = DEFAULT_LANG) -> None:
+        en = lang == "en"
+        super().__init__(position="topleft", title="Full screen" if en else "Layar penuh",
+                         title_cancel="Exit full screen" if en else "Keluar dari layar penuh",
                          force_separate_button=True)
 
 
@@ -156,3 +190,259 @@ class DesaLabels(_NameLabels):
 def fa_icon(icon: str, color: str = "blue", icon_color: str = "white") -> folium.Icon:
     """A marker icon from Font Awesome (served locally); Bootstrap 3 glyphicons are not installed."""
     return folium.Icon(icon=icon, prefix="fa", color=color, icon_color=icon_color)
+
+
+# --- coverage ------------------------------------------------------------------------------------
+
+
+def _row(label: str, value: str) -> str:
+    """One popup table row; ``label`` is ours, ``value`` must already be escaped HTML."""
+    return f"<tr><th>{escape(label)}</th><td>{value}</td></tr>"
+
+
+def _popup(title: str, rows: Iterable[str], footer: str = "") -> str:
+    return f'<div class="map-popup"><b>{title}</b><table>{"".join(rows)}</table>{footer}</div>'
+
+
+def _fmt_int(value: Any) -> str:
+    try:
+        return f"{int(value):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _fmt_day(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    return pd.Timestamp(value).strftime("%d-%m-%Y")
+
+
+class CoverageDesaPolygons(DesaPolygons):
+    """Desa filled by coverage status; the popup gives the status, its reasons and the figures.
+
+    ``gdf`` is a coverage table (``CoverageResult.desa`` or ``gaps()``-like): status, reasons_id/_en
+    (optional), tps_count, voters, meetings_count, incidents_count, shortfall_total.
+    ``desa_url``: ``code -> URL`` of the desa page (None in standalone exports).
+    """
+
+    popup_field = "popup"
+
+    def __init__(self, desa: gpd.GeoDataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
+                 desa_url: Callable[[str], str] | None = None, reasons: Mapping[str, list[str]] | None = None,
+                 **style) -> None:
+        self.desa_url = desa_url
+        self.reasons = reasons or {}
+        self._lang = lang
+        style = {"color": "#444444", "weight": 1, "fillOpacity": 0.6, **style}
+        super().__init__(desa, name or t("layer.desa", lang), lang=lang, **style)
+
+    def feature_style(self, feature: dict, base: dict) -> dict:
+        status = feature["properties"].get("status")
+        return {**base, "fillColor": STATUS_COLORS.get(status, "#bbbbbb")}
+
+    def properties(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        out = super().properties(gdf)
+        out["status"] = gdf["status"].astype(str).to_numpy()
+        out["popup"] = [self._popup_html(row) for row in gdf.itertuples(index=False)]
+        return out
+
+    def _popup_html(self, row: Any) -> str:
+        lang = self._lang
+        reasons = self.reasons.get(row.code, [])
+        rows = [
+            _row(t("kecamatan", lang), escape(row.kecamatan_name)),
+            _row(t("code", lang), escape(row.code)),
+            _row(t("status", lang), escape(status_label(row.status, lang))),
+            _row(t("tps", lang), _fmt_int(row.tps_count)),
+            _row(t("voters", lang), _fmt_int(row.voters)),
+            _row(t("meetings", lang), _fmt_int(row.meetings_count)),
+            _row(t("incidents", lang), _fmt_int(row.incidents_count)),
+            _row(t("shortfall", lang), _fmt_int(row.shortfall_total)),
+        ]
+        footer = ""
+        if reasons:
+            footer += "<ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
+        if self.desa_url is not None:
+            footer += f'<a href="{escape(self.desa_url(row.code))}" target="_top">{escape(t("open_desa", lang))}</a>'
+        return _popup(escape(row.name), rows, footer)
+
+
+class StatusLegend(folium.MacroElement):
+    """Legend of the status colours with the number of desa in each status (bottom right)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .status-legend { background: #fff; padding: 6px 9px; font: 12px/1.5 system-ui, sans-serif;
+                           border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.35); }
+          .status-legend b { display: block; margin-bottom: 2px; }
+          .status-legend i { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+                             vertical-align: -2px; border: 1px solid #666; }
+          .map-popup table { border-collapse: collapse; margin: 4px 0; }
+          .map-popup th { text-align: left; padding-right: 8px; font-weight: 600; }
+          .map-popup ul { margin: 4px 0; padding-left: 16px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+          var legend = L.control({position: "bottomright"});
+          legend.onAdd = function () {
+            var div = L.DomUtil.create("div", "status-legend");
+            div.innerHTML = {{ this.html | tojson }};
+            return div;
+          };
+          legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, counts: Mapping[str, int], lang: str = DEFAULT_LANG) -> None:
+        super().__init__()
+        self._name = "StatusLegend"
+        self.counts = {s: int(counts.get(s, 0)) for s in STATUS_COLORS}
+        lines = [f"<b>{escape(t('legend_title', lang))}</b>"]
+        for status, color in STATUS_COLORS.items():
+            lines.append(f'<div data-status="{status}"><i style="background:{color}"></i>'
+                         f"{escape(status_label(status, lang))}: <span class=\"count\">{self.counts[status]}</span></div>")
+        self.html = "".join(lines)
+
+
+class _PointMarkers(folium.MacroElement):
+    """Many markers added to the parent layer in one loop from a compact JSON array.
+
+    Each point is ``[lat, lon, icon, colour, popup_html, css_class]``; popups are built by the layer
+    classes from escaped parts. One folium.Marker per point would triple the page size.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var points = {{ this.points_json }};
+          var markers = points.map(function (p) {
+            var m = L.marker([p[0], p[1]], {icon: L.AwesomeMarkers.icon(
+              {icon: p[2], prefix: "fa", markerColor: p[3], iconColor: "white", extraClasses: p[5]})});
+            m.bindPopup(p[4], {maxWidth: 340});
+            return m;
+          });
+          var target = {{ this._parent.get_name() }};
+          if (target.addLayers) { target.addLayers(markers); } else { markers.forEach(function (m) { target.addLayer(m); }); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, points: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "PointMarkers"
+        self.count = len(points)
+        # JSON inside <script>: no raw <, > or & can close the script or start markup
+        self.points_json = (json.dumps(points, ensure_ascii=False, separators=(",", ":"))
+                            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _located(df: pd.DataFrame, lon: str, lat: str) -> pd.DataFrame:
+    return df[df[lon].notna() & df[lat].notna()] if len(df) else df
+
+
+class TpsCluster(MarkerCluster):
+    """TPS as clustered markers; popup: number, desa, voters, class, personnel vs requirement.
+
+    ``tps``: TPS rows with display_lon/lat, number, voters, vulnerability, police/tni/linmas and
+    required_* (the coverage result's TPS table joined to the stored rows), plus desa_name.
+    """
+
+    def __init__(self, tps: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True) -> None:
+        super().__init__(name=name or t("layer.tps", lang), show=show,
+                         options={"maxClusterRadius": 40, "disableClusteringAtZoom": 14})
+        points = []
+        for r in _located(tps, "display_lon", "display_lat").itertuples(index=False):
+            secured = all(getattr(r, f) >= getattr(r, f"required_{f}") for f in ("police", "tni", "linmas"))
+            personnel = ", ".join(
+                f"{label} {int(getattr(r, f))}/{int(getattr(r, f'required_{f}'))}"
+                for f, label in (("police", "Polri"), ("tni", "TNI"), ("linmas", "Linmas"))
+            )
+            state = t("secured" if secured else "short", lang)
+            rows = [
+                _row(t("desa", lang), escape(getattr(r, "desa_name", ""))),
+                _row(t("voters", lang), _fmt_int(r.voters)),
+                _row(t("class", lang), escape(t(str(r.vulnerability), lang))),
+                _row(f"{t('personnel', lang)} / {t('requirement', lang)}", f"{escape(personnel)} ({escape(state)})"),
+            ]
+            if getattr(r, "address", None) and not pd.isna(r.address):
+                rows.append(_row(t("address", lang), escape(r.address)))
+            popup = _popup(f"{escape(t('tps_number', lang))} {int(r.number)}", rows)
+            points.append([round(float(r.display_lat), 5), round(float(r.display_lon), 5), "check-to-slot",
+                           "green" if secured else "red", popup, "tps-marker"])
+        self.markers = _PointMarkers(points).add_to(self)
+
+
+class IncidentMarkers(folium.FeatureGroup):
+    """Incidents as markers coloured by severity; popup: category, severity, status, time, desa, description."""
+
+    def __init__(self, incidents: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
+                 show: bool = True) -> None:
+        super().__init__(name=name or t("layer.incidents", lang), show=show)
+        from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
+
+        points = []
+        for r in _located(incidents, "display_lon", "display_lat").itertuples(index=False):
+            status = INCIDENT_STATUS_LABELS.get(r.status, r.status) if lang != "en" else r.status
+            rows = [
+                _row(t("severity", lang), escape(severity_label(r.severity, lang))),
+                _row(t("incident_status", lang), escape(status)),
+                _row(t("occurred_at", lang), escape(pd.Timestamp(r.occurred_at).strftime("%d-%m-%Y %H:%M"))),
+                _row(t("desa", lang), escape(getattr(r, "desa_name", "") or "-")),
+                _row(t("description", lang), escape(r.description)),
+            ]
+            popup = _popup(escape(category_label(r.category, lang)), rows)
+            points.append([round(float(r.display_lat), 5), round(float(r.display_lon), 5), "triangle-exclamation",
+                           SEVERITY_MARKER_COLORS.get(r.severity, "gray"), popup, f"incident-marker severity-{r.severity}"])
+        self.markers = _PointMarkers(points).add_to(self)
+
+
+class IncidentHeat(HeatMap):
+    """Heat layer of incidents weighted by severity (off at start: it is a second view of the same points)."""
+
+    def __init__(self, incidents: pd.DataFrame, weights: Mapping[str, float], name: str | None = None,
+                 lang: str = DEFAULT_LANG, show: bool = False) -> None:
+        located = _located(incidents, "display_lon", "display_lat")
+        top = max(weights.values()) or 1.0
+        data = [[round(float(r.display_lat), 5), round(float(r.display_lon), 5),
+                 round(float(weights.get(r.severity, 1.0)) / top, 3)]
+                for r in located.itertuples(index=False)]
+        super().__init__(data, name=name or t("layer.heat", lang), show=show, radius=22, blur=18, min_opacity=0.3)
+
+
+class MeetingMarkers(folium.FeatureGroup):
+    """Rakor as markers at their venue; popup: title, date, venue, level, agencies, desa reached.
+
+    ``meetings``: stored rows joined with the coverage result's venue point (venue_lon/lat) and
+    ``reached_names`` (names of the desa listed as reached) and ``host_kecamatan_name``.
+    """
+
+    def __init__(self, meetings: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
+                 show: bool = True) -> None:
+        super().__init__(name=name or t("layer.meetings", lang), show=show)
+        from ..records.vocab import AGENCIES, MEETING_LEVELS
+
+        points = []
+        for r in _located(meetings, "venue_lon", "venue_lat").itertuples(index=False):
+            agencies = r.agencies if isinstance(r.agencies, (list, tuple, np.ndarray)) else []
+            reached = list(getattr(r, "reached_names", []) or [])
+            if r.reaches_all_desa:
+                reached.insert(0, f"{t('all_desa_of_kecamatan', lang)} {getattr(r, 'host_kecamatan_name', '') or ''}".strip())
+            rows = [
+                _row(t("date", lang), escape(_fmt_day(r.date))
+                     + (f" {escape(str(r.start_time)[:5])}" if r.start_time and not pd.isna(r.start_time) else "")),
+                _row(t("venue", lang), escape(r.venue or "-")),
+                _row(t("level", lang), escape(MEETING_LEVELS.get(r.level, r.level))),
+                _row(t("agencies", lang), escape(", ".join(AGENCIES.get(a, a) for a in agencies) or "-")),
+                _row(t("desa_reached", lang), escape(", ".join(reached) or "-")),
+            ]
+            popup = _popup(escape(r.title), rows)
+            points.append([round(float(r.venue_lat), 5), round(float(r.venue_lon), 5), "users", "blue", popup,
+                           "meeting-marker"])
+        self.markers = _PointMarkers(points).add_to(self)

@@ -1,45 +1,340 @@
-"""HTML pages: landing page and maps."""
+"""HTML pages for planners: dashboard, maps, gap list (CSV/XLSX, print view), kecamatan and desa pages.
+
+Every page reads the same view parameters (``date``, ``window_days``, ``incident_window_days``,
+``kecamatan``, ``category``, ``peta_dasar``; see ``services.layers.parse_view``) and keeps them in its
+links, so a view can be shared. ``?lang=en`` switches to English and is kept in the session cookie.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from dataclasses import replace
+from typing import Any
 
+import pandas as pd
+from flask import Blueprint, Response, current_app, render_template, request, session, url_for
+
+from ..analysis.coverage import STATUSES
 from ..errors import NotFound, ValidationError
 from ..maps.assets import render_map_page
-from ..maps.overview import BASE_MAPS, build_kecamatan_map, build_overview_map
-from ..services.boundaries import kecamatan_summary, require_boundaries
-from ..store.adapter import desa_frame, kecamatan_frame
-from ..store.db import get_session
+from ..maps.i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, severity_label, status_label, t
+from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
+from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
+from ..services import coverage as coverage_service
+from ..services import layers as layer_service
+from ..services.boundaries import has_boundaries, kecamatan_summary
+from ..services.static_maps import kecamatan_png
+from ..store.db import data_version, get_session
+from . import export
 
 bp = Blueprint("pages", __name__)
 
+GAP_SORTS = {  # sort key → (column, needs the status order)
+    "rank": "rank", "name": "name", "kecamatan": "kecamatan_name", "status": "status_order", "priority": "priority",
+    "voters": "voters", "tps": "tps_count", "shortfall": "shortfall_total", "incidents": "incidents_count",
+    "meetings": "meetings_count",
+}
 
-@bp.get("/")
-def index():
-    session = get_session()
-    return render_template("index.html", kecamatan=kecamatan_summary(session))
+
+# --- language and shared helpers ---------------------------------------------------------------------
+
+
+def current_lang() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+@bp.before_request
+def _switch_language() -> None:
+    raw = request.args.get("lang")
+    if raw is None:
+        return
+    if raw not in LANGS:
+        raise ValidationError(f"lang: {raw!r} tidak dikenal / unknown; pilihan / choose: {', '.join(LANGS)}",
+                              details={"lang": "unknown language"})
+    session["lang"] = raw
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    lang = current_lang() if request else DEFAULT_LANG
+    return {
+        "lang": lang,
+        "tr": lambda key: t(key, lang),
+        "status_label": lambda s: status_label(s, lang),
+        "severity_label": lambda s: severity_label(s, lang),
+        "category_label": lambda c: category_label(c, lang),
+        "STATUS_COLORS": STATUS_COLORS,
+        "lang_switch_url": _lang_switch_url,
+    }
+
+
+def _lang_switch_url() -> str:
+    """This page with the other language (the other parameters kept)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = "id" if current_lang() == "en" else "en"
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _coverage_cache() -> coverage_service.CoverageCache:
+    return current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
+
+
+def map_cache() -> layer_service.HtmlCache:
+    """Rendered map pages of this app (per data version, parameters, language)."""
+    return current_app.extensions.setdefault("geo_app.map_cache", layer_service.HtmlCache())
+
+
+def png_cache() -> layer_service.HtmlCache:
+    return current_app.extensions.setdefault("geo_app.png_cache", layer_service.HtmlCache(maxsize=64))
+
+
+def _view():
+    return layer_service.load_view(get_session(), request.args, _coverage_cache())
+
+
+def _desa_url(query: dict[str, str]):
+    return lambda code: url_for("pages.desa_page", code=code, **query)
+
+
+def _cached_map(kind: str, ident: str, view, build) -> str:
+    session_ = get_session()
+    prefix = url_for("assets.index")
+    key = layer_service.page_key(session_, kind, ident, view, current_lang(), prefix)
+    return map_cache().get_or_render(key, lambda: render_map_page(build()))
+
+
+def _kecamatan_row(result, code: str) -> dict[str, Any]:
+    rows = result.kecamatan[result.kecamatan["code"] == code]
+    if rows.empty:
+        raise NotFound(f"Kecamatan dengan kode {code!r} tidak ditemukan / no such kecamatan")
+    return coverage_service.rows(rows, coverage_service.KECAMATAN_COLUMNS)[0]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records")
+
+
+def _severity_counts(incidents: pd.DataFrame) -> dict[str, int]:
+    counts = incidents["severity"].value_counts() if len(incidents) else {}
+    return {s: int(counts.get(s, 0)) for s in ("high", "medium", "low")}
+
+
+def _common(view, result) -> dict[str, Any]:
+    """What every page needs for its view form and links."""
+    return {
+        "view": view,
+        "q": view.query(),
+        "settings": result.settings,
+        "kecamatan_options": list(zip(result.kecamatan["code"], result.kecamatan["name"])),
+        "category_options": list(INCIDENT_CATEGORIES),
+        "data_version": data_version(get_session()),
+    }
+
+
+# --- maps ----------------------------------------------------------------------------------------------
 
 
 @bp.get("/map")
 def overview_map():
-    session = get_session()
-    require_boundaries(session)
-    m = build_overview_map(desa_frame(session), kecamatan_frame(session), base=_base_param())
-    return render_map_page(m)
+    view, result = _view()
+    lang = current_lang()
+    q = view.query()
+    html = _cached_map("overview", "", view, lambda: layer_service.coverage_map(
+        get_session(), result, view, lang, labels="kecamatan", desa_url=_desa_url(q)))
+    return Response(html, mimetype="text/html")
 
 
 @bp.get("/map/kecamatan/<code>")
 def kecamatan_map(code: str):
-    session = get_session()
-    require_boundaries(session)
-    kecamatan = kecamatan_frame(session)
-    if code not in set(kecamatan["code"]):
-        raise NotFound(f"Kecamatan dengan kode {code!r} tidak ditemukan / no such kecamatan")
-    m = build_kecamatan_map(desa_frame(session, kecamatan=code), kecamatan, code, base=_base_param())
-    return render_map_page(m)
+    view, result = _view()
+    _kecamatan_row(result, code)
+    view = replace(view, kecamatan=code)
+    lang = current_lang()
+    q = view.query()
+    focus = result.kecamatan[result.kecamatan["code"] == code]
+    html = _cached_map("kecamatan", code, view, lambda: layer_service.coverage_map(
+        get_session(), result, view, lang, labels="desa", focus=focus, desa_url=_desa_url(q)))
+    return Response(html, mimetype="text/html")
 
 
-def _base_param() -> str:
-    base = request.args.get("peta_dasar", "osm")
-    if base not in BASE_MAPS:
-        raise ValidationError(f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}")
-    return base
+def _desa_row(result, code: str):
+    rows = result.desa[result.desa["code"] == code]
+    if rows.empty:
+        raise NotFound(f"Desa dengan kode {code!r} tidak ditemukan / no such desa")
+    return rows
+
+
+@bp.get("/map/desa/<code>")
+def desa_map(code: str):
+    view, result = _view()
+    own = _desa_row(result, code)
+    kec_code = str(own["kecamatan_code"].iloc[0])
+    view = replace(view, kecamatan=kec_code)
+    lang = current_lang()
+    q = view.query()
+    html = _cached_map("desa", code, view, lambda: layer_service.coverage_map(
+        get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q)))
+    return Response(html, mimetype="text/html")
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    session_ = get_session()
+    if not has_boundaries(session_):
+        return render_template("pages/dashboard.html", ready=False, kecamatan=[], q={})
+    view, result = _view()
+    summary = coverage_service.summary_for(result, view.kecamatan)
+    incidents = layer_service.visible_incidents(session_, result, view)
+    gaps = coverage_service.filter_desa(result.gaps(), view.kecamatan).head(10)
+    reasons_col = "reasons_en" if current_lang() == "en" else "reasons_id"
+    areas = {k["code"]: k for k in kecamatan_summary(session_)}
+    kec_rows = coverage_service.rows(result.kecamatan, coverage_service.KECAMATAN_COLUMNS)
+    for row in kec_rows:
+        row["area_km2"] = areas.get(row["code"], {}).get("area_km2")
+    return render_template(
+        "pages/dashboard.html", ready=True, summary=summary, severity=_severity_counts(incidents),
+        gaps=_records(gaps), reasons_col=reasons_col, kecamatan=kec_rows, **_common(view, result))
+
+
+# --- gap list ---------------------------------------------------------------------------------------------
+
+
+def _gap_table():
+    """Gaps of the view, filtered by status and sorted; the parameters are checked first."""
+    view, result = _view()
+    statuses = request.args.getlist("status")
+    statuses = coverage_service.parse_statuses(",".join(statuses)) if any(s.strip() for s in statuses) else None
+    if statuses and "covered" in statuses:
+        raise ValidationError("status: desa yang aman bukan celah / covered desa are not gaps; "
+                              "pilihan / choose: uncovered, at_risk, insecure", details={"status": "covered is not a gap"})
+    sort = (request.args.get("sort") or "rank").strip()
+    key = sort.lstrip("-")
+    if key not in GAP_SORTS:
+        raise ValidationError(f"sort: {sort!r} tidak dikenal / unknown; pilihan / choose: {', '.join(GAP_SORTS)} "
+                              "(awali dengan - untuk urutan turun / prefix - for descending)",
+                              details={"sort": "unknown sort key"})
+    table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses).copy()
+    table["status_order"] = table["status"].map({s: i for i, s in enumerate(STATUSES)})
+    table = table.sort_values([GAP_SORTS[key], "rank"], ascending=[not sort.startswith("-"), True], kind="stable")
+    return view, result, table, statuses or [], sort
+
+
+def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[Any]]]:
+    reasons = "reasons_en" if lang == "en" else "reasons_id"
+    headers = [t("rank", lang), t("code", lang), t("desa", lang), t("kecamatan", lang), t("status", lang),
+               t("priority", lang), t("tps", lang), t("voters", lang), t("meetings", lang), t("shortfall", lang),
+               t("incidents", lang), t("reasons", lang)]
+    rows = [[int(r.rank), r.code, r.name, r.kecamatan_name, status_label(r.status, lang), float(r.priority),
+             int(r.tps_count), int(r.voters), int(r.meetings_count), int(r.shortfall_total), int(r.incidents_count),
+             "; ".join(getattr(r, reasons))] for r in table.itertuples(index=False)]
+    return headers, rows
+
+
+@bp.get("/gaps")
+def gaps_page():
+    view, result, table, statuses, sort = _gap_table()
+    base_q = dict(view.query())
+    filter_q = {**base_q, "status": statuses} if statuses else base_q
+    return render_template(
+        "pages/gaps.html", gaps=_records(table), statuses=statuses, sort=sort, sorts=list(GAP_SORTS),
+        filter_q=filter_q, reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
+        **_common(view, result))
+
+
+@bp.get("/gaps.csv")
+def gaps_csv():
+    _view_, _result, table, _s, _sort = _gap_table()
+    headers, rows = _export_rows(table, current_lang())
+    return export.csv_response(headers, rows, "celah_cakupan.csv")
+
+
+@bp.get("/gaps.xlsx")
+def gaps_xlsx():
+    _view_, _result, table, _s, _sort = _gap_table()
+    headers, rows = _export_rows(table, current_lang())
+    return export.xlsx_response(headers, rows, "celah_cakupan.xlsx", sheet="Celah")
+
+
+@bp.get("/gaps/print")
+def gaps_print():
+    view, result, table, statuses, _sort = _gap_table()
+    table = table.sort_values("rank")
+    sections = []
+    for code, name in zip(result.kecamatan["code"], result.kecamatan["name"]):
+        own = table[table["kecamatan_code"] == code]
+        if len(own):
+            sections.append({"code": code, "name": name, "gaps": _records(own)})
+    filter_q = {**view.query(), "status": statuses} if statuses else view.query()
+    return render_template("pages/print.html", sections=sections, filter_q=filter_q,
+                           reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
+                           **_common(view, result))
+
+
+@bp.get("/gaps/print/<code>.png")
+def gaps_print_png(code: str):
+    view, result = _view()
+    row = _kecamatan_row(result, code)
+    lang = current_lang()
+    key = ("png", code, data_version(get_session()), result.settings.cache_key(), lang)
+
+    def render() -> bytes:
+        desa = result.desa[result.desa["kecamatan_code"] == code]
+        outline = result.kecamatan[result.kecamatan["code"] == code]
+        return kecamatan_png(desa, outline if hasattr(outline, "geometry") else None,
+                             title=f"{t('kecamatan', lang)} {row['name']}", lang=lang)
+
+    png = png_cache().get_or_render(key, render)
+    response = Response(png, mimetype="image/png")
+    response.cache_control.max_age = 300
+    return response
+
+
+# --- kecamatan and desa pages -------------------------------------------------------------------------------
+
+
+@bp.get("/kecamatan/<code>")
+def kecamatan_page(code: str):
+    view, result = _view()
+    row = _kecamatan_row(result, code)
+    view = replace(view, kecamatan=code)
+    desa = result.desa[result.desa["kecamatan_code"] == code].sort_values("priority_rank")
+    reasons = layer_service.reasons_by_code(result, current_lang())
+    return render_template("pages/kecamatan.html", kec=row, desa=_records(desa.drop(columns="geometry")),
+                           reasons=reasons, **_common(view, result))
+
+
+def _meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str) -> pd.DataFrame:
+    """Rakor that reached the desa, by the coverage rules (listed; desa-level held there; kecamatan-level
+    recorded as reaching every desa of its kecamatan)."""
+    if meetings.empty:
+        return meetings
+    host_kec = meetings["host_kecamatan_code"].where(meetings["host_kecamatan_code"].notna(),
+                                                     meetings["host_desa_code"].str[:8])
+    mask = [
+        code in list(listed) or (level == "desa" and hd == code)
+        or (level == "kecamatan" and bool(all_) and hk == kecamatan_code)
+        for listed, level, hd, all_, hk in zip(meetings["reached_desa_codes"], meetings["level"],
+                                               meetings["host_desa_code"], meetings["reaches_all_desa"], host_kec)
+    ]
+    return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
+
+
+@bp.get("/desa/<code>")
+def desa_page(code: str):
+    view, result = _view()
+    own = _desa_row(result, code)
+    row = coverage_service.rows(own, coverage_service.DESA_COLUMNS)[0]
+    kec_code = row["kecamatan_code"]
+    view = replace(view, kecamatan=kec_code)
+    session_ = get_session()
+    meetings = _meetings_reaching(layer_service.visible_meetings(session_, result, view), code, kec_code)
+    tps = layer_service.visible_tps(session_, result, view)
+    incidents = layer_service.visible_incidents(session_, result, view)
+    reasons = layer_service.reasons_by_code(result, current_lang()).get(code, [])
+    return render_template(
+        "pages/desa.html", desa=row, reasons=reasons, meetings=_records(meetings),
+        tps=_records(tps[tps["desa_code"] == code]), incidents=_records(incidents[incidents["desa_code"] == code]),
+        agencies=AGENCIES, levels=MEETING_LEVELS, incident_statuses=INCIDENT_STATUS_LABELS,
+        **_common(view, result))

@@ -1,0 +1,112 @@
+"""Labels for maps and pages: Bahasa Indonesia first, English by a switch (``?lang=en``).
+
+A small dictionary is enough: the page chrome, legends and status names. Data (desa names, venues,
+descriptions) is shown as entered. No Flask import: map builders take ``lang`` as an argument.
+"""
+from __future__ import annotations
+
+from ..records.vocab import INCIDENT_CATEGORIES, SEVERITIES as SEVERITY_LABELS_ID
+
+LANGS = ("id", "en")
+DEFAULT_LANG = "id"
+
+#: coverage status → fill colour (ColorBrewer RdYlGn-like, readable in greyscale print too)
+STATUS_COLORS = {"uncovered": "#d7301f", "at_risk": "#fc8d59", "insecure": "#fee08b", "covered": "#66bd63"}
+#: incident severity → awesome-markers colour
+SEVERITY_MARKER_COLORS = {"high": "darkred", "medium": "orange", "low": "beige"}
+
+_EN_CATEGORIES = {
+    "money_politics": "Money politics", "intimidation": "Intimidation", "neutrality_asn": "Civil-servant neutrality",
+    "neutrality_village": "Village officials' neutrality", "neutrality_bpd": "BPD neutrality",
+    "hoax": "Hoax/disinformation", "apk": "Campaign material damage/illegal posting", "violence": "Clash/violence",
+    "logistics": "Logistics disruption", "other": "Other",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "id": {
+        "app_title": "Peta Koordinasi Pilkada Kabupaten Mukomuko",
+        "nav_home": "Beranda", "nav_map": "Peta", "nav_gaps": "Daftar celah", "nav_print": "Cetak",
+        "status.uncovered": "Belum terjangkau rakor", "status.at_risk": "Rawan insiden",
+        "status.insecure": "Kurang personel", "status.covered": "Aman",
+        "legend_title": "Status cakupan desa",
+        "layer.desa": "Desa/Kelurahan", "layer.kecamatan": "Batas kecamatan", "layer.kecamatan_labels": "Nama kecamatan",
+        "layer.desa_labels": "Nama desa", "layer.tps": "TPS", "layer.incidents": "Insiden",
+        "layer.heat": "Peta panas insiden", "layer.meetings": "Rakor",
+        "desa": "Desa", "kecamatan": "Kecamatan", "code": "Kode", "status": "Status", "reasons": "Alasan",
+        "tps": "TPS", "voters": "Pemilih", "class": "Kelas", "personnel": "Personel", "requirement": "Kebutuhan",
+        "tps_number": "TPS nomor", "shortfall": "Kekurangan personel", "priority": "Prioritas", "rank": "Peringkat",
+        "date": "Tanggal", "venue": "Tempat", "agencies": "Instansi", "desa_reached": "Desa terjangkau",
+        "level": "Tingkat", "category": "Kategori", "severity": "Keparahan", "incident_status": "Status insiden",
+        "description": "Uraian", "occurred_at": "Waktu kejadian", "meetings": "Rakor", "incidents": "Insiden",
+        "all_desa_of_kecamatan": "semua desa di kecamatan", "open_desa": "Buka halaman desa",
+        "rawan": "rawan", "tidak_rawan": "tidak rawan", "secured": "cukup", "short": "kurang",
+        "dashboard": "Ringkasan kabupaten", "share_reached": "Desa terjangkau rakor",
+        "tps_secured": "TPS dengan personel cukup", "voters_uncovered": "Pemilih di desa belum terjangkau",
+        "incidents_by_severity": "Insiden menurut keparahan", "top_gaps": "Sepuluh celah prioritas tertinggi",
+        "all_gaps": "Semua celah", "gap_list": "Daftar celah cakupan", "filter": "Saring", "reset": "Atur ulang",
+        "all": "semua", "download_csv": "Unduh CSV", "download_xlsx": "Unduh XLSX", "print_view": "Tampilan cetak",
+        "reference_date": "Tanggal acuan", "window_days": "Jendela rakor (hari)",
+        "incident_window_days": "Jendela insiden (hari)", "apply": "Terapkan", "no_gaps": "Tidak ada celah.",
+        "map_of": "Peta", "records": "Catatan", "none": "Tidak ada.", "synthetic": "sintetis",
+        "print_title": "Celah cakupan per kecamatan", "print_hint": "Cetak ke PDF lewat menu cetak peramban.",
+        "kecamatan_table": "Kecamatan", "desa_count": "Jumlah desa", "share_tps": "TPS aman",
+        "last_meeting": "Rakor terakhir", "view_settings": "Pengaturan tampilan", "language": "English",
+        "low": "Rendah", "medium": "Sedang", "high": "Tinggi", "total": "Jumlah", "boundaries_missing":
+        "Batas wilayah belum diimpor. Jalankan", "area_km2": "Luas (km²)", "open_map": "Buka peta layar penuh",
+        "number": "Nomor", "address": "Alamat", "title": "Judul",
+    },
+    "en": {
+        "app_title": "Pilkada Coordination Map, Mukomuko Regency",
+        "nav_home": "Home", "nav_map": "Map", "nav_gaps": "Gap list", "nav_print": "Print",
+        "status.uncovered": "Not reached by a meeting", "status.at_risk": "Incident risk",
+        "status.insecure": "Short of personnel", "status.covered": "Covered",
+        "legend_title": "Desa coverage status",
+        "layer.desa": "Desa/Kelurahan", "layer.kecamatan": "Kecamatan boundaries", "layer.kecamatan_labels": "Kecamatan names",
+        "layer.desa_labels": "Desa names", "layer.tps": "Polling stations (TPS)", "layer.incidents": "Incidents",
+        "layer.heat": "Incident heat map", "layer.meetings": "Coordination meetings",
+        "desa": "Desa", "kecamatan": "Kecamatan", "code": "Code", "status": "Status", "reasons": "Reasons",
+        "tps": "TPS", "voters": "Voters", "class": "Class", "personnel": "Personnel", "requirement": "Requirement",
+        "tps_number": "TPS number", "shortfall": "Personnel shortfall", "priority": "Priority", "rank": "Rank",
+        "date": "Date", "venue": "Venue", "agencies": "Agencies", "desa_reached": "Desa reached",
+        "level": "Level", "category": "Category", "severity": "Severity", "incident_status": "Incident status",
+        "description": "Description", "occurred_at": "Occurred", "meetings": "Meetings", "incidents": "Incidents",
+        "all_desa_of_kecamatan": "every desa of the kecamatan", "open_desa": "Open the desa page",
+        "rawan": "vulnerable", "tidak_rawan": "not vulnerable", "secured": "enough", "short": "short",
+        "dashboard": "Regency summary", "share_reached": "Desa reached by a meeting",
+        "tps_secured": "TPS with enough personnel", "voters_uncovered": "Voters in unreached desa",
+        "incidents_by_severity": "Incidents by severity", "top_gaps": "Ten highest-priority gaps",
+        "all_gaps": "All gaps", "gap_list": "Coverage gap list", "filter": "Filter", "reset": "Reset",
+        "all": "all", "download_csv": "Download CSV", "download_xlsx": "Download XLSX", "print_view": "Print view",
+        "reference_date": "Reference date", "window_days": "Meeting window (days)",
+        "incident_window_days": "Incident window (days)", "apply": "Apply", "no_gaps": "No gaps.",
+        "map_of": "Map of", "records": "Records", "none": "None.", "synthetic": "synthetic",
+        "print_title": "Coverage gaps per kecamatan", "print_hint": "Print to PDF from the browser's print menu.",
+        "kecamatan_table": "Kecamatan", "desa_count": "Desa", "share_tps": "TPS secured",
+        "last_meeting": "Last meeting", "view_settings": "View settings", "language": "Bahasa Indonesia",
+        "low": "Low", "medium": "Medium", "high": "High", "total": "Total", "boundaries_missing":
+        "Boundaries not imported yet. Run", "area_km2": "Area (km²)", "open_map": "Open the full-screen map",
+        "number": "Number", "address": "Address", "title": "Title",
+    },
+}
+
+
+def check_lang(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG) -> str:
+    """The label for ``key``; the Indonesian one when English lacks it, the key itself as a last resort."""
+    return TEXTS[check_lang(lang)].get(key) or TEXTS[DEFAULT_LANG].get(key, key)
+
+
+def status_label(status: str, lang: str = DEFAULT_LANG) -> str:
+    return t(f"status.{status}", lang)
+
+
+def severity_label(severity: str, lang: str = DEFAULT_LANG) -> str:
+    return t(severity, lang) if severity in SEVERITY_LABELS_ID else str(severity)
+
+
+def category_label(category: str, lang: str = DEFAULT_LANG) -> str:
+    table = _EN_CATEGORIES if check_lang(lang) == "en" else INCIDENT_CATEGORIES
+    return table.get(category, str(category))
