@@ -12,6 +12,7 @@ from werkzeug.serving import run_simple
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
 from .services import boundaries as boundary_service
+from .services import audit as audit_service
 from .services import users as user_service
 from .services import demo as demo_service
 from .services import records_import as import_service
@@ -126,7 +127,7 @@ def _import_command(kind: str, help_text: str) -> None:
             try:
                 result = import_service.import_records(
                     get_session(), _settings(), kind, path, None, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects_path=rejects, progress=progress)
+                    rejects_path=rejects, progress=progress, actor=_cli_actor())
             except ValidationError as exc:
                 stack.close()
                 details = exc.details if isinstance(exc.details, dict) else {}
@@ -142,6 +143,33 @@ def _import_command(kind: str, help_text: str) -> None:
 _import_command("meetings", "Impor rakor (rapat koordinasi) / import meetings.")
 _import_command("tps", "Impor TPS / import polling stations.")
 _import_command("incidents", "Impor insiden / import incidents.")
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a command-line change: the operating-system user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@import_group.command("batches")
+def import_batches() -> None:
+    """List import batches (newest first)."""
+    for b in audit_service.list_batches(get_session()):
+        state = "dibatalkan/rolled back" if b["rolled_back"] else ""
+        click.echo(f"{b['batch']}  {b['at']}  {b['actor']:<16} {b['kind'] or '-':<10} "
+                   f"{b['created']:>5} baru  {b['updated']:>5} diperbarui  {state}")
+
+
+@import_group.command("rollback")
+@click.argument("batch")
+def import_rollback(batch: str) -> None:
+    """Undo a whole import batch (refused if its records were changed afterwards)."""
+    counts = audit_service.rollback_batch(get_session(), batch, actor=_cli_actor())
+    click.echo(f"batch {batch}: {counts['deleted']} dihapus/deleted, {counts['restored']} dipulihkan/restored")
 
 
 @click.command("serve")
@@ -259,6 +287,28 @@ def coverage(ref_date, window_days, incident_window_days, kecamatan, status, ext
         raise click.ClickException(exc.message) from None
 
 
+layers = GeoAppGroup("layers", help="Lapisan peta untuk dibagikan / map layers for sharing.")
+
+
+@layers.command("build")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--date", "ref_date", help="Tanggal acuan / reference date YYYY-MM-DD (default 2024-11-27).")
+@click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
+@click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
+@click.option("--set", "extra", multiple=True, metavar="KEY=VALUE", help="Other coverage settings.")
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True)
+@click.option("--force", is_flag=True, help="Write even when data and settings are unchanged.")
+def layers_build(out_dir, ref_date, window_days, incident_window_days, extra, lang, force) -> None:
+    """Peta ringkasan dan per kecamatan (HTML mandiri), tabel cakupan (CSV, GeoJSON), manifest.json."""
+    from .services import layers as layer_service
+
+    report = layer_service.run_build(current_app, out_dir, {"date": ref_date, "window_days": window_days,
+                                     "incident_window_days": incident_window_days}, extra, lang=lang, force=force,
+                                     progress=click.progressbar)
+    for line in report.lines():
+        click.echo(line)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(coverage)
     app.cli.add_command(users)
@@ -267,6 +317,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(demo)
     app.cli.add_command(import_group)
+    app.cli.add_command(layers)
 
 
 def _create_app() -> Flask:

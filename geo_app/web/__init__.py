@@ -5,20 +5,11 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import api, auth, errors, health, pages
+    from ..maps.assets import create_blueprint as assets_blueprint
+    from . import api, auth, coverage_api, errors, forms, health, imports, pages, records_api
 
     errors.register(app)
-    auth.register(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
-    from . import forms, records_api
-
-    app.register_blueprint(records_api.bp)
-    app.register_blueprint(forms.bp)
-    from . import coverage_api
-
-    app.register_blueprint(coverage_api.bp)
-    from ..maps.assets import create_blueprint as assets_blueprint
-
+    auth.register(app)  # access control runs before every view
+    for blueprint in (health.bp, api.bp, pages.bp, records_api.bp, forms.bp, imports.bp, coverage_api.bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(assets_blueprint())
