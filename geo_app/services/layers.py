@@ -349,6 +349,9 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
         on_start(len(steps))
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is meant to be shared
     except OSError as exc:
         raise LayersBuildFailed(f"--out {out}: {exc.strerror or exc}") from None
     files: list[str] = []
@@ -404,3 +407,34 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildReport(out, False, version, files)
+
+
+def run_build(app, out_dir: Path | str, overrides: Mapping[str, Any], extra: list[str] | tuple[str, ...] = (),
+              lang: str = "id", force: bool = False, progress: Callable | None = None) -> BuildReport:
+    """``geo-app layers build`` and ``scripts/regenerate_layers.py``: settings from options, the app's
+    asset registry and coverage cache, a progress bar (``click.progressbar``-like) when given."""
+    from ..maps.assets import app_registry
+    from ..store.db import get_session
+
+    settings = coverage_service.coverage_settings(
+        {**{k: v for k, v in overrides.items() if v not in (None, "")}, **coverage_service.parse_set_options(extra)})
+    cache = app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
+    bar = None
+
+    def on_start(total: int) -> None:
+        nonlocal bar
+        if progress is not None:
+            bar = progress(length=total, label="Menulis lapisan / writing layers")
+            bar.__enter__()
+
+    def on_step(_label: str) -> None:
+        if bar is not None:
+            bar.update(1)
+
+    with app.app_context():
+        try:
+            return build_layers(get_session(), out_dir, settings, app_registry(app), cache, lang=lang, force=force,
+                                on_start=on_start, on_step=on_step)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
