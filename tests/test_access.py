@@ -166,3 +166,34 @@ def test_users_cli_create_set_role_disable(secure_app):
     assert client.get("/api/tokens").status_code == 401  # the session stops working at once
     missing = runner.invoke(args=["users", "disable", "nobody"])
     assert missing.exit_code != 0 and "tidak ada" in missing.output
+
+
+def test_restore_and_audit_are_for_admins(secure_app):
+    with secure_app.app_context():
+        editor = user_service.create_token(get_session(), "e", "editor")["token"]
+        admin = user_service.create_token(get_session(), "a", "admin")["token"]
+    client = secure_app.test_client()
+    as_editor = {"Authorization": f"Bearer {editor}"}
+    as_admin = {"Authorization": f"Bearer {admin}"}
+    tps = client.post("/api/polling-stations", json=TPS, headers=as_editor).json
+    assert client.delete(f"/api/polling-stations/{tps['id']}", headers=as_editor).status_code == 204
+    assert client.post(f"/api/polling-stations/{tps['id']}/restore", headers=as_editor).status_code == 403
+    assert client.get("/api/audit", headers=as_editor).status_code == 403
+    trail = client.get(f"/api/audit?kind=tps&record_id={tps['id']}", headers=as_admin).json
+    assert [(e["action"], e["actor"]) for e in trail] == [("delete", "token:e"), ("create", "token:e")]
+    assert client.post(f"/api/polling-stations/{tps['id']}/restore", headers=as_admin).status_code == 200
+    assert client.get("/api/audit?limit=x", headers=as_admin).status_code == 400
+
+
+def test_record_forms_need_the_csrf_token(secure_app):
+    client = secure_app.test_client()
+    _login(client, "edi")
+    form = {"desa_code": "17.06.10.2001", "number": "9", "voters": "300"}
+    before = snapshot(secure_app)
+    assert client.post("/tps/baru", data=form).status_code == 403
+    assert snapshot(secure_app) == before
+    page = client.get("/tps/baru").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    created = client.post("/tps/baru", data={**form, "csrf_token": token})
+    assert created.status_code in (302, 303)
+    assert snapshot(secure_app) != before

@@ -47,10 +47,15 @@ def list_batches(session: Session) -> list[dict[str, Any]]:
             .group_by(AuditEntry.batch, AuditEntry.kind, AuditEntry.action))
     batches: dict[str, dict[str, Any]] = {}
     for batch, kind, action, count, at, who in session.execute(stmt):
-        entry = batches.setdefault(batch, {"batch": batch, "kind": None, "at": at, "actor": who, "created": 0,
-                                           "updated": 0, "rolled_back": False})
+        entry = batches.setdefault(batch, {"batch": batch, "kind": None, "at": at, "actor": who, "file": None,
+                                           "created": 0, "updated": 0, "rolled_back": False})
         if action == "rollback":
             entry["rolled_back"] = True
+            continue
+        if action == "import":
+            summary = session.scalar(select(AuditEntry.after).where(AuditEntry.batch == batch,
+                                                                    AuditEntry.action == "import"))
+            entry["file"] = (summary or {}).get("file")
             continue
         entry["kind"] = kind
         entry["at"] = min(entry["at"], at)
@@ -87,6 +92,8 @@ def rollback_batch(session: Session, batch: str, actor: str | None = None) -> di
     counts = {"deleted": 0, "restored": 0}
     with transaction(session):
         for e in reversed(entries):
+            if e.record_id is None:  # the import's own summary entry
+                continue
             obj = session.get(MODELS[e.kind], e.record_id)
             if obj is None:
                 continue

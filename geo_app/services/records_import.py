@@ -25,6 +25,7 @@ from ..ingest.records_file import RecordRows, read_records_file, rejects_csv
 from ..records import parse
 from ..records.schema import clean_record
 from ..store.db import bump_version, transaction
+from .audit import record_change
 from .records import KIND_LABELS, check_kind, record_context, upsert_record
 
 #: ``progress(done, total)``: called as rows are validated and written (the CLI draws a bar).
@@ -204,6 +205,8 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
                     progress(n + j + 1, total)
             if counts["inserted"] or counts["updated"]:
                 bump_version(session, "records")
+                record_change(session, "import", kind, None, None,
+                              {"file": name, "rows": n, **counts, "rejected": len(errors)}, actor, result.batch)
             if dry_run:
                 raise _DryRun
     except _DryRun:

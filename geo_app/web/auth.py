@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session,
                    url_for)
 
-from ..errors import Forbidden, TooManyAttempts, Unauthorized
+from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from ..services import users as user_service
 from ..store.db import get_session
 
@@ -19,7 +19,9 @@ bp = Blueprint("auth", __name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health.healthz", "static"}
 PUBLIC_PREFIXES = ("assets.",)
-ADMIN_PATHS = ("/api/tokens", "/api/users", "/admin", "/api/boundaries")
+ADMIN_PATHS = ("/api/tokens", "/api/users", "/admin", "/api/boundaries", "/api/audit")
+#: Restoring a deleted record is an admin's decision (deleting only hides it).
+ADMIN_SUFFIXES = ("/restore", "/pulihkan")
 
 
 def csrf_token() -> str:
@@ -54,7 +56,7 @@ def _identity():
 
 def required_role(method: str, path: str) -> str | None:
     """The least role a request needs; None when anonymous viewing is allowed for it."""
-    if path.startswith(ADMIN_PATHS):
+    if path.startswith(ADMIN_PATHS) or (method not in SAFE_METHODS and path.endswith(ADMIN_SUFFIXES)):
         return "admin"
     if method in SAFE_METHODS:
         return None if current_app.config.get("ALLOW_ANONYMOUS_VIEW") else "viewer"
@@ -130,6 +132,19 @@ def logout():
         raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/api/audit")
+def audit_log():
+    """The audit trail (admin): ?kind=meetings|tps|incidents|batch, ?record_id=, ?limit= (max 1000)."""
+    from ..services.audit import history
+
+    try:
+        record_id = int(request.args["record_id"]) if request.args.get("record_id") else None
+        limit = min(max(int(request.args.get("limit", 200)), 1), 1000)
+    except ValueError:
+        raise ValidationError("record_id dan limit harus bilangan bulat / must be whole numbers") from None
+    return jsonify(history(get_session(), kind=request.args.get("kind") or None, record_id=record_id, limit=limit))
 
 
 @bp.get("/api/tokens")
