@@ -12,7 +12,7 @@ SCRIPT = '<script>alert("x")</script>'
 IMG = '"><img src=x onerror=alert(1)>'
 ATTR = "' onmouseover='alert(2)"
 FORMULA = '=HYPERLINK("http://evil.example","klik")'
-RAW = (SCRIPT, IMG)  # must never appear unescaped in HTML
+RAW = (SCRIPT, IMG, ATTR)  # must never appear unescaped in HTML
 
 
 def _payload(field: str) -> str:
@@ -42,8 +42,7 @@ def hostile(client):
 
 def _assert_safe_html(html: str, where: str) -> None:
     for raw in RAW:
-        assert raw not in html, f"unescaped payload in {where}"
-    assert "onerror=alert(1)>" not in html.replace("&gt;", ">") or "<img src=x" not in html, where
+        assert raw not in html, f"unescaped payload {raw!r} in {where}"
 
 
 @pytest.mark.parametrize("path", [
