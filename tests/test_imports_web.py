@@ -139,3 +139,19 @@ def test_cli_batches_and_rollback(app, runner, tmp_path):
     assert again.exit_code == 1 and "sudah dibatalkan" in again.output
     missing = runner.invoke(args=["import", "rollback", "nope"])
     assert missing.exit_code == 1 and "tidak ditemukan" in missing.output
+
+
+def test_geojson_with_a_million_coordinates_is_refused(app, client):
+    import json
+
+    line = [[101.1, -2.1]] * 1_000_000
+    feature = {"type": "Feature", "properties": {"kode_desa": "17.06.10.2001", "no_tps": 1, "jumlah_dpt": 100},
+               "geometry": {"type": "LineString", "coordinates": line}}
+    data = json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")).encode()
+    assert len(data) < app.config["MAX_CONTENT_LENGTH"]
+    before = snapshot(app)
+    response = _upload(client, "/api/import/tps", data, "tps.geojson")
+    assert response.status_code == 400, response.json
+    assert "tps.geojson" in response.json["message"] and "LineString" in response.json["message"]
+    assert snapshot(app) == before
+    assert client.get("/api/desa/17.06.10.2001").status_code == 200
