@@ -7,6 +7,7 @@ import io
 import geopandas as gpd
 
 from ..geo import METRIC_CRS
+from ..maps.display import drop_small_holes
 from ..maps.i18n import DEFAULT_LANG, STATUS_COLORS, status_label, t
 
 
@@ -27,7 +28,8 @@ def kecamatan_png(desa: gpd.GeoDataFrame, outline: gpd.GeoDataFrame | None = Non
     colors = [STATUS_COLORS.get(s, "#bbbbbb") for s in metric["status"]]
     metric.plot(ax=ax, color=colors, edgecolor="#444444", linewidth=0.6)
     if outline is not None and len(outline):
-        outline.to_crs(METRIC_CRS).boundary.plot(ax=ax, color="#111111", linewidth=1.4)
+        # desa dissolved into kecamatan leave slivers between desa as holes: not drawn
+        drop_small_holes(outline).to_crs(METRIC_CRS).boundary.plot(ax=ax, color="#111111", linewidth=1.4)
     for name, point in zip(metric["name"], metric.geometry.representative_point()):
         ax.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=6.5, color="#111111")
     ax.set_axis_off()
