@@ -223,6 +223,14 @@ def users_set_role(username: str, role: str) -> None:
     click.echo(f"{username}: {role}")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.password_option(help="At least 10 characters; prompted when not given.")
+def users_set_password(username: str, password: str) -> None:
+    user_service.set_password(get_session(), username, password)
+    click.echo(f"{username}: kata sandi diganti / password changed")
+
+
 @users.command("disable")
 @click.argument("username")
 def users_disable(username: str) -> None:
@@ -264,7 +272,7 @@ def _ensure_first_admin() -> None:
     password = secrets.token_urlsafe(12)
     user_service.create_user(session, "admin", password, "admin")
     click.echo(f"Pengguna pertama / first user: admin, kata sandi / password: {password} "
-               "(ganti dengan / change with `geo-app users create`)")
+               "(ganti dengan / change it with `geo-app users set-password admin`)")
 
 
 @click.command("coverage")

@@ -159,8 +159,10 @@ def test_users_cli_create_set_role_disable(secure_app):
     short = runner.invoke(args=["users", "create", "rudi", "--password", "short"])
     assert short.exit_code != 0 and "minimal 10" in short.output
     assert runner.invoke(args=["users", "set-role", "sari", "admin"]).exit_code == 0
+    assert runner.invoke(args=["users", "set-password", "sari", "--password", "sari-password-2"]).exit_code == 0
+    assert _login(secure_app.test_client(), "sari", "sari-password-1").status_code == 401
     client = secure_app.test_client()
-    _login(client, "sari", "sari-password-1")
+    _login(client, "sari", "sari-password-2")
     assert client.get("/api/tokens").status_code == 200
     assert runner.invoke(args=["users", "disable", "sari"]).exit_code == 0
     assert client.get("/api/tokens").status_code == 401  # the session stops working at once
