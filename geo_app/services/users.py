@@ -107,6 +107,7 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     user = session.scalar(select(User).where(User.username == username))
     ok = user is not None and user.active and check_password_hash(user.password_hash, password or "")
     with transaction(session):
+        session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW))  # keep it small
         if not ok:
             session.add(LoginFailure(username=username[:80], remote_addr=remote_addr, at=now))
         else:
