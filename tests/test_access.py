@@ -199,3 +199,28 @@ def test_record_forms_need_the_csrf_token(secure_app):
     created = client.post("/tps/baru", data={**form, "csrf_token": token})
     assert created.status_code in (302, 303)
     assert snapshot(secure_app) != before
+
+
+def test_slow_down_doubles_and_expires(secure_app):
+    from datetime import timedelta
+
+    from geo_app.errors import TooManyAttempts, Unauthorized
+    from geo_app.store.models import utcnow
+
+    t0 = utcnow()
+    with secure_app.app_context():
+        session = get_session()
+        for i in range(user_service.FREE_FAILURES):
+            with pytest.raises(Unauthorized):
+                user_service.authenticate(session, "edi", "wrong-wrong", "10.0.0.1", now=t0 + timedelta(seconds=i))
+        last = t0 + timedelta(seconds=user_service.FREE_FAILURES - 1)
+        with pytest.raises(TooManyAttempts) as first_wait:
+            user_service.authenticate(session, "edi", "edi-password-123", "10.0.0.1", now=last + timedelta(seconds=1))
+        assert first_wait.value.retry_after == 2
+        with pytest.raises(Unauthorized):  # after the wait, one more try (wrong again)
+            user_service.authenticate(session, "edi", "wrong-wrong", "10.0.0.1", now=last + timedelta(seconds=3))
+        with pytest.raises(TooManyAttempts) as second_wait:
+            user_service.authenticate(session, "edi", "edi-password-123", "10.0.0.1", now=last + timedelta(seconds=4))
+        assert second_wait.value.retry_after == 4
+        later = last + user_service.FAILURE_WINDOW + timedelta(minutes=1)
+        assert user_service.authenticate(session, "edi", "edi-password-123", "10.0.0.1", now=later)["role"] == "editor"
