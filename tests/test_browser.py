@@ -323,3 +323,41 @@ def test_dashboard_and_kecamatan_page_with_demo_set(app, demo_loaded, live_serve
     assert page.locator("table.gaps tbody tr").count() == 10
     assert visit.non_tile_external() == []
     assert visit.console_errors == [] and visit.page_errors == [] and visit.local_failures == []
+
+
+def test_user_text_in_a_popup_shows_as_text(app, demo_loaded, live_server, browse, page):
+    """A <script> in an incident description and in a rakor venue opens as plain text in the popups."""
+    from geo_app.services.records import create_record
+
+    evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+    with app.app_context():
+        settings = app.config["GEO_APP_SETTINGS"]
+        create_record(get_session(), settings, "incidents",
+                      {"occurred_at": "20/11/2024 10:00", "category": "intimidasi", "severity": "tinggi",
+                       "desa_code": "17.06.10.2001", "description": evil}, actor="test")
+        create_record(get_session(), settings, "meetings",
+                      {"title": "Rakor desa", "date": "15/11/2024", "level": "desa", "desa_code": "17.06.10.2001",
+                       "venue": evil, "agencies": "kades"}, actor="test")
+    visit = browse(f"{live_server}/map/desa/17.06.10.2001?peta_dasar=none")
+    texts = page.evaluate("""() => {
+      const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+      const found = [], seen = new Set();
+      const visit = layer => {
+        if (seen.has(L.stamp(layer))) return;
+        seen.add(L.stamp(layer));
+        if (layer.getPopup && layer.getPopup() && typeof layer.getPopup().getContent() === "string"
+            && layer.getPopup().getContent().includes("pwned")) {
+          layer.openPopup && map.addLayer(layer) && layer.openPopup();
+          const el = document.querySelector(".leaflet-popup-content");
+          found.push({text: el.textContent, scripts: el.querySelectorAll("script, img").length});
+        }
+        if (layer.eachLayer) layer.eachLayer(visit);
+      };
+      map.eachLayer(visit);
+      return {found: found, pwned: window.__pwned || 0};
+    }""")
+    assert len(texts["found"]) == 2
+    for item in texts["found"]:
+        assert "<script>window.__pwned = 1</script>" in item["text"] and item["scripts"] == 0
+    assert texts["pwned"] == 0
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.external == []

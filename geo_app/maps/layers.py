@@ -267,6 +267,17 @@ class CoverageDesaPolygons(DesaPolygons):
         return _popup(escape(row.name), rows, footer)
 
 
+class DesaHighlight(_GeoJsonLayer):
+    """A thick outline around the desa a page is about (no fill, so its status colour shows)."""
+
+    tooltip_fields = [("name", "desa"), ("code", "code")]
+    css_class = "desa-highlight"
+
+    def __init__(self, desa: gpd.GeoDataFrame, name: str | None = None, lang: str = DEFAULT_LANG, **style) -> None:
+        style = {"color": "#1f4e9c", "weight": 4, "fill": False, "dashArray": "6 4", **style}
+        super().__init__(desa, name or t("layer.highlight", lang), lang=lang, **style)
+
+
 class StatusLegend(folium.MacroElement):
     """Legend of the status colours with the number of desa in each status (bottom right)."""
 

@@ -15,6 +15,7 @@ from .display import drop_small_holes, simplify_for_display
 from .i18n import DEFAULT_LANG, t
 from .layers import (
     CoverageDesaPolygons,
+    DesaHighlight,
     DesaLabels,
     DesaPolygons,
     DesaSearch,
@@ -101,12 +102,14 @@ class MapLayers:
 
 def build_coverage_map(layers: MapLayers, focus: gpd.GeoDataFrame | None = None, labels: str = "kecamatan",
                        base: str = "osm", lang: str = DEFAULT_LANG,
-                       desa_url: Callable[[str], str] | None = None) -> folium.Map:
+                       desa_url: Callable[[str], str] | None = None,
+                       highlight: gpd.GeoDataFrame | None = None) -> folium.Map:
     """Desa coloured by coverage status with a legend of counts, kecamatan outlines and labels,
     and switchable TPS (clustered), incident (markers and heat) and rakor layers.
 
     ``focus``: features to fit the view to (default: the desa drawn); ``labels``: "kecamatan" names
-    (overview) or "desa" names (zoomed maps); ``desa_url``: link from a desa popup to its page.
+    (overview) or "desa" names (zoomed maps); ``desa_url``: link from a desa popup to its page;
+    ``highlight``: desa outlined on top (the desa page's own desa).
     """
     if labels not in ("kecamatan", "desa"):
         raise ValueError(f"labels must be 'kecamatan' or 'desa', not {labels!r}")
@@ -115,6 +118,8 @@ def build_coverage_map(layers: MapLayers, focus: gpd.GeoDataFrame | None = None,
                                       reasons=layers.reasons).add_to(m)
     KecamatanOutlines(simplify_for_display(drop_small_holes(layers.kecamatan)), name=t("layer.kecamatan", lang),
                       lang=lang).add_to(m)
+    if highlight is not None and len(highlight):
+        DesaHighlight(simplify_for_display(highlight), lang=lang).add_to(m)
     if labels == "kecamatan":
         KecamatanLabels(layers.kecamatan, name=t("layer.kecamatan_labels", lang)).add_to(m)
     else:

@@ -198,10 +198,12 @@ def map_layers(session: Session, result: CoverageResult, view: MapView, lang: st
 
 
 def coverage_map(session: Session, result: CoverageResult, view: MapView, lang: str, *, labels: str = "kecamatan",
-                 focus: gpd.GeoDataFrame | None = None, desa_url: Callable[[str], str] | None = None):
+                 focus: gpd.GeoDataFrame | None = None, desa_url: Callable[[str], str] | None = None,
+                 highlight: gpd.GeoDataFrame | None = None):
     """The folium map of a view (overview, or one kecamatan when ``view.kecamatan`` is set)."""
     layers = map_layers(session, result, view, lang)
-    return build_coverage_map(layers, focus=focus, labels=labels, base=view.base, lang=lang, desa_url=desa_url)
+    return build_coverage_map(layers, focus=focus, labels=labels, base=view.base, lang=lang, desa_url=desa_url,
+                              highlight=highlight)
 
 
 # --- rendered pages cache ------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def desa_map(code: str):
     lang = current_lang()
     q = view.query()
     html = _cached_map("desa", code, view, lambda: layer_service.coverage_map(
-        get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q)))
+        get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q), highlight=own))
     return Response(html, mimetype="text/html")
 
 
