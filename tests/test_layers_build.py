@@ -189,3 +189,18 @@ def test_script_calls_the_same_service(demo_app, tmp_path):  # noqa: F811
     bad = subprocess.run([sys.executable, "scripts/regenerate_layers.py", "--out", str(out), "--date", "kemarin"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "date" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_swap_by_two_renames_and_recovery_after_a_kill_between_them(demo_app, built, monkeypatch):  # noqa: F811
+    """Where the atomic exchange is not available the output is swapped by two renames; a run killed
+    between them leaves ``.layers.old-*``, which the next run puts back before anything else."""
+    out, _ = built
+    monkeypatch.setattr(layer_service, "_exchange", lambda a, b: False)
+    report = _build(demo_app, out, overrides={"window_days": "30"})
+    assert not report.skipped and json.loads((out / "manifest.json").read_text())["settings"]["meeting_window_days"] == 30
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith((".layers", "layers"))] == ["layers"]
+    before = {name: (out / name).read_bytes() for name in _state(out)}
+    out.rename(out.parent / ".layers.old-4242")  # as if killed right after the first rename
+    report = _build(demo_app, out, overrides={"window_days": "30"})
+    assert report.skipped and {name: (out / name).read_bytes() for name in _state(out)} == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith((".layers", "layers"))] == ["layers"]
