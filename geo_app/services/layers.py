@@ -177,6 +177,22 @@ def visible_meetings(session: Session, result: CoverageResult, view: MapView) ->
     return df.sort_values("date", ascending=False)
 
 
+def meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str) -> pd.DataFrame:
+    """Rakor that reached the desa, by the coverage rules (listed; desa-level held there; kecamatan-level
+    recorded as reaching every desa of its kecamatan)."""
+    if meetings.empty:
+        return meetings
+    host_kec = meetings["host_kecamatan_code"].where(meetings["host_kecamatan_code"].notna(),
+                                                     meetings["host_desa_code"].str[:8])
+    mask = [
+        code in list(listed) or (level == "desa" and hd == code)
+        or (level == "kecamatan" and bool(all_) and hk == kecamatan_code)
+        for listed, level, hd, all_, hk in zip(meetings["reached_desa_codes"], meetings["level"],
+                                               meetings["host_desa_code"], meetings["reaches_all_desa"], host_kec)
+    ]
+    return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
+
+
 def map_layers(session: Session, result: CoverageResult, view: MapView, lang: str) -> MapLayers:
     desa = result.desa
     if view.kecamatan:

@@ -305,22 +305,6 @@ def kecamatan_page(code: str):
                            reasons=reasons, **_common(view, result))
 
 
-def _meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str) -> pd.DataFrame:
-    """Rakor that reached the desa, by the coverage rules (listed; desa-level held there; kecamatan-level
-    recorded as reaching every desa of its kecamatan)."""
-    if meetings.empty:
-        return meetings
-    host_kec = meetings["host_kecamatan_code"].where(meetings["host_kecamatan_code"].notna(),
-                                                     meetings["host_desa_code"].str[:8])
-    mask = [
-        code in list(listed) or (level == "desa" and hd == code)
-        or (level == "kecamatan" and bool(all_) and hk == kecamatan_code)
-        for listed, level, hd, all_, hk in zip(meetings["reached_desa_codes"], meetings["level"],
-                                               meetings["host_desa_code"], meetings["reaches_all_desa"], host_kec)
-    ]
-    return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
-
-
 @bp.get("/desa/<code>")
 def desa_page(code: str):
     view, result = _view()
@@ -329,7 +313,7 @@ def desa_page(code: str):
     kec_code = row["kecamatan_code"]
     view = replace(view, kecamatan=kec_code)
     session_ = get_session()
-    meetings = _meetings_reaching(layer_service.visible_meetings(session_, result, view), code, kec_code)
+    meetings = layer_service.meetings_reaching(layer_service.visible_meetings(session_, result, view), code, kec_code)
     tps = layer_service.visible_tps(session_, result, view)
     incidents = layer_service.visible_incidents(session_, result, view)
     reasons = layer_service.reasons_by_code(result, current_lang()).get(code, [])
