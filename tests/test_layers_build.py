@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from geo_app.services import layers as layer_service
 from geo_app.services.records import create_record
 from geo_app.store.db import data_version, get_session
-from tests.conftest import REPO, TEST_ADMIN
+from tests.conftest import REPO, TEST_ADMIN, make_app
 from tests.test_pages_views import demo_app, demo_template  # noqa: F401  (fixtures)
 
 
@@ -31,15 +32,30 @@ def _build(app, out: Path, **kw):
     return layer_service.run_build(app, out, kw.pop("overrides", {}), **kw)
 
 
+@pytest.fixture(scope="module")
+def built_once(demo_template, tmp_path_factory, boundary_source):  # noqa: F811
+    """One build of the demo set; each test gets a copy (same data version as its ``demo_app``)."""
+    root = tmp_path_factory.mktemp("built")
+    db = root / "demo.sqlite"
+    shutil.copy(demo_template, db)
+    app = make_app(db, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    out = root / "layers"
+    report = _build(app, out)
+    app.extensions["geo_app.engine"].dispose()
+    assert not report.skipped
+    return out
+
+
 @pytest.fixture
-def built(demo_app, tmp_path):  # noqa: F811
+def built(demo_app, tmp_path, built_once):  # noqa: F811
+    out = tmp_path / "layers"
+    shutil.copytree(built_once, out)
+    return out, None
+
+
+def test_build_writes_maps_assets_tables_and_manifest(demo_app, tmp_path):  # noqa: F811
     out = tmp_path / "layers"
     report = _build(demo_app, out)
-    return out, report
-
-
-def test_build_writes_maps_assets_tables_and_manifest(demo_app, built):  # noqa: F811
-    out, report = built
     assert not report.skipped
     with demo_app.app_context():
         version = data_version(get_session())
