@@ -92,3 +92,10 @@ class TooManyAttempts(GeoAppError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class LayersBuildFailed(GeoAppError):
+    """``geo-app layers build`` could not write its output (the previous output is left as it was)."""
+
+    status_code = 500
+    code = "layers_build_failed"

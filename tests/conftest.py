@@ -66,12 +66,49 @@ def template_db(tmp_path_factory, boundary_source) -> Path:
         import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
         create_user(get_session(), TEST_ADMIN, "admin-test-password", "admin")
     app.extensions["geo_app.engine"].dispose()
-    # fold the WAL into the main file so a plain copy is complete
+    _fold_wal(db_path)
+    return db_path
+
+
+def _fold_wal(db_path: Path) -> None:
+    """Fold the WAL into the main file so that a plain copy of it is complete."""
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("PRAGMA journal_mode=DELETE")
     con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(template_db, tmp_path_factory, boundary_source) -> Path:
+    """The template database plus the demo set, built once."""
+    from geo_app.services.demo import load_demo
+
+    root = tmp_path_factory.mktemp("demo-template")
+    db_path = root / "demo.sqlite"
+    shutil.copy(template_db, db_path)
+    app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    with app.app_context():
+        load_demo(get_session(), app.config["GEO_APP_SETTINGS"])
+    app.extensions["geo_app.engine"].dispose()
+    _fold_wal(db_path)
     return db_path
+
+
+@pytest.fixture
+def demo_app(tmp_path, demo_template, boundary_source):
+    """An app on a private copy of the demo database."""
+    db_path = tmp_path / "demo.sqlite"
+    shutil.copy(demo_template, db_path)
+    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
+@pytest.fixture
+def demo_client(demo_app):
+    client = demo_app.test_client()
+    login_as(client, TEST_ADMIN)
+    return client
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ import io
 import json
 import re
 import shutil
-import sqlite3
 
 import pytest
 import shapely
 from sqlalchemy import select
 
 from geo_app.services.coverage import CoverageCache, get_coverage, load_inputs, to_csv
-from geo_app.services.demo import build_demo, load_demo
+from geo_app.services.demo import build_demo
 from geo_app.services.records import delete_record
 from geo_app.store.db import get_session
 from geo_app.store.models import Meeting
@@ -36,33 +35,10 @@ def facts() -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, template_db, boundary_source):
-    """The real boundaries plus the demo set, loaded once; tests that write work on a copy."""
-    root = tmp_path_factory.mktemp("coverage_demo")
-    db = root / "demo.sqlite"
-    shutil.copy(template_db, db)
-    app = make_app(db, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    with app.app_context():
-        load_demo(get_session(), app.config["GEO_APP_SETTINGS"])
-    app.extensions["geo_app.engine"].dispose()
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return db
-
-
-@pytest.fixture
-def demo_app(tmp_path, demo_db, boundary_source):
-    db = tmp_path / "demo.sqlite"
-    shutil.copy(demo_db, db)
-    app = make_app(db, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    yield app
-    app.extensions["geo_app.engine"].dispose()
-
-
-@pytest.fixture(scope="module")
-def demo_result(demo_db, boundary_source, tmp_path_factory):
-    app = make_app(demo_db, tmp_path_factory.mktemp("res") / "shapefiles", BOUNDARY_SOURCE=boundary_source)
+def demo_result(demo_template, boundary_source, tmp_path_factory):
+    root = tmp_path_factory.mktemp("res")
+    shutil.copy(demo_template, root / "demo.sqlite")
+    app = make_app(root / "demo.sqlite", root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     with app.app_context():
         session = get_session()
         result = get_coverage(session)

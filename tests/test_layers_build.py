@@ -19,7 +19,6 @@ from geo_app.services import layers as layer_service
 from geo_app.services.records import create_record
 from geo_app.store.db import data_version, get_session
 from tests.conftest import REPO, TEST_ADMIN, make_app
-from tests.test_pages_views import demo_app, demo_template  # noqa: F401  (fixtures)
 
 
 def _state(out: Path) -> dict[str, tuple[int, int, int]]:

@@ -22,7 +22,6 @@ from geo_app.maps.layers import (
 from geo_app.maps.overview import build_coverage_map
 from geo_app.services import layers as layer_service
 from geo_app.store.db import get_session
-from tests.test_pages_views import demo_app, demo_template  # noqa: F401  (fixtures)
 
 EVIL = '<script>alert("x")</script> & "q"'
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from ..cells import neutralise_text
 from ..errors import InputFileError
 
 #: Location fields every kind accepts.
@@ -91,7 +92,6 @@ SHEET_NAMES = {
     "tps": {"tps", "pollingstations", "pollingstation", "tempatpemungutansuara"},
     "incidents": {"incidents", "incident", "insiden", "kejadian", "pelanggaran", "laporan"},
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def header_key(text: object) -> str:
@@ -431,9 +431,7 @@ def safe_cell(value: Any) -> str:
         text = value.strftime("%H:%M")
     else:
         text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not re.fullmatch(r"-?\d+([.,]\d+)?", text):
-        return "'" + text
-    return text
+    return neutralise_text(text)
 
 
 def rejects_csv(headers: list[str], rows: list[tuple[dict[str, Any], str]]) -> bytes:

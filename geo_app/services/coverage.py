@@ -23,6 +23,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from ..analysis.coverage import STATUSES, CoverageResult, CoverageSettings, compute_coverage
+from ..cells import neutralise
 from ..errors import ValidationError
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import data_version
@@ -192,25 +193,12 @@ def rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # never let a spreadsheet read text as a formula
-    return value
-
-
 def to_csv(records: list[dict[str, Any]], columns: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for rec in records:
-        writer.writerow([_csv_cell(rec.get(c)) for c in columns])
+        writer.writerow([neutralise(rec.get(c)) for c in columns])
     return buf.getvalue()
 
 

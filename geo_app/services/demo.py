@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from ..errors import RecordInvalid, ValidationError
 from ..records.schema import KINDS, MAX_VOTERS_PER_TPS, clean_record
-from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
 from ..store.records import MODELS
 from .records import record_context, upsert_record

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from ..analysis.coverage import CoverageResult, CoverageSettings
-from ..errors import GeoAppError, ValidationError
+from ..errors import LayersBuildFailed, ValidationError
 from ..maps.assets import AssetRegistry, render_standalone
 from ..maps.overview import BASE_MAPS, MapLayers, build_coverage_map
 from ..records.vocab import CATEGORY_ALIASES, INCIDENT_CATEGORIES, lookup
@@ -36,13 +36,6 @@ from . import coverage as coverage_service
 #: query parameters that select what a map or table shows (kept in every link of a view)
 VIEW_PARAMS = ("date", "window_days", "incident_window_days", "kecamatan", "category", "peta_dasar")
 _DEFAULT_SETTINGS = CoverageSettings()
-
-
-class LayersBuildFailed(GeoAppError):
-    """``geo-app layers build`` could not write its output (the previous output is left as it was)."""
-
-    status_code = 500
-    code = "layers_build_failed"
 
 
 # --- view parameters ----------------------------------------------------------------------------

@@ -5,33 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
 from typing import Any
 
 from flask import Response
 
-#: text starting with one of these is read as a formula by Excel/LibreOffice
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from ..cells import neutralise
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def neutralise(value: Any) -> Any:
-    """A cell value safe for a spreadsheet: text that could start a formula gets a leading apostrophe;
-    lists become ``a; b``; None/NaN become empty; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if isinstance(value, (list, tuple)):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, (bool, int, float, date, datetime)):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
