@@ -94,14 +94,20 @@ def demo_template(template_db, tmp_path_factory, boundary_source) -> Path:
     return db_path
 
 
-@pytest.fixture
-def demo_app(tmp_path, demo_template, boundary_source):
-    """An app on a private copy of the demo database."""
-    db_path = tmp_path / "demo.sqlite"
-    shutil.copy(demo_template, db_path)
+def _app_on_copy(template: Path | None, tmp_path: Path, boundary_source: str):
+    """An app on a private copy of a template database (an empty one without a template)."""
+    db_path = tmp_path / "app.sqlite"
+    if template is not None:
+        shutil.copy(template, db_path)
     app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     yield app
     app.extensions["geo_app.engine"].dispose()
+
+
+@pytest.fixture
+def demo_app(tmp_path, demo_template, boundary_source):
+    """Real boundaries and the demo set."""
+    yield from _app_on_copy(demo_template, tmp_path, boundary_source)
 
 
 @pytest.fixture
@@ -113,18 +119,14 @@ def demo_client(demo_app):
 
 @pytest.fixture
 def empty_app(tmp_path, boundary_source):
-    app = make_app(tmp_path / "empty.sqlite", tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    yield app
-    app.extensions["geo_app.engine"].dispose()
+    """No boundaries, no records."""
+    yield from _app_on_copy(None, tmp_path, boundary_source)
 
 
 @pytest.fixture
 def app(tmp_path, template_db, boundary_source):
-    db_path = tmp_path / "app.sqlite"
-    shutil.copy(template_db, db_path)
-    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    yield app
-    app.extensions["geo_app.engine"].dispose()
+    """Real boundaries and an admin user, no records."""
+    yield from _app_on_copy(template_db, tmp_path, boundary_source)
 
 
 def login_as(client, username: str) -> None:
