@@ -18,6 +18,7 @@ import fnmatch
 import importlib
 import json
 import re
+from urllib.parse import urlparse
 import shutil
 import sys
 from dataclasses import dataclass
@@ -116,40 +117,41 @@ PACKAGES: dict[str, AssetPackage] = {
 #: Marker for CDN files deliberately left out (not needed by the project's maps).
 OMIT = None
 
-#: folium CDN URL -> (package key, file) or OMIT.
+#: Path of each URL folium links for its scripts and stylesheets -> (package key, file) or OMIT.
+#: Matched on the URL's path only: the hosts are folium's choice, the files are ours.
 CDN_MAP: dict[str, tuple[str, str] | None] = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": ("leaflet", "leaflet.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": ("leaflet", "leaflet.css"),
-    "https://code.jquery.com/jquery-3.7.1.min.js": ("jquery", "jquery.min.js"),
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": (
+    "/npm/leaflet@1.9.3/dist/leaflet.js": ("leaflet", "leaflet.js"),
+    "/npm/leaflet@1.9.3/dist/leaflet.css": ("leaflet", "leaflet.css"),
+    "/jquery-3.7.1.min.js": ("jquery", "jquery.min.js"),
+    "/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": (
         "bootstrap", "js/bootstrap.bundle.min.js"),
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("bootstrap", "css/bootstrap.min.css"),
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": (
+    "/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("bootstrap", "css/bootstrap.min.css"),
+    "/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": (
         "font-awesome", "css/all.min.css"),
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": (
+    "/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": (
         "leaflet-awesome-markers", "leaflet.awesome-markers.js"),
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": (
+    "/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": (
         "leaflet-awesome-markers", "leaflet.awesome-markers.css"),
     # Bootstrap 3 glyphicons: no registry package ships the font; the project's markers use
     # Font Awesome icons (prefix="fa"), see layers.fa_icon.
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": OMIT,
+    "/bootstrap/3.0.0/css/bootstrap-glyphicons.css": OMIT,
     # only for folium.Icon(angle=...), which the project does not use; not shipped in folium's wheel
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": OMIT,
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
+    "/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": OMIT,
+    "/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
         "leaflet-markercluster", "leaflet.markercluster.js"),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css": (
+    "/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css": (
         "leaflet-markercluster", "MarkerCluster.css"),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
+    "/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
         "leaflet-markercluster", "MarkerCluster.Default.css"),
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
+    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
         "leaflet-fullscreen", "Control.FullScreen.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": (
+    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": (
         "leaflet-fullscreen", "Control.FullScreen.css"),
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": (
+    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": (
         "leaflet-search", "dist/leaflet-search.min.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": (
+    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": (
         "leaflet-search", "dist/leaflet-search.min.css"),
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (
+    "/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (
         "folium", "leaflet_heat.min.js"),
 }
 
@@ -192,12 +194,13 @@ class AssetRegistry:
 
     def relative_url(self, url: str) -> str | None:
         """``<key>/<version>/<file>`` for a known CDN URL, None for an omitted one."""
-        if url not in CDN_MAP:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https", "") or parsed.path not in CDN_MAP:
             raise AssetMissing(
                 f"Tidak ada salinan lokal untuk {url}: tambahkan paketnya ke geo_app/maps/assets.py",
                 details=[url],
             )
-        target = CDN_MAP[url]
+        target = CDN_MAP[parsed.path]
         if target is OMIT:
             return None
         key, relpath = target
