@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 import sqlite3
 from pathlib import Path
 
@@ -94,20 +95,31 @@ def demo_template(template_db, tmp_path_factory, boundary_source) -> Path:
     return db_path
 
 
-def _app_on_copy(template: Path | None, tmp_path: Path, boundary_source: str):
+@contextmanager
+def app_on_copy(template: Path | None, tmp_path: Path, boundary_source: str):
     """An app on a private copy of a template database (an empty one without a template)."""
     db_path = tmp_path / "app.sqlite"
     if template is not None:
         shutil.copy(template, db_path)
     app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    yield app
-    app.extensions["geo_app.engine"].dispose()
+    try:
+        yield app
+    finally:
+        app.extensions["geo_app.engine"].dispose()
+
+
+def find_elements(root, cls) -> list:
+    """Every element of a folium tree (``root`` and below) that is a ``cls``."""
+    from geo_app.maps.assets import walk_elements
+
+    return [el for el in walk_elements(root) if isinstance(el, cls)]
 
 
 @pytest.fixture
 def demo_app(tmp_path, demo_template, boundary_source):
     """Real boundaries and the demo set."""
-    yield from _app_on_copy(demo_template, tmp_path, boundary_source)
+    with app_on_copy(demo_template, tmp_path, boundary_source) as app:
+        yield app
 
 
 @pytest.fixture
@@ -120,13 +132,15 @@ def demo_client(demo_app):
 @pytest.fixture
 def empty_app(tmp_path, boundary_source):
     """No boundaries, no records."""
-    yield from _app_on_copy(None, tmp_path, boundary_source)
+    with app_on_copy(None, tmp_path, boundary_source) as app:
+        yield app
 
 
 @pytest.fixture
 def app(tmp_path, template_db, boundary_source):
     """Real boundaries and an admin user, no records."""
-    yield from _app_on_copy(template_db, tmp_path, boundary_source)
+    with app_on_copy(template_db, tmp_path, boundary_source) as app:
+        yield app
 
 
 def login_as(client, username: str) -> None:

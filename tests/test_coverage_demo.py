@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import re
-import shutil
 
 import pytest
 import shapely
@@ -21,7 +20,7 @@ from geo_app.services.records import delete_record
 from geo_app.store.db import get_session
 from geo_app.store.models import Meeting
 
-from .conftest import SHARED_DATA, make_app, snapshot
+from .conftest import SHARED_DATA, app_on_copy, snapshot
 
 PENARIK_DESA = "17.06.10.2001"
 TERAMANG = "17.06.08"
@@ -36,15 +35,10 @@ def facts() -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def demo_result(demo_template, boundary_source, tmp_path_factory):
-    root = tmp_path_factory.mktemp("res")
-    shutil.copy(demo_template, root / "demo.sqlite")
-    app = make_app(root / "demo.sqlite", root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    with app.app_context():
-        session = get_session()
-        result = get_coverage(session)
-        frames = load_inputs(session)
-    app.extensions["geo_app.engine"].dispose()
-    return result, frames
+    with app_on_copy(demo_template, tmp_path_factory.mktemp("res"), boundary_source) as app:
+        with app.app_context():
+            session = get_session()
+            return get_coverage(session), load_inputs(session)
 
 
 def test_totals_agree_with_facts(demo_result):

@@ -5,7 +5,6 @@ Every expected figure below is worked out by hand from the rules in geo_app/anal
 from __future__ import annotations
 
 import math
-import shutil
 from datetime import date
 
 import geopandas as gpd
@@ -19,7 +18,7 @@ from geo_app.errors import ValidationError
 from geo_app.store.adapter import desa_frame, kecamatan_frame
 from geo_app.store.db import get_session
 
-from .conftest import make_app
+from .conftest import app_on_copy
 
 TERAMANG = "17.06.08"  # 13 desa
 PASAR_BANTAL, NENGGALO, PONDOK_BARU = "17.06.08.2001", "17.06.08.2002", "17.06.08.2003"
@@ -31,14 +30,10 @@ PONDOK_LUNANG = "17.06.14.2003"
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory, template_db, boundary_source):
     """Desa and kecamatan frames of the real boundaries, read once through the storage adapter."""
-    root = tmp_path_factory.mktemp("coverage")
-    shutil.copy(template_db, root / "db.sqlite")
-    app = make_app(root / "db.sqlite", root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
-    with app.app_context():
-        session = get_session()
-        desa, kec = desa_frame(session), kecamatan_frame(session)
-    app.extensions["geo_app.engine"].dispose()
-    return desa, kec
+    with app_on_copy(template_db, tmp_path_factory.mktemp("coverage"), boundary_source) as app:
+        with app.app_context():
+            session = get_session()
+            return desa_frame(session), kecamatan_frame(session)
 
 
 def meeting(mid, day, level="desa", kec=None, desa=None, reaches_all=False, listed=(), lon=math.nan, lat=math.nan):

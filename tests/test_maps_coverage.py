@@ -22,6 +22,7 @@ from geo_app.maps.layers import (
 from geo_app.maps.overview import build_coverage_map
 from geo_app.services import layers as layer_service
 from geo_app.store.db import get_session
+from tests.conftest import find_elements
 
 EVIL = '<script>alert("x")</script> & "q"'
 
@@ -35,18 +36,6 @@ def view_data(demo_app):  # noqa: F811
         return view, result, layer_service.map_layers(session, result, view, "id")
 
 
-def _children(element, cls) -> list:
-    found = []
-
-    def walk(el):
-        if isinstance(el, cls):
-            found.append(el)
-        for child in el._children.values():
-            walk(child)
-
-    walk(element)
-    return found
-
 
 def _points(layer) -> list[list]:
     return json.loads(layer.markers.points_json)
@@ -55,7 +44,7 @@ def _points(layer) -> list[list]:
 def test_desa_filled_by_status_and_legend_counts(view_data):
     _view, result, layers = view_data
     m = build_coverage_map(layers)
-    [desa] = _children(m, CoverageDesaPolygons)
+    [desa] = find_elements(m, CoverageDesaPolygons)
     html = m.get_root().render()
     features = desa.geojson.data["features"]
     assert len(features) == 151
@@ -63,7 +52,7 @@ def test_desa_filled_by_status_and_legend_counts(view_data):
     # folium writes the per-feature styles as a lookup; every desa gets its status colour
     for f in features:
         assert desa.feature_style(f, {})["fillColor"] == STATUS_COLORS[status[f["properties"]["code"]]]
-    [legend] = _children(m, StatusLegend)
+    [legend] = find_elements(m, StatusLegend)
     assert legend.counts == result.summary["status_counts"] and sum(legend.counts.values()) == 151
     shown = dict(re.findall(r'data-status="(\w+)">.*?<span class="count">(\d+)</span>', legend.html))
     assert {k: int(v) for k, v in shown.items()} == result.summary["status_counts"]
@@ -85,7 +74,7 @@ def test_gap_popup_gives_status_and_reasons(view_data):
 
 def test_tps_popups_show_personnel_against_requirement(view_data):
     _view, result, layers = view_data
-    [cluster] = _children(build_coverage_map(layers), TpsCluster)
+    [cluster] = find_elements(build_coverage_map(layers), TpsCluster)
     assert isinstance(cluster, plugins.MarkerCluster)
     points = _points(cluster)
     assert len(points) == 327
@@ -124,9 +113,9 @@ def test_user_text_in_popups_is_escaped(view_data):
     html = m.get_root().render()
     assert "<script>alert" not in html
     escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;q&quot;"
-    assert escaped in _points(_children(m, IncidentMarkers)[0])[0][4]
-    assert escaped in _points(_children(m, MeetingMarkers)[0])[0][4]
-    assert any(escaped in p[4] for p in _points(_children(m, TpsCluster)[0]))
+    assert escaped in _points(find_elements(m, IncidentMarkers)[0])[0][4]
+    assert escaped in _points(find_elements(m, MeetingMarkers)[0])[0][4]
+    assert any(escaped in p[4] for p in _points(find_elements(m, TpsCluster)[0]))
     # in the page the JSON carries no raw < > & at all
     assert "\\u0026lt;script\\u0026gt;" in html
 

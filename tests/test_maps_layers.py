@@ -13,7 +13,7 @@ from geo_app.maps.layers import DesaLabels, DesaPolygons, DesaSearch, KecamatanL
 from geo_app.maps.overview import NO_BASE_MAP, build_overview_map
 from geo_app.store.adapter import desa_frame, kecamatan_frame
 from geo_app.store.db import get_session
-from tests.conftest import snapshot
+from tests.conftest import find_elements, snapshot
 
 #: issue 5: the overview page for the demo set stays under 1.5 MB
 OVERVIEW_BUDGET_BYTES = 1_500_000
@@ -27,30 +27,18 @@ def frames(app):
         return desa_frame(session), kecamatan_frame(session)
 
 
-def _children(m: folium.Map, cls) -> list:
-    found = []
-
-    def walk(el):
-        if isinstance(el, cls):
-            found.append(el)
-        for child in el._children.values():
-            walk(child)
-
-    walk(m)
-    return found
-
 
 def test_overview_has_every_desa_kecamatan_label_and_control(frames):
     desa, kecamatan = frames
     m = build_overview_map(desa, kecamatan)
-    [desa_layer] = _children(m, DesaPolygons)
+    [desa_layer] = find_elements(m, DesaPolygons)
     features = desa_layer.geojson.data["features"]
     assert sorted(f["properties"]["code"] for f in features) == sorted(desa["code"])
-    [labels] = _children(m, KecamatanLabels)
-    texts = sorted(re.sub(r"<[^>]+>", "", mk.icon.options["html"]) for mk in _children(labels, folium.Marker))
+    [labels] = find_elements(m, KecamatanLabels)
+    texts = sorted(re.sub(r"<[^>]+>", "", mk.icon.options["html"]) for mk in find_elements(labels, folium.Marker))
     assert texts == sorted(kecamatan["name"])
-    assert len(_children(m, DesaSearch)) == 1 and len(_children(m, plugins.Fullscreen)) == 1
-    assert len(_children(m, ScaleControl)) == 1 and len(_children(m, folium.LayerControl)) == 1
+    assert len(find_elements(m, DesaSearch)) == 1 and len(find_elements(m, plugins.Fullscreen)) == 1
+    assert len(find_elements(m, ScaleControl)) == 1 and len(find_elements(m, folium.LayerControl)) == 1
     layer_names = [c.layer_name for c in m._children.values() if isinstance(c, folium.map.Layer)]
     assert layer_names == ["OpenStreetMap", NO_BASE_MAP, "Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan"]
 
@@ -60,7 +48,7 @@ def test_labels_lie_inside_their_polygon(frames):
 
     _desa, kecamatan = frames
     labels = KecamatanLabels(kecamatan)
-    markers = _children(labels, folium.Marker)
+    markers = find_elements(labels, folium.Marker)
     for (_, row), marker in zip(kecamatan.iterrows(), markers):
         lat, lon = marker.location
         assert row.geometry.buffer(1e-4).contains(Point(lon, lat)), row["name"]
@@ -85,13 +73,13 @@ def test_user_text_is_escaped_in_tooltips_labels_and_search(frames):
     html = m.get_root().render()
     assert "<script>alert" not in html
     escaped = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;q&quot;'
-    [desa_layer] = _children(m, DesaPolygons)
+    [desa_layer] = find_elements(m, DesaPolygons)
     props = desa_layer.geojson.data["features"][0]["properties"]
     assert props["name"] == escaped and props["label"] == f"{escaped} — {escaped}"
-    [labels] = _children(m, KecamatanLabels)
-    assert escaped in _children(labels, folium.Marker)[0].icon.options["html"]
+    [labels] = find_elements(m, KecamatanLabels)
+    assert escaped in find_elements(labels, folium.Marker)[0].icon.options["html"]
     desa_labels = DesaLabels(desa)
-    assert escaped in _children(desa_labels, folium.Marker)[0].icon.options["html"]
+    assert escaped in find_elements(desa_labels, folium.Marker)[0].icon.options["html"]
 
 
 def test_fa_icon_uses_font_awesome():

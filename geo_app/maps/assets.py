@@ -232,10 +232,11 @@ def _expand(root: Path, package: AssetPackage):
                 yield path.relative_to(root).as_posix()
 
 
-def _walk(element: Element):
+def walk_elements(element: Element):
+    """``element`` and every element below it in a folium/branca tree."""
     yield element
     for child in list(element._children.values()):
-        yield from _walk(child)
+        yield from walk_elements(child)
 
 
 def localize(m: folium.Map, registry: AssetRegistry, prefix: str) -> folium.Map:
@@ -243,7 +244,7 @@ def localize(m: folium.Map, registry: AssetRegistry, prefix: str) -> folium.Map:
 
     Sets instance attributes, so folium's class-level lists (shared by every map) stay untouched.
     """
-    for element in _walk(m.get_root()):
+    for element in walk_elements(m.get_root()):
         for attr in ("default_js", "default_css"):
             links = getattr(element, attr, None)
             if not links:
