@@ -73,7 +73,18 @@ class AssetPackage:
         return Path(mod.__file__).resolve().parent / self.subdir, str(getattr(mod, "__version__", "0"))
 
     def allows(self, relpath: str) -> bool:
-        return any(fnmatch.fnmatchcase(relpath, pattern) for pattern in self.files)
+        """Whether ``relpath`` is one of the declared file patterns, matched per path segment.
+
+        ``fnmatch`` alone lets ``*`` match ``/`` and ``..``; here a pattern segment matches one
+        path segment, and dot segments, backslashes and absolute paths never match.
+        """
+        parts = relpath.split("/")
+        if not relpath or "\\" in relpath or any(p in ("", ".", "..") for p in parts):
+            return False
+        return any(
+            len(parts) == len(pat) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pat))
+            for pat in (pattern.split("/") for pattern in self.files)
+        )
 
     def _missing(self, why: str) -> AssetMissing:
         return AssetMissing(
@@ -177,6 +188,7 @@ class AssetRegistry:
     def __init__(self, npm_dir: Path | str | None = None) -> None:
         self.npm_dir = Path(npm_dir) if npm_dir else default_npm_dir()
         self._located: dict[str, tuple[Path, str]] = {}
+        self._served: dict[str, dict[str, Path]] = {}
 
     def locate(self, key: str) -> tuple[Path, str]:
         if key not in self._located:
@@ -187,10 +199,25 @@ class AssetRegistry:
         """The installed file; AssetMissing when the package or the file is absent."""
         package = PACKAGES[key]
         root, _version = self.locate(key)
-        path = root / relpath
-        if not path.is_file():
+        path = self.served_files(key).get(relpath)
+        if path is None:
             raise package._missing(f"file {relpath} absent under {root}")
         return path
+
+    def served_files(self, key: str) -> dict[str, Path]:
+        """The fixed table of files the web may serve for ``key``: declared patterns expanded once,
+        each resolved to its real path and kept only when that path lies inside the package root
+        (a symlink pointing elsewhere is dropped). Requests are looked up here, never joined to a path."""
+        if key not in self._served:
+            root, _version = self.locate(key)
+            real_root = root.resolve()
+            table = {}
+            for rel in _expand(root, PACKAGES[key]):
+                real = (root / rel).resolve()
+                if real.is_file() and real.is_relative_to(real_root):
+                    table[rel] = real
+            self._served[key] = table
+        return self._served[key]
 
     def relative_url(self, url: str) -> str | None:
         """``<key>/<version>/<file>`` for a known CDN URL, None for an omitted one."""
@@ -325,14 +352,17 @@ def create_blueprint():
         status = app_registry(current_app).status()
         return jsonify({k: {f: v for f, v in info.items() if f != "root"} for k, info in status.items()})
 
-    @bp.get("/<key>/<version>/<path:filename>")
+    @bp.get("/<key>/<version>/<path:filename>", merge_slashes=False)  # "//etc" is a 404, not a redirect
     def serve(key: str, version: str, filename: str):
-        package = PACKAGES.get(key)
-        if package is None or not package.allows(filename):
-            abort(404)
+        # only an exact entry of the table resolved at start is served; anything else is a 404
+        # (a missing package too: its details name server paths, which visitors must not see)
         registry = app_registry(current_app)
-        path = registry.file(key, filename)
-        if registry.locate(key)[1] != version:
+        try:
+            path = registry.served_files(key).get(filename) if key in PACKAGES else None
+            installed = registry.locate(key)[1] if path is not None else None
+        except AssetMissing:
+            path = installed = None
+        if path is None or installed != version:
             abort(404)
         response = send_file(path, max_age=CACHE_MAX_AGE, conditional=True)
         response.cache_control.public = True

@@ -71,6 +71,8 @@ def guard():
     endpoint = request.endpoint or ""
     identity, via = _identity()
     g.identity = identity
+    if request.routing_exception is not None:  # no such route: a 404 (or 405) for everyone
+        return None
     if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
         return None
     needed = required_role(request.method, request.path)
