@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Tests and CI read the boundaries from the shared local mirror (no internet needed).
 GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
 
-.PHONY: install install-test assets run test bench clean
+.PHONY: install install-test system-deps assets run test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,24 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	$(MAKE) --no-print-directory assets
 
-install-test: $(BIN)/python
+# Debian packages the tests need: Chromium and its driver (browser tests), PostgreSQL with PostGIS
+# (storage tests on a second database), npm (front-end assets) and wrk (HTTP benchmark). Installed
+# with apt-get only when one is missing; needs root (or run the printed command with sudo).
+DEB_PACKAGES := chromium chromium-driver postgresql postgresql-15-postgis-3 npm wrk
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-15-postgis-3"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing; run: sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+install-test: system-deps $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(MAKE) --no-print-directory assets
 
