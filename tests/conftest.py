@@ -6,6 +6,7 @@ and imported once per test session into a template database that each test copie
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from contextlib import contextmanager
 import sqlite3
@@ -173,3 +174,33 @@ def snapshot(app) -> dict[str, list[tuple]]:
         return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
     finally:
         con.close()
+
+
+# --- production access settings: users vera (viewer) and edi (editor), CSRF on ----------------------
+
+@pytest.fixture
+def secure_app(tmp_path, template_db, boundary_source):
+    db_path = tmp_path / "secure.sqlite"
+    shutil.copy(template_db, db_path)
+    app = make_app(db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source,
+                   ALLOW_ANONYMOUS_VIEW=False, CSRF_ENABLED=True)
+    with app.app_context():
+        session = get_session()
+        for name, role in (("vera", "viewer"), ("edi", "editor")):
+            create_user(session, name, f"{name}-password-123", role)
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
+def _csrf(client, path="/login") -> str:
+    """The CSRF token a page carries (its <meta name="csrf-token">)."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    return match.group(1)
+
+
+def _login(client, username, password=None):
+    """Log in through the form, as a browser does (password of the secure_app users by default)."""
+    token = _csrf(client)
+    return client.post("/login", data={"username": username, "password": password or f"{username}-password-123",
+                                       "csrf_token": token})

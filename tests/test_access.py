@@ -11,35 +11,9 @@ from geo_app.services import users as user_service
 from geo_app.store.db import get_session
 from geo_app.store.models import ApiToken, LoginFailure, User
 
-from .conftest import make_app, snapshot
+from .conftest import _csrf, _login, make_app, snapshot
 
 TPS = {"desa": "Penarik", "number": 7, "voters": 250}
-
-
-@pytest.fixture
-def secure_app(tmp_path, template_db, boundary_source):
-    db_path = tmp_path / "secure.sqlite"
-    shutil.copy(template_db, db_path)
-    app = make_app(db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source,
-                   ALLOW_ANONYMOUS_VIEW=False, CSRF_ENABLED=True)
-    with app.app_context():
-        session = get_session()
-        for name, role in (("vera", "viewer"), ("edi", "editor")):
-            user_service.create_user(session, name, f"{name}-password-123", role)
-    yield app
-    app.extensions["geo_app.engine"].dispose()
-
-
-def _csrf(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    return match.group(1)
-
-
-def _login(client, username, password=None):
-    token = _csrf(client)
-    return client.post("/login", data={"username": username, "password": password or f"{username}-password-123",
-                                       "csrf_token": token})
 
 
 def test_anonymous_is_refused(secure_app):

@@ -344,15 +344,19 @@ def create_blueprint():
     """``/assets/<key>/<version>/<file>``: installed files only, cached for a year."""
     from flask import Blueprint, abort, current_app, jsonify, send_file
 
+    from ..web.access import public
+
     bp = Blueprint("assets", __name__, url_prefix="/assets")
 
     @bp.get("/")
+    @public
     def index():
         # what is installed, without server paths
         status = app_registry(current_app).status()
         return jsonify({k: {f: v for f, v in info.items() if f != "root"} for k, info in status.items()})
 
     @bp.get("/<key>/<version>/<path:filename>", merge_slashes=False)  # "//etc" is a 404, not a redirect
+    @public
     def serve(key: str, version: str, filename: str):
         # only an exact entry of the table resolved at start is served; anything else is a 404
         # (a missing package too: its details name server paths, which visitors must not see)

@@ -8,6 +8,7 @@ from ..services.boundaries import require_boundaries
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import get_session
 from .serialise import feature_collection
+from .access import role
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -16,6 +17,7 @@ KECAMATAN_PROPERTIES = ["code", "name", "kind", "kecamatan_code", "kecamatan_nam
 
 
 @bp.get("/kecamatan")
+@role("viewer")
 def kecamatan_list():
     session = get_session()
     require_boundaries(session)
@@ -31,6 +33,7 @@ def kecamatan_list():
 
 
 @bp.get("/desa")
+@role("viewer")
 def desa_list():
     session = get_session()
     require_boundaries(session)
@@ -38,6 +41,7 @@ def desa_list():
 
 
 @bp.get("/desa/<code>")
+@role("viewer")
 def desa_detail(code: str):
     session = get_session()
     require_boundaries(session)  # an empty database is a 503, not "this desa does not exist"

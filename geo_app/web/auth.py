@@ -13,16 +13,9 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_t
 from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from ..services import users as user_service
 from ..store.db import get_session
+from .access import FRAMEWORK_PUBLIC, SAFE_METHODS, access_of, public, role
 
 bp = Blueprint("auth", __name__)
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health.healthz", "static"}
-PUBLIC_PREFIXES = ("assets.",)
-ADMIN_PATHS = ("/api/tokens", "/api/users", "/admin", "/api/boundaries", "/api/audit")
-#: Restoring a deleted record is an admin's decision (deleting only hides it).
-ADMIN_SUFFIXES = ("/restore", "/pulihkan")
-
 
 def csrf_token() -> str:
     """The session's CSRF token (created on first use); forms send it as ``csrf_token``."""
@@ -54,13 +47,20 @@ def _identity():
     return None, None
 
 
-def required_role(method: str, path: str) -> str | None:
-    """The least role a request needs; None when anonymous viewing is allowed for it."""
-    if path.startswith(ADMIN_PATHS) or (method not in SAFE_METHODS and path.endswith(ADMIN_SUFFIXES)):
-        return "admin"
-    if method in SAFE_METHODS:
-        return None if current_app.config.get("ALLOW_ANONYMOUS_VIEW") else "viewer"
-    return "editor"
+def required_role(method: str, endpoint: str) -> str | None:
+    """The least role a request needs, from the view's own declaration; None when anyone may.
+
+    A view without a declaration needs a role nobody has (deny by default)."""
+    if endpoint in FRAMEWORK_PUBLIC:
+        return None
+    access = access_of(current_app.view_functions.get(endpoint))
+    if access is None:
+        current_app.logger.error("view %s declares no role: refused", endpoint)
+        raise Forbidden("halaman ini belum menyatakan peran yang boleh / this view declares no role")
+    needed = access.needed(method)
+    if needed == "viewer" and method in SAFE_METHODS and current_app.config.get("ALLOW_ANONYMOUS_VIEW"):
+        return None
+    return needed
 
 
 def _is_api() -> bool:
@@ -68,14 +68,11 @@ def _is_api() -> bool:
 
 
 def guard():
-    endpoint = request.endpoint or ""
     identity, via = _identity()
     g.identity = identity
     if request.routing_exception is not None:  # no such route: a 404 (or 405) for everyone
         return None
-    if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
-        return None
-    needed = required_role(request.method, request.path)
+    needed = required_role(request.method, request.endpoint or "")
     if needed is None:
         return None
     if identity is None:
@@ -106,6 +103,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     error = None
     status = 200
@@ -129,6 +127,7 @@ def login():
 
 
 @bp.post("/logout")
+@public
 def logout():
     if current_app.config.get("CSRF_ENABLED", True) and session.get("user_id") and not _csrf_ok():
         raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
@@ -137,6 +136,7 @@ def logout():
 
 
 @bp.get("/api/audit")
+@role("admin")
 def audit_log():
     """The audit trail (admin): ?kind=meetings|tps|incidents|batch, ?record_id=, ?limit= (max 1000)."""
     from ..services.audit import history
@@ -150,11 +150,13 @@ def audit_log():
 
 
 @bp.get("/api/tokens")
+@role("admin")
 def tokens_list():
     return jsonify(user_service.list_tokens(get_session()))
 
 
 @bp.post("/api/tokens")
+@role("admin")
 def tokens_create():
     body = request.get_json(silent=True) or {}
     token = user_service.create_token(get_session(), str(body.get("name", "")), str(body.get("role", "viewer")),
@@ -163,6 +165,7 @@ def tokens_create():
 
 
 @bp.delete("/api/tokens/<int:token_id>")
+@role("admin")
 def tokens_revoke(token_id: int):
     user_service.revoke_token(get_session(), token_id)
     return "", 204

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..errors import ValidationError
 from ..services import coverage as service
 from ..store.db import get_session
+from .access import role
 
 bp = Blueprint("coverage_api", __name__, url_prefix="/api")
 
@@ -43,6 +44,7 @@ def _limit() -> int | None:
 
 
 @bp.get("/coverage")
+@role("viewer")
 def coverage():
     fmt = service.parse_format(request.args.get("format"))
     statuses = service.parse_statuses(request.args.get("status"))
@@ -60,6 +62,7 @@ def coverage():
 
 
 @bp.get("/coverage/kecamatan")
+@role("viewer")
 def coverage_kecamatan():
     fmt = service.parse_format(request.args.get("format"))
     if request.args.get("status"):
@@ -79,6 +82,7 @@ def coverage_kecamatan():
 
 
 @bp.get("/gaps")
+@role("viewer")
 def gaps():
     fmt = service.parse_format(request.args.get("format"), ("json", "csv"))
     statuses = service.parse_statuses(request.args.get("status"))

@@ -16,6 +16,7 @@ from ..services import records as service
 from ..store.adapter import desa_frame
 from ..store.db import get_session
 from .records_api import actor
+from .access import role
 
 bp = Blueprint("forms", __name__)
 
@@ -168,6 +169,7 @@ def _render_form(kind: str, slug: str, values: dict[str, Any], errors: dict[str,
 
 
 @bp.get(f"/{_SLUG_RULE}")
+@role("viewer")
 def list_page(slug: str):
     kind = SLUGS[slug]
     filters = {k: v for k, v in request.args.items() if k in LIST_FILTERS[kind] and v.strip()}
@@ -194,6 +196,7 @@ def records_page_url(slug: str, page: int, filters: dict[str, str]) -> str:
 
 
 @bp.route(f"/{_SLUG_RULE}/baru", methods=["GET", "POST"])
+@role("viewer", write="editor")
 def create_page(slug: str):
     kind = SLUGS[slug]
     places = _places()
@@ -220,6 +223,7 @@ def create_page(slug: str):
 
 
 @bp.route(f"/{_SLUG_RULE}/<int:record_id>/ubah", methods=["GET", "POST"])
+@role("viewer", write="editor")
 def edit_page(slug: str, record_id: int):
     kind = SLUGS[slug]
     session = get_session()
@@ -247,6 +251,7 @@ def edit_page(slug: str, record_id: int):
 
 
 @bp.post(f"/{_SLUG_RULE}/<int:record_id>/hapus")
+@role("editor")
 def delete_page(slug: str, record_id: int):
     service.delete_record(get_session(), SLUGS[slug], record_id, actor=actor())
     flash(str(record_id), "deleted")
@@ -254,6 +259,7 @@ def delete_page(slug: str, record_id: int):
 
 
 @bp.post(f"/{_SLUG_RULE}/<int:record_id>/pulihkan")
+@role("admin")
 def restore_page(slug: str, record_id: int):
     service.restore_record(get_session(), SLUGS[slug], record_id, actor=actor())
     flash(f"{TITLES[SLUGS[slug]]['one'].capitalize()} {record_id} dipulihkan.", "ok")

@@ -9,6 +9,7 @@ from ..services import audit
 from ..services.records_import import import_records
 from ..store.db import get_session
 from .auth import actor
+from .access import role
 
 bp = Blueprint("imports", __name__)
 
@@ -65,6 +66,7 @@ def _settings():
 # --- API ---------------------------------------------------------------------------------------------
 
 @bp.post("/api/import/<slug>")
+@role("editor")
 def api_import(slug: str):
     result = _run(_kind(slug))
     body = result.to_dict()
@@ -74,11 +76,13 @@ def api_import(slug: str):
 
 
 @bp.get("/api/import-batches")
+@role("editor")
 def api_batches():
     return jsonify(audit.list_batches(get_session()))
 
 
 @bp.post("/api/import-batches/<batch>/rollback")
+@role("editor")
 def api_rollback(batch: str):
     return jsonify({"batch": batch, **audit.rollback_batch(get_session(), batch, actor=actor())})
 
@@ -86,6 +90,7 @@ def api_rollback(batch: str):
 # --- browser -----------------------------------------------------------------------------------------
 
 @bp.route("/impor", methods=["GET", "POST"])
+@role("editor")
 def import_page():
     result = error = None
     status = 200
@@ -101,6 +106,7 @@ def import_page():
 
 
 @bp.post("/impor/batch/<batch>/batalkan")
+@role("editor")
 def rollback_page(batch: str):
     audit.rollback_batch(get_session(), batch, actor=actor())
     return redirect(url_for("imports.import_page"), code=303)

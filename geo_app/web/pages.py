@@ -24,6 +24,7 @@ from ..services.boundaries import has_boundaries, kecamatan_summary
 from ..services.static_maps import kecamatan_png
 from ..store.db import data_version, get_session
 from . import export
+from .access import role
 
 bp = Blueprint("pages", __name__)
 
@@ -134,6 +135,7 @@ def _common(view, result) -> dict[str, Any]:
 
 
 @bp.get("/map")
+@role("viewer")
 def overview_map():
     view, result = _view()
     lang = current_lang()
@@ -144,6 +146,7 @@ def overview_map():
 
 
 @bp.get("/map/kecamatan/<code>")
+@role("viewer")
 def kecamatan_map(code: str):
     view, result = _view()
     _kecamatan_row(result, code)
@@ -164,6 +167,7 @@ def _desa_row(result, code: str):
 
 
 @bp.get("/map/desa/<code>")
+@role("viewer")
 def desa_map(code: str):
     view, result = _view()
     own = _desa_row(result, code)
@@ -180,6 +184,7 @@ def desa_map(code: str):
 
 
 @bp.get("/")
+@role("viewer")
 def index():
     session_ = get_session()
     if not has_boundaries(session_):
@@ -233,6 +238,7 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
 
 
 @bp.get("/gaps")
+@role("viewer")
 def gaps_page():
     view, result, table, statuses, sort = _gap_table()
     base_q = dict(view.query())
@@ -244,6 +250,7 @@ def gaps_page():
 
 
 @bp.get("/gaps.csv")
+@role("viewer")
 def gaps_csv():
     _view_, _result, table, _s, _sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
@@ -251,6 +258,7 @@ def gaps_csv():
 
 
 @bp.get("/gaps.xlsx")
+@role("viewer")
 def gaps_xlsx():
     _view_, _result, table, _s, _sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
@@ -258,6 +266,7 @@ def gaps_xlsx():
 
 
 @bp.get("/gaps/print")
+@role("viewer")
 def gaps_print():
     view, result, table, statuses, _sort = _gap_table()
     table = table.sort_values("rank")
@@ -273,6 +282,7 @@ def gaps_print():
 
 
 @bp.get("/gaps/print/<code>.png")
+@role("viewer")
 def gaps_print_png(code: str):
     view, result = _view()
     row = _kecamatan_row(result, code)
@@ -295,6 +305,7 @@ def gaps_print_png(code: str):
 
 
 @bp.get("/kecamatan/<code>")
+@role("viewer")
 def kecamatan_page(code: str):
     view, result = _view()
     row = _kecamatan_row(result, code)
@@ -306,6 +317,7 @@ def kecamatan_page(code: str):
 
 
 @bp.get("/desa/<code>")
+@role("viewer")
 def desa_page(code: str):
     view, result = _view()
     own = _desa_row(result, code)

@@ -16,6 +16,7 @@ from ..services import records as service
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import get_session
 from .serialise import records_feature_collection, rep_points
+from .access import role
 
 bp = Blueprint("records_api", __name__, url_prefix="/api")
 
@@ -145,6 +146,7 @@ def _geojson(records: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
 
 
 @bp.get(f"/{_RESOURCE_RULE}")
+@role("viewer")
 def list_records(resource: str):
     kind = _kind(resource)
     filters, page_no, per_page, fmt = _list_args()
@@ -169,6 +171,7 @@ def list_records(resource: str):
 
 
 @bp.post(f"/{_RESOURCE_RULE}")
+@role("editor")
 def create_record(resource: str):
     kind = _kind(resource)
     record = service.create_record(get_session(), _settings(), kind, json_body(kind), actor=actor())
@@ -179,11 +182,13 @@ def create_record(resource: str):
 
 
 @bp.get(f"/{_RESOURCE_RULE}/<int:record_id>")
+@role("viewer")
 def get_record(resource: str, record_id: int):
     return jsonify(service.get_record(get_session(), _kind(resource), record_id))
 
 
 @bp.route(f"/{_RESOURCE_RULE}/<int:record_id>", methods=["PUT", "PATCH"])
+@role("editor")
 def update_record(resource: str, record_id: int):
     kind = _kind(resource)
     session = get_session()
@@ -192,12 +197,14 @@ def update_record(resource: str, record_id: int):
 
 
 @bp.delete(f"/{_RESOURCE_RULE}/<int:record_id>")
+@role("editor")
 def delete_record(resource: str, record_id: int):
     service.delete_record(get_session(), _kind(resource), record_id, actor=actor())
     return Response(status=204)
 
 
 @bp.post(f"/{_RESOURCE_RULE}/<int:record_id>/restore")
+@role("admin")
 def restore_record(resource: str, record_id: int):
     return jsonify(service.restore_record(get_session(), _kind(resource), record_id, actor=actor()))
 
@@ -209,6 +216,7 @@ def _labelled(options: dict[str, str] | tuple[str, ...]) -> list[dict[str, str]]
 
 
 @bp.get("/vocab")
+@role("viewer")
 def vocabulary():
     """Controlled vocabularies with their Indonesian labels, for clients building forms."""
     classes = tuple(_settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES))
@@ -224,6 +232,7 @@ def vocabulary():
 
 
 @bp.get("/mismatches")
+@role("viewer")
 def mismatch_list():
     """Records whose point lies in another desa than the one they name."""
     fmt = _format_arg()
