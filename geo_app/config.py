@@ -39,11 +39,14 @@ def _defaults() -> dict[str, Any]:
         "PLACEMENT_TOLERANCE_M": 500.0,
         # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
         "NPM_ASSET_DIR": str(PROJECT_ROOT / "build" / "npm-assets"),
+        # upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)
+        "AUTO_UPGRADE": True,
     }
 
 
 _CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "PLACEMENT_TOLERANCE_M": float}
-_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES"}
+_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES",
+          "AUTO_UPGRADE"}
 
 
 def _cast(key: str, raw: str) -> Any:

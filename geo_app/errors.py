@@ -99,3 +99,11 @@ class LayersBuildFailed(GeoAppError):
 
     status_code = 500
     code = "layers_build_failed"
+
+
+class SchemaVersionError(GeoAppError):
+    """The database schema is not at this code's migration head and the app will not change it at start
+    (``AUTO_UPGRADE`` off, or a revision this code does not know); the message names both revisions."""
+
+    status_code = 503
+    code = "schema_version"

@@ -1,4 +1,7 @@
-"""Engine per app, session per request (closed on teardown), as in Flask's tutorial app."""
+"""Engine per app, session per request (closed on teardown), as in Flask's tutorial app.
+
+The schema is made and upgraded by the Alembic migrations in ``migrations/`` (see ``migrate.py``), not by
+``create_all``: at start the database is brought to head or the app refuses to start."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,7 +13,8 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base, DataVersion, utcnow
+from .migrate import ensure_schema
+from .models import DataVersion, utcnow
 
 
 def make_engine(url: str) -> Engine:
@@ -35,7 +39,11 @@ def make_engine(url: str) -> Engine:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
-    Base.metadata.create_all(engine)
+    try:
+        ensure_schema(engine, auto_upgrade=app.config.get("AUTO_UPGRADE", True))
+    except BaseException:
+        engine.dispose()
+        raise
     app.extensions["geo_app.engine"] = engine
     app.extensions["geo_app.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
