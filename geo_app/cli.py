@@ -16,6 +16,7 @@ from .services import audit as audit_service
 from .services import users as user_service
 from .services import demo as demo_service
 from .services import records_import as import_service
+from .store import migrate
 from .store.db import get_session
 
 
@@ -211,7 +212,7 @@ users = GeoAppGroup("users", help="Pengguna dan peran (viewer, editor, admin).")
 @click.password_option(help="At least 10 characters; prompted when not given.")
 def users_create(username: str, role: str, password: str) -> None:
     """Create a user (the first admin is made this way)."""
-    user = user_service.create_user(get_session(), username, password, role)
+    user = user_service.create_user(get_session(), username, password, role, actor=_cli_actor())
     click.echo(f"pengguna / user {user['username']} dibuat / created, peran / role {user['role']}")
 
 
@@ -219,7 +220,7 @@ def users_create(username: str, role: str, password: str) -> None:
 @click.argument("username")
 @click.argument("role", type=click.Choice(user_service.ROLES))
 def users_set_role(username: str, role: str) -> None:
-    user_service.set_role(get_session(), username, role)
+    user_service.set_role(get_session(), username, role, actor=_cli_actor())
     click.echo(f"{username}: {role}")
 
 
@@ -227,7 +228,7 @@ def users_set_role(username: str, role: str) -> None:
 @click.argument("username")
 @click.password_option(help="At least 10 characters; prompted when not given.")
 def users_set_password(username: str, password: str) -> None:
-    user_service.set_password(get_session(), username, password)
+    user_service.set_password(get_session(), username, password, actor=_cli_actor())
     click.echo(f"{username}: kata sandi diganti / password changed")
 
 
@@ -235,7 +236,7 @@ def users_set_password(username: str, password: str) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable a user: their sessions stop working at once."""
-    user_service.set_active(get_session(), username, False)
+    user_service.set_active(get_session(), username, False, actor=_cli_actor())
     click.echo(f"{username}: nonaktif / disabled")
 
 
@@ -250,17 +251,32 @@ tokens = GeoAppGroup("tokens", help="Token API untuk skrip (Authorization: Beare
 
 @tokens.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer", show_default=True)
-def tokens_create(name: str, role: str) -> None:
-    """Create a token; it is shown once, only its hash is stored."""
-    token = user_service.create_token(get_session(), name, role, created_by="cli")
-    click.echo(f"token {token['id']} ({token['role']}): {token['token']}")
+@click.option("--user", "username", required=True, help="The user the token speaks for; it dies with them.")
+@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer", show_default=True,
+              help="At most the user's role.")
+@click.option("--expires-days", type=click.IntRange(1, user_service.MAX_TOKEN_DAYS), default=None,
+              help="Days until the token stops working (default: never).")
+def tokens_create(name: str, username: str, role: str, expires_days: int | None) -> None:
+    """Create a token owned by a user; it is shown once, only its hash is stored."""
+    token = user_service.create_token(get_session(), name, role, username, created_by=_cli_actor(),
+                                      expires_days=expires_days)
+    until = f", berlaku sampai / expires {token['expires_at']}" if token["expires_at"] else ""
+    click.echo(f"token {token['id']} ({token['role']}, {token['user']}{until}): {token['token']}")
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """Every token with its owner, expiry and last use."""
+    for t in user_service.list_tokens(get_session()):
+        state = "dicabut/revoked" if t["revoked"] else "aktif/active"
+        click.echo(f"{t['id']:>4} {t['name']:<20} {t['role']:<7} {t['user'] or '-':<16} {state:<16} "
+                   f"exp {t['expires_at'] or '-'}  last {t['last_used_at'] or '-'}")
 
 
 @tokens.command("revoke")
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
-    user_service.revoke_token(get_session(), token_id)
+    user_service.revoke_token(get_session(), token_id, actor=_cli_actor())
     click.echo(f"token {token_id} dicabut / revoked")
 
 
@@ -270,7 +286,7 @@ def _ensure_first_admin() -> None:
     if user_service.list_users(session):
         return
     password = secrets.token_urlsafe(12)
-    user_service.create_user(session, "admin", password, "admin")
+    user_service.create_user(session, "admin", password, "admin", actor="serve")
     click.echo(f"Pengguna pertama / first user: admin, kata sandi / password: {password} "
                "(ganti dengan / change it with `geo-app users set-password admin`)")
 
@@ -321,6 +337,67 @@ def layers_build(out_dir, ref_date, window_days, incident_window_days, extra, la
         click.echo(line)
 
 
+db = GeoAppGroup("db", help="Skema database / database schema (Alembic migrations).")
+
+
+def _db_engine():
+    """The database of the settings `geo-app` starts with; the app is not created, so these commands also
+    work on a database the app refuses (behind head with GEO_APP_AUTO_UPGRADE=0, or an unknown revision)."""
+    from .config import load_settings
+    from .store.db import make_engine
+
+    return make_engine(load_settings()["DATABASE_URL"])
+
+
+@db.command("upgrade", with_appcontext=False)
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (an empty database is created, one from before migrations is stamped first)."""
+    engine = _db_engine()
+    try:
+        before, after = migrate.upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"skema / schema: {before or '-'} -> {after}" if before != after else f"skema / schema: {after}, "
+               "tidak ada perubahan / nothing to do")
+
+
+@db.command("current", with_appcontext=False)
+def db_current() -> None:
+    """The database's revision and the code's head."""
+    engine = _db_engine()
+    try:
+        with engine.connect() as conn:
+            state = migrate.schema_state(conn)
+    finally:
+        engine.dispose()
+    notes = {"at_head": "at head", "empty": "empty database", "legacy": "made before migrations (no alembic_version)",
+             "behind": f"behind: run `{migrate.UPGRADE_COMMAND}`", "unknown": "unknown to this code (newer release?)"}
+    click.echo(f"current: {state.current or '-'} ({notes[state.kind]}); head: {state.head}")
+
+
+@db.command("history", with_appcontext=False)
+def db_history() -> None:
+    """The revisions, oldest first."""
+    head = migrate.head_revision()
+    for revision, message in migrate.history():
+        click.echo(f"{revision:<28} {message}{'  (head)' if revision == head else ''}")
+
+
+@db.command("revision", with_appcontext=False)
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--autogenerate/--empty", default=True, show_default=True,
+              help="Compare the models with the database (at head) and write the difference.")
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new revision into geo_app/store/migrations/versions/ (review it before committing)."""
+    engine = _db_engine()
+    try:
+        path = migrate.new_revision(engine, message, autogenerate=autogenerate)
+    finally:
+        engine.dispose()
+    click.echo(f"ditulis / written: {path}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(coverage)
     app.cli.add_command(users)
@@ -335,7 +412,12 @@ def register(app: Flask) -> None:
 def _create_app() -> Flask:
     from . import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except GeoAppError as exc:  # e.g. the schema check at start: one line, not a traceback
+        raise click.ClickException(exc.message) from None
 
 
 main = FlaskGroup(create_app=_create_app, add_version_option=False, help="Mukomuko coordination map service.")
+# here rather than in register(app): `geo-app db upgrade` must work when the app refuses to start
+main.add_command(db)

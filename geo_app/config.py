@@ -37,6 +37,8 @@ def _defaults() -> dict[str, Any]:
         "SECURE_COOKIES": False,  # set true behind HTTPS
         # a point in a gap between desa polygons goes to the nearest desa within this distance
         "PLACEMENT_TOLERANCE_M": 500.0,
+        # https origins map tiles may load from (Content-Security-Policy img-src), comma-separated
+        "TILE_HOSTS": "https://tile.openstreetmap.org",
         # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
         "NPM_ASSET_DIR": str(PROJECT_ROOT / "build" / "npm-assets"),
         # upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)

@@ -150,6 +150,7 @@ def login_as(client, username: str) -> None:
         user = get_session().scalar(select(User).where(User.username == username))
     with client.session_transaction() as sess:
         sess["user_id"] = user.id
+        sess["session_version"] = user.session_version
 
 
 @pytest.fixture
@@ -204,3 +205,25 @@ def _login(client, username, password=None):
     token = _csrf(client)
     return client.post("/login", data={"username": username, "password": password or f"{username}-password-123",
                                        "csrf_token": token})
+
+
+@contextmanager
+def postgres_database(server_url: str):
+    """A new empty database on the PostgreSQL server of ``server_url`` (tests/test_postgres.py,
+    tests/test_migrations.py); yields its URL and drops it afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    name = f"geo_app_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as con:
+            con.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

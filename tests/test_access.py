@@ -11,7 +11,7 @@ from geo_app.services import users as user_service
 from geo_app.store.db import get_session
 from geo_app.store.models import ApiToken, LoginFailure, User
 
-from .conftest import _csrf, _login, make_app, snapshot
+from .conftest import TEST_ADMIN, _csrf, _login, make_app, snapshot
 
 TPS = {"desa": "Penarik", "number": 7, "voters": 250}
 
@@ -79,7 +79,7 @@ def test_passwords_and_tokens_are_stored_hashed(secure_app):
     with secure_app.app_context():
         session = get_session()
         user = session.scalar(select(User).where(User.username == "edi"))
-        token = user_service.create_token(session, "skrip", "editor")
+        token = user_service.create_token(session, "skrip", "editor", TEST_ADMIN)
         stored = session.get(ApiToken, token["id"])
     assert "edi-password-123" not in user.password_hash and user.password_hash.startswith(("scrypt:", "pbkdf2:"))
     assert token["token"] not in stored.token_hash and len(stored.token_hash) == 64
@@ -88,8 +88,8 @@ def test_passwords_and_tokens_are_stored_hashed(secure_app):
 def test_bearer_tokens_roles_and_revocation(secure_app):
     client = secure_app.test_client()
     with secure_app.app_context():
-        viewer = user_service.create_token(get_session(), "baca", "viewer")
-        editor = user_service.create_token(get_session(), "tulis", "editor")
+        viewer = user_service.create_token(get_session(), "baca", "viewer", TEST_ADMIN)
+        editor = user_service.create_token(get_session(), "tulis", "editor", TEST_ADMIN)
     as_viewer = {"Authorization": f"Bearer {viewer['token']}"}
     as_editor = {"Authorization": f"Bearer {editor['token']}"}
     assert client.get("/api/desa/17.06.10.2001", headers=as_viewer).status_code == 200
@@ -108,7 +108,7 @@ def test_bearer_tokens_roles_and_revocation(secure_app):
 
 def test_admin_manages_tokens_over_the_api(secure_app):
     with secure_app.app_context():
-        admin = user_service.create_token(get_session(), "admin-skrip", "admin")
+        admin = user_service.create_token(get_session(), "admin-skrip", "admin", TEST_ADMIN)
     client = secure_app.test_client()
     headers = {"Authorization": f"Bearer {admin['token']}"}
     made = client.post("/api/tokens", json={"name": "laporan", "role": "viewer"}, headers=headers)
@@ -146,8 +146,8 @@ def test_users_cli_create_set_role_disable(secure_app):
 
 def test_restore_and_audit_are_for_admins(secure_app):
     with secure_app.app_context():
-        editor = user_service.create_token(get_session(), "e", "editor")["token"]
-        admin = user_service.create_token(get_session(), "a", "admin")["token"]
+        editor = user_service.create_token(get_session(), "e", "editor", TEST_ADMIN)["token"]
+        admin = user_service.create_token(get_session(), "a", "admin", TEST_ADMIN)["token"]
     client = secure_app.test_client()
     as_editor = {"Authorization": f"Bearer {editor}"}
     as_admin = {"Authorization": f"Bearer {admin}"}

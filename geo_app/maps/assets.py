@@ -385,11 +385,18 @@ def app_registry(app) -> AssetRegistry:
     return registry
 
 
+#: Put on every script tag of a map page when it is rendered (and cached); each response replaces it
+#: with its own Content-Security-Policy nonce (geo_app/web/headers.py).
+NONCE_PLACEHOLDER = "csp-nonce-placeholder-5b1f"
+
+
 def render_map_page(m: folium.Map) -> str:
-    """Render a map for the current request with links to this app's ``/assets/``."""
+    """Render a map for the current request with links to this app's ``/assets/``; its script tags
+    carry the nonce placeholder (data is HTML-escaped, so no ``<script`` tag can come from data)."""
     from flask import current_app, url_for
 
-    return render_offline(m, app_registry(current_app), url_for("assets.index"))
+    html = render_offline(m, app_registry(current_app), url_for("assets.index"))
+    return re.sub(r"<script(?=[\s>])", f'<script nonce="{NONCE_PLACEHOLDER}"', html)
 
 
 @lru_cache(maxsize=1)

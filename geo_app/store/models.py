@@ -160,10 +160,14 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))  # viewer | editor | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # carried in the session cookie; logout, password/role change and disabling bump it, so every
+    # cookie issued before stops working at once
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):
-    """A bearer token for scripts; only its SHA-256 is stored."""
+    """A bearer token for scripts, owned by a user: it works only while its user is active, with at
+    most the user's current role, until it expires or is revoked. Only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -173,6 +177,11 @@ class ApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # null only for tokens made before tokens had owners; such a token does not authenticate
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), nullable=True,
+                                                index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class LoginFailure(Base):

@@ -6,9 +6,10 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from ..maps.assets import create_blueprint as assets_blueprint
-    from . import api, auth, coverage_api, errors, forms, health, imports, pages, records_api
+    from . import api, auth, coverage_api, errors, forms, headers, health, imports, pages, records_api
 
     errors.register(app)
+    headers.register(app)  # before the access guard, so refusals carry the headers too
     auth.register(app)  # access control runs before every view
     for blueprint in (health.bp, api.bp, pages.bp, records_api.bp, forms.bp, imports.bp, coverage_api.bp):
         app.register_blueprint(blueprint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session,
                    url_for)
@@ -40,8 +40,8 @@ def _identity():
         return identity, "token"
     user_id = session.get("user_id")
     if user_id is not None:
-        identity = user_service.user_by_id(get_session(), int(user_id))
-        if identity is None:
+        identity = user_service.user_by_id(get_session(), int(user_id), session.get("session_version"))
+        if identity is None:  # logged out elsewhere, password or role changed, or disabled
             session.clear()
         return identity, "session"
     return None, None
@@ -94,10 +94,18 @@ def actor() -> str | None:
 
 
 def _safe_next(target: str | None) -> str:
+    """``target`` when it is a path on this site, the dashboard otherwise.
+
+    Checked after percent-decoding, so ``//host``, ``/\\host``, ``/%2f/host``, schemes and control
+    characters (which browsers strip) all fall back to the dashboard."""
     if not target:
         return url_for("pages.index")
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/"):
+    decoded = unquote(target)
+    if (not decoded.startswith("/") or decoded.startswith("//") or "\\" in decoded
+            or any(ord(c) < 32 or ord(c) == 127 for c in decoded)):
+        return url_for("pages.index")
+    parsed = urlparse(decoded)
+    if parsed.scheme or parsed.netloc:
         return url_for("pages.index")
     return target
 
@@ -105,8 +113,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    error = None
-    status = 200
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         if current_app.config.get("CSRF_ENABLED", True) and not _csrf_ok():
             raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
@@ -115,15 +122,16 @@ def login():
             identity = user_service.authenticate(get_session(), username, request.form.get("password", ""),
                                                  request.remote_addr)
         except TooManyAttempts as exc:
-            error, status = exc.message, 429
+            error, status, headers = exc.message, 429, {"Retry-After": str(exc.retry_after)}
         except Unauthorized as exc:
             error, status = exc.message, 401
         else:
             session.clear()
             session["user_id"] = identity["id"]
+            session["session_version"] = identity["session_version"]
             csrf_token()
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, next=request.args.get("next", "")), status
+    return render_template("login.html", error=error, next=request.args.get("next", "")), status, headers
 
 
 @bp.post("/logout")
@@ -131,6 +139,9 @@ def login():
 def logout():
     if current_app.config.get("CSRF_ENABLED", True) and session.get("user_id") and not _csrf_ok():
         raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
+    identity = g.get("identity")
+    if identity and identity.get("id") is not None:
+        user_service.end_sessions(get_session(), identity["id"])  # a copy of the cookie stops working too
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -158,16 +169,23 @@ def tokens_list():
 @bp.post("/api/tokens")
 @role("admin")
 def tokens_create():
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    identity = g.identity
+    owner = str(body.get("user") or identity.get("user") or identity["username"])
+    try:
+        expires_days = int(body["expires_days"]) if body.get("expires_days") not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ValidationError("expires_days harus bilangan bulat / must be a whole number") from None
     token = user_service.create_token(get_session(), str(body.get("name", "")), str(body.get("role", "viewer")),
-                                      created_by=actor())
+                                      owner, created_by=actor(), expires_days=expires_days)
     return jsonify(token), 201
 
 
 @bp.delete("/api/tokens/<int:token_id>")
 @role("admin")
 def tokens_revoke(token_id: int):
-    user_service.revoke_token(get_session(), token_id)
+    user_service.revoke_token(get_session(), token_id, actor=actor())
     return "", 204
 
 
