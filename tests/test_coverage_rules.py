@@ -517,6 +517,15 @@ def test_settings_constructed_directly_are_checked():
         CoverageSettings(requirements={"rawan": {"police": 2}})
     with pytest.raises(ValidationError, match=r"^reference_date: expected a date, got '2024-11-27'$"):
         CoverageSettings(reference_date="2024-11-27")
+    # a date whose window would leave the calendar pandas can hold is refused, not a 500
+    with pytest.raises(ValidationError, match=r"^reference_date: expected a date from 1900-01-01 to 2200-12-31, got 0001-01-01$"):
+        CoverageSettings().with_overrides({"date": "0001-01-01"})
+
+
+@pytest.mark.parametrize("path", ["/api/coverage", "/map", "/gaps", "/gaps.xlsx", "/gaps/print"])
+def test_far_reference_dates_are_a_400_on_every_page(client, path):
+    for day in ("0001-01-01", "1899-12-31", "9999-12-31"):
+        assert client.get(path, query_string={"date": day}).status_code == 400, (path, day)
 
 
 # --- bad input -----------------------------------------------------------------------------------------

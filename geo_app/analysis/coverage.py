@@ -98,6 +98,9 @@ def _frozen_map(value: Mapping) -> MappingProxyType:
     return MappingProxyType({k: (_frozen_map(v) if isinstance(v, Mapping) else v) for k, v in value.items()})
 
 
+#: Reference dates accepted (pandas timestamps end in 2262; a window may reach 10 years back).
+REFERENCE_DATE_RANGE = (date(1900, 1, 1), date(2200, 12, 31))
+
 @dataclass(frozen=True)
 class CoverageSettings:
     """Every tunable of the analysis, with the documented defaults (see the module docstring).
@@ -120,6 +123,10 @@ class CoverageSettings:
         ref = self.reference_date
         if isinstance(ref, datetime) or not isinstance(ref, date):
             raise ValidationError(f"reference_date: expected a date, got {ref!r}")
+        if not REFERENCE_DATE_RANGE[0] <= ref <= REFERENCE_DATE_RANGE[1]:
+            # pandas timestamps (and windows before the date) must stay representable
+            raise ValidationError(f"reference_date: expected a date from {REFERENCE_DATE_RANGE[0]} to "
+                                  f"{REFERENCE_DATE_RANGE[1]}, got {ref}", details={"date": "out of range"})
         for name in ("meeting_window_days", "incident_window_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_WINDOW_DAYS:
