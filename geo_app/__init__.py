@@ -45,6 +45,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["SECURE_COOKIES"]),
     )
+    if int(settings.get("PROXY_COUNT") or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(settings["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     register_web(app)
     cli.register(app)

@@ -37,6 +37,9 @@ def _defaults() -> dict[str, Any]:
         "SECURE_COOKIES": False,  # set true behind HTTPS
         # a point in a gap between desa polygons goes to the nearest desa within this distance
         "PLACEMENT_TOLERANCE_M": 500.0,
+        # reverse proxies in front of the service (nginx: 1); their X-Forwarded-For/-Proto/-Host are
+        # trusted that many hops deep, so the login throttle sees the client's address, not the proxy's
+        "PROXY_COUNT": 0,
         # https origins map tiles may load from (Content-Security-Policy img-src), comma-separated
         "TILE_HOSTS": "https://tile.openstreetmap.org",
         # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
@@ -46,7 +49,7 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-_CASTS = {"FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "PLACEMENT_TOLERANCE_M": float}
+_CASTS = {"PROXY_COUNT": int, "FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "PLACEMENT_TOLERANCE_M": float}
 _BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES",
           "AUTO_UPGRADE"}
 

@@ -204,3 +204,24 @@ def test_logins_tokens_and_user_changes_are_audited(secure_app):
     assert all(e["actor"].startswith("cli") for e in tokens)
     # the password itself is never in the trail
     assert "budi-password-1" not in str(users)
+
+
+def test_behind_a_proxy_the_throttle_sees_the_client_address(tmp_path, template_db, boundary_source):
+    """With GEO_APP_PROXY_COUNT=1 every client is not one address (the proxy's): an attacker's
+    failures do not slow the owner down; without it, X-Forwarded-For is ignored (not spoofable)."""
+    import shutil
+
+    from .conftest import make_app
+
+    db = tmp_path / "p.sqlite"
+    shutil.copy(template_db, db)
+    app = make_app(db, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, PROXY_COUNT=1)
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    client = app.test_client()
+    for _ in range(user_service.FREE_FAILURES):
+        client.post("/login", data={"username": TEST_ADMIN, "password": "guess"}, environ_base=proxy,
+                    headers={"X-Forwarded-For": "203.0.113.9"})
+    owner = client.post("/login", data={"username": TEST_ADMIN, "password": "admin-test-password"},
+                        environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.20"})
+    assert owner.status_code == 302
+    app.extensions["geo_app.engine"].dispose()
