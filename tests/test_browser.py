@@ -361,3 +361,44 @@ def test_user_text_in_a_popup_shows_as_text(app, demo_loaded, live_server, brows
         assert "<script>window.__pwned = 1</script>" in item["text"] and item["scripts"] == 0
     assert texts["pwned"] == 0
     assert visit.console_errors == [] and visit.page_errors == [] and visit.external == []
+
+
+def test_template_text_in_names_and_records_shows_as_typed(app, live_server, browse, page):
+    """Jinja syntax in a desa name and an incident description shows as typed in the label, the search
+    box and the popup: not run as a template (no 49), not shown as &#123;."""
+    from geo_app.services.records import create_record
+    from geo_app.store.db import bump_version
+    from geo_app.store.models import Desa
+
+    text = "{{7*7}} {% if %} {# c #}"
+    with app.app_context():
+        session = get_session()
+        session.get(Desa, "17.06.10.2001").name = f"Penarik {text}"
+        bump_version(session, "boundaries")
+        session.commit()
+        create_record(session, app.config["GEO_APP_SETTINGS"], "incidents",
+                      {"occurred_at": "20/11/2024 10:00", "category": "hoaks", "severity": "tinggi",
+                       "desa_code": "17.06.10.2001", "description": f"uraian {text}"}, actor="test")
+    visit = browse(f"{live_server}/map/kecamatan/17.06.10?peta_dasar=none")
+    labels = page.eval_on_selector_all(".map-label.desa", "els => els.map(e => e.textContent)")
+    assert f"Penarik {text}" in labels
+    page.locator(".leaflet-control-search input").press_sequentially("Penarik {{", delay=20)
+    page.wait_for_function("() => document.querySelectorAll('.search-tip').length > 0")
+    assert f"Penarik {text} — Penarik" in [t.strip() for t in page.locator(".search-tip").all_inner_texts()]
+    popups = page.evaluate("""() => {
+      const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+      const found = [];
+      const visit = layer => {
+        const popup = layer.getPopup && layer.getPopup();
+        if (popup && typeof popup.getContent() === "string" && popup.getContent().includes("uraian")) {
+          layer.openPopup();
+          found.push(document.querySelector(".leaflet-popup-content").textContent);
+        }
+        if (layer.eachLayer) layer.eachLayer(visit);
+      };
+      map.eachLayer(visit);
+      return found;
+    }""")
+    assert popups and all(f"uraian {text}" in p and f"Penarik {text}" in p for p in popups)
+    assert not any("49" in p or "&#123;" in p for p in popups)
+    assert visit.console_errors == [] and visit.page_errors == [] and visit.external == []

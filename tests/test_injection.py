@@ -19,25 +19,34 @@ def _payload(field: str) -> str:
     return f"{field}{SCRIPT}{IMG}{ATTR}"
 
 
-@pytest.fixture
-def hostile(client):
-    """One record of each kind whose every free-text field carries the payloads, in Desa Penarik."""
+def post_records(client, text) -> dict:
+    """One rakor, TPS and insiden in Desa Penarik whose every free-text field is ``text(tag)`` (``tag``
+    names the field: judul, tempat, penyelenggara, catatan, instansi, id, tautan, alamat, uraian)."""
     meeting = client.post("/api/meetings", json={
-        "title": _payload("judul"), "date": "2024-11-20", "level": "desa", "desa_code": "17.06.10.2001",
-        "venue": _payload("tempat"), "organiser": _payload("penyelenggara"), "notes": _payload("catatan"),
-        "agencies": ["camat", _payload("instansi")[:60]], "external_id": "x<script>1",
+        "title": text("judul"), "date": "2024-11-20", "level": "desa", "desa_code": "17.06.10.2001",
+        "venue": text("tempat"), "organiser": text("penyelenggara"), "notes": text("catatan"),
+        "agencies": ["camat", text("instansi")], "external_id": text("id"), "source_url": text("tautan"),
         "lat": -2.6, "lon": 101.52,
     })
     assert meeting.status_code == 201, meeting.json
     tps = client.post("/api/polling-stations", json={
-        "desa_code": "17.06.10.2001", "number": 31, "voters": 300, "address": _payload("alamat")[:200],
-        "notes": _payload("catatan"), "police": 0, "linmas": 0})
+        "desa_code": "17.06.10.2001", "number": 31, "voters": 300, "address": text("alamat"),
+        "notes": text("catatan"), "police": 0, "linmas": 0})
     assert tps.status_code == 201, tps.json
     incident = client.post("/api/incidents", json={
         "occurred_at": "2024-11-20T10:00", "category": "money_politics", "severity": "high",
-        "desa_code": "17.06.10.2001", "description": FORMULA + _payload("uraian"), "notes": _payload("catatan")})
+        "desa_code": "17.06.10.2001", "description": text("uraian"), "notes": text("catatan"),
+        "external_id": text("id"), "source_url": text("tautan")})
     assert incident.status_code == 201, incident.json
     return {"meeting": meeting.json, "tps": tps.json, "incident": incident.json}
+
+
+@pytest.fixture
+def hostile(client):
+    """One record of each kind whose every free-text field carries the payloads, in Desa Penarik."""
+    fixed = {"instansi": _payload("instansi")[:60], "alamat": _payload("alamat")[:200], "id": "x<script>1",
+             "uraian": FORMULA + _payload("uraian"), "tautan": "https://example.org/" + _payload("tautan")}
+    return post_records(client, lambda tag: fixed.get(tag) or _payload(tag))
 
 
 def _assert_safe_html(html: str, where: str) -> None:

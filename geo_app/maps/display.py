@@ -1,7 +1,26 @@
-"""Prepare geometries for display: simplified (topology-preserving) and rounded to 5 decimals (~1 m)."""
+"""Prepare geometries and text for display.
+
+Geometries: simplified (topology-preserving) and rounded to 5 decimals (~1 m).
+
+Text: folium builds its HTML with branca, and branca renders every element's output through Jinja
+a *second* time (``MacroElement.render`` adds ``Element(rendered_output)``, and ``Element(text)`` is a
+``jinja2.Template(text)``). So whatever text reaches a map element is template source: ``{{7*7}}``
+would show as ``49``, ``{{ lipsum.__globals__.os.popen(..) }}`` would run a command, ``{% if %}``
+would make the map a 500. Every text from data or a user reaches the map through one of the two
+functions here, and neither lets a ``{`` that could open a Jinja tag through:
+
+- ``escape``: text for HTML (popups, tooltips, labels, search labels, every GeoJSON string property);
+  besides ``& < > " '`` it writes ``{`` and ``}`` as ``&#123;``/``&#125;`` (the browser shows them as
+  typed).
+- ``script_json``: data for a ``<script>`` of a map (JSON that cannot close the script, start markup or
+  open a Jinja tag).
+"""
 from __future__ import annotations
 
 import html
+import json
+import re
+from typing import Any
 
 import geopandas as gpd
 import shapely
@@ -21,9 +40,26 @@ def simplify_for_display(gdf: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_TOL
     return out.set_crs(WGS84, allow_override=True)
 
 
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+#: in JSON text a ``{`` followed by ``{``, ``%`` or ``#`` can only be inside a string
+_JINJA_OPENER = re.compile(r"\{(?=[{%#])")
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
+
+
 def escape(value: object) -> str:
-    """HTML-escape any text that came from data or a user before it reaches a popup or tooltip."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any text that came from data or a user before it reaches a map element (popup,
+    tooltip, label, GeoJSON property): ``& < > " '`` and also ``{ }``, so it is never template source."""
+    return html.escape("" if value is None else str(value), quote=True).translate(_BRACES)
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON for a map's ``<script>``: no raw ``<``, ``>``, ``&`` or ``'`` (cannot close the
+    script or start markup), and no ``{{``, ``{%`` or ``{#`` (the ``{`` written ``\\u007b``), so branca's
+    second Jinja pass leaves it as it is. Parsed by JavaScript, the strings are exactly the input."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, code in _SCRIPT_UNSAFE.items():
+        text = text.replace(char, code)
+    return _JINJA_OPENER.sub(r"\\u007b", text)
 
 
 def drop_small_holes(gdf: gpd.GeoDataFrame, min_area_m2: float = 1_000_000.0) -> gpd.GeoDataFrame:

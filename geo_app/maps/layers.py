@@ -1,11 +1,12 @@
 """One class per map element (as in folium.features): a new layer is a new small class.
 
 Every text that came from data or a user goes through ``display.escape`` before it reaches a
-tooltip, popup or label; popup HTML is built here from escaped parts and embedded as JSON.
+tooltip, popup or label (every string property of a GeoJSON too); popup HTML is built here from
+escaped parts, and data embedded in a script goes through ``display.script_json``. branca renders
+each element's output through Jinja a second time: see ``display`` for why both matter.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, Search
 from folium.template import Template
 
-from .display import escape
+from .display import escape, script_json
 from .i18n import (
     DEFAULT_LANG,
     SEVERITY_MARKER_COLORS,
@@ -29,7 +30,7 @@ from .i18n import (
 
 
 class _GeoJsonLayer(folium.FeatureGroup):
-    """A feature group holding one GeoJson of a GeoDataFrame with escaped tooltip fields."""
+    """A feature group holding one GeoJson of a GeoDataFrame; every string property HTML-escaped."""
 
     tooltip_fields: list[tuple[str, str]] = []  # (column, i18n key of the label)
     #: CSS class on every drawn path, so pages and the browser test can find this layer's polygons
@@ -43,8 +44,10 @@ class _GeoJsonLayer(folium.FeatureGroup):
         self.lang = lang
         cols = [c for c, _ in self.tooltip_fields]
         safe = self.properties(gdf)
-        for c in cols:
-            safe[c] = [escape(v) for v in safe[c]]
+        for c in safe.columns:
+            # tooltips, popups and the search box show properties as HTML; the popup is HTML already
+            if c not in (safe.geometry.name, self.popup_field) and not pd.api.types.is_numeric_dtype(safe[c]):
+                safe[c] = [escape(v) if isinstance(v, str) else v for v in safe[c]]
         if self.css_class:
             style.setdefault("className", self.css_class)
         base = dict(style)
@@ -76,9 +79,9 @@ class DesaPolygons(_GeoJsonLayer):
     css_class = "desa-polygon"
 
     def properties(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        # desa names repeat across kecamatan: the search label carries both (escaped, shown as HTML)
+        # desa names repeat across kecamatan: the search label carries both (escaped like every property)
         out = super().properties(gdf)
-        out["label"] = [escape(f"{n} — {k}") for n, k in zip(gdf["name"], gdf["kecamatan_name"])]
+        out["label"] = [f"{n} — {k}" for n, k in zip(gdf["name"], gdf["kecamatan_name"])]
         return out
 
     def __init__(self, desa: gpd.GeoDataFrame, name: str = "Desa/Kelurahan", lang: str = DEFAULT_LANG,
@@ -300,7 +303,7 @@ class StatusLegend(folium.MacroElement):
           var legend = L.control({position: "bottomright"});
           legend.onAdd = function () {
             var div = L.DomUtil.create("div", "status-legend");
-            div.innerHTML = {{ this.html | tojson }};
+            div.innerHTML = {{ this.html_json }};
             return div;
           };
           legend.addTo({{ this._parent.get_name() }});
@@ -318,6 +321,7 @@ class StatusLegend(folium.MacroElement):
             lines.append(f'<div data-status="{status}"><i style="background:{color}"></i>'
                          f"{escape(status_label(status, lang))}: <span class=\"count\">{self.counts[status]}</span></div>")
         self.html = "".join(lines)
+        self.html_json = script_json(self.html)
 
 
 class _PointMarkers(folium.MacroElement):
@@ -349,9 +353,7 @@ class _PointMarkers(folium.MacroElement):
         super().__init__()
         self._name = "PointMarkers"
         self.count = len(points)
-        # JSON inside <script>: no raw <, > or & can close the script or start markup
-        self.points_json = (json.dumps(points, ensure_ascii=False, separators=(",", ":"))
-                            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+        self.points_json = script_json(points)
 
 
 def _located(df: pd.DataFrame, lon: str, lat: str) -> pd.DataFrame:

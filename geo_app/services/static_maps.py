@@ -30,17 +30,21 @@ def kecamatan_png(desa: gpd.GeoDataFrame, outline: gpd.GeoDataFrame | None = Non
     if outline is not None and len(outline):
         # desa dissolved into kecamatan leave slivers between desa as holes: not drawn
         drop_small_holes(outline).to_crs(METRIC_CRS).boundary.plot(ax=ax, color="#111111", linewidth=1.4)
+    # names and titles come from boundary files: drawn as typed, never parsed as mathtext ("$\\frac{" would raise)
     for name, point in zip(metric["name"], metric.geometry.representative_point()):
-        ax.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=6.5, color="#111111")
+        ax.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=6.5, color="#111111",
+                    parse_math=False)
     ax.set_axis_off()
     ax.set_aspect("equal")
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=11, parse_math=False)
     counts = metric["status"].value_counts()
     handles = [Patch(facecolor=c, edgecolor="#444444", label=f"{status_label(s, lang)} ({int(counts.get(s, 0))})")
                for s, c in STATUS_COLORS.items()]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, title=t("legend_title", lang), title_fontsize=7.5,
-              framealpha=0.9)
+    legend = ax.legend(handles=handles, loc="lower left", fontsize=7, title=t("legend_title", lang),
+                       title_fontsize=7.5, framealpha=0.9)
+    for text in [*legend.get_texts(), legend.get_title()]:
+        text.set_parse_math(False)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
