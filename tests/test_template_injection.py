@@ -217,8 +217,8 @@ def test_typed_records_never_run_as_templates(client, typed):
     assert_exact(json_strings(get_ok(client, "/api/coverage?format=geojson").json), [], "coverage geojson")
 
 
-def test_typed_records_in_layers_build(client, tmp_path):
-    """Every payload at once (one record set each) in the standalone maps of ``geo-app layers build``."""
+def post_every_payload(client) -> list[str]:
+    """Per payload one rakor, TPS and insiden in Penarik with it in their map texts; returns those texts."""
     texts = []
     for n, payload in enumerate(PAYLOADS):
         def text(tag, payload=payload):
@@ -236,6 +236,12 @@ def test_typed_records_in_layers_build(client, tmp_path):
             "description": text("uraian")})
         assert incident.status_code == 201, incident.json
         texts += [text(t) for t in ("judul", "tempat", "instansi", "alamat", "uraian")]
+    return texts
+
+
+def test_typed_records_in_layers_build(client, tmp_path):
+    """Every payload at once (one record set each) in the standalone maps of ``geo-app layers build``."""
+    texts = post_every_payload(client)
     check_layers_build(client.application, tmp_path, ALL_TAGS, list(PAYLOADS), texts, {PENARIK_KEC: texts})
 
 
@@ -359,3 +365,34 @@ def test_boundary_names_never_run_as_templates(client, renamed, tmp_path):
     check_layers_build(client.application, tmp_path, tags, payloads, names,
                        {code: [kec, *(d for c, d in desa_names.items() if c.startswith(code + "."))]
                         for code, kec in kec_names.items()}, exact_tables=names)
+
+
+# --- the cause: no map element's output is template source ---------------------------------------------
+
+
+def test_no_map_element_output_is_template_source(client, renamed):
+    """branca turns each element's rendered output into a Jinja template (``Element(output)``) and
+    renders it again: with payloads in names and records, every such output must lex as plain text."""
+    from branca.element import Element
+    from jinja2 import Environment
+
+    from geo_app.services import coverage as coverage_service
+
+    post_every_payload(client)
+    app, env = client.application, Environment()
+    with app.app_context():
+        session = get_session()
+        result = coverage_service.get_coverage(session)
+        view = layer_service.MapView()
+        maps = [layer_service.coverage_map(session, result, view, "id", desa_url=lambda code: f"/desa/{code}"),
+                layer_service.coverage_map(session, result, layer_service.MapView(kecamatan=PENARIK_KEC), "en",
+                                           labels="desa", highlight=result.desa[result.desa["code"] == PENARIK])]
+    for m in maps:
+        figure = m.get_root()
+        figure.render()
+        outputs = [el._template_str for part in (figure.header, figure.html, figure.script)
+                   for el in part._children.values() if type(el) is Element and el._template_str]
+        assert len(outputs) > 10
+        for text in outputs:
+            kinds = {kind for _line, kind, _value in env.lex(text)}
+            assert kinds <= {"data"}, f"template syntax {kinds} in an element's output: {text[:300]}"
