@@ -376,7 +376,9 @@ def test_no_map_element_output_is_template_source(client, renamed):
     from branca.element import Element
     from jinja2 import Environment
 
+    from geo_app.maps.overview import build_kecamatan_map, build_overview_map
     from geo_app.services import coverage as coverage_service
+    from geo_app.store.adapter import desa_frame, kecamatan_frame
 
     post_every_payload(client)
     app, env = client.application, Environment()
@@ -387,6 +389,9 @@ def test_no_map_element_output_is_template_source(client, renamed):
         maps = [layer_service.coverage_map(session, result, view, "id", desa_url=lambda code: f"/desa/{code}"),
                 layer_service.coverage_map(session, result, layer_service.MapView(kecamatan=PENARIK_KEC), "en",
                                            labels="desa", highlight=result.desa[result.desa["code"] == PENARIK])]
+        desa, kecamatan = desa_frame(session), kecamatan_frame(session)
+        maps += [build_overview_map(desa, kecamatan),
+                 build_kecamatan_map(desa[desa["kecamatan_code"] == PENARIK_KEC], kecamatan, PENARIK_KEC)]
     for m in maps:
         figure = m.get_root()
         figure.render()
