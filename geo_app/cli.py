@@ -395,7 +395,8 @@ def db_revision(message: str, autogenerate: bool) -> None:
         path = migrate.new_revision(engine, message, autogenerate=autogenerate)
     finally:
         engine.dispose()
-    click.echo(f"ditulis / written: {path}")
+    click.echo(f"ditulis / written: {path}" if path else "model dan database sama / the models and the database "
+               "agree: nothing written")
 
 
 def register(app: Flask) -> None:

@@ -5,11 +5,8 @@ Each test gets its own schema-free database so runs do not see each other's rows
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from geo_app import create_app
 from geo_app.services.boundaries import import_boundaries
@@ -19,7 +16,7 @@ from geo_app.services.records import create_record
 from geo_app.store.adapter import desa_frame
 from geo_app.store.db import data_version, get_session
 
-from .conftest import TEST_ADMIN, login_as
+from .conftest import TEST_ADMIN, login_as, postgres_database
 
 URL = os.environ.get("GEO_APP_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="GEO_APP_TEST_POSTGRES_URL not set (.ci/run sets it)")
@@ -27,19 +24,12 @@ pytestmark = pytest.mark.skipif(not URL, reason="GEO_APP_TEST_POSTGRES_URL not s
 
 @pytest.fixture
 def pg_app(tmp_path, boundary_source):
-    server = make_url(URL)
-    name = f"geo_app_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.execute(text(f'CREATE DATABASE "{name}"'))
-    app = create_app({"TESTING": True, "DATABASE_URL": server.set(database=name).render_as_string(hide_password=False),
-                      "SHAPEFILE_DIR": str(tmp_path / "shp"), "BOUNDARY_SOURCE": boundary_source,
-                      "SECRET_KEY": "test", "ALLOW_ANONYMOUS_VIEW": True, "CSRF_ENABLED": False})
-    yield app
-    app.extensions["geo_app.engine"].dispose()
-    with admin.connect() as con:
-        con.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
+    with postgres_database(URL) as url:
+        app = create_app({"TESTING": True, "DATABASE_URL": url, "SHAPEFILE_DIR": str(tmp_path / "shp"),
+                          "BOUNDARY_SOURCE": boundary_source, "SECRET_KEY": "test", "ALLOW_ANONYMOUS_VIEW": True,
+                          "CSRF_ENABLED": False})
+        yield app
+        app.extensions["geo_app.engine"].dispose()
 
 
 def test_boundaries_demo_and_coverage_on_postgres(pg_app):

@@ -7,11 +7,20 @@ from alembic import context
 from geo_app.store.models import Base
 
 config = context.config
+
+
+def _skip_empty(_context, _revision, directives) -> None:
+    """`geo-app db revision --autogenerate` writes no file when the models and the database agree."""
+    if config.attributes.get("autogenerate") and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+
+
 OPTIONS = {
     "target_metadata": Base.metadata,
     # SQLite alters tables by copying them ("batch"); on PostgreSQL batch operations are plain ALTERs
     "render_as_batch": True,
     "compare_type": True,
+    "process_revision_directives": _skip_empty,
 }
 
 
