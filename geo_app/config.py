@@ -31,6 +31,8 @@ def _defaults() -> dict[str, Any]:
         "DEMO_ON_EMPTY": True,
         "SECRET_KEY": None,  # unset: a random key kept in instance/secret_key
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # data rows one import file may hold (counted while reading, before any validation)
+        "MAX_IMPORT_ROWS": 200_000,
         # access: anonymous visitors may not view by default; writes always need an editor
         "ALLOW_ANONYMOUS_VIEW": False,
         "CSRF_ENABLED": True,
@@ -49,7 +51,8 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-_CASTS = {"PROXY_COUNT": int, "FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "PLACEMENT_TOLERANCE_M": float}
+_CASTS = {"PROXY_COUNT": int, "FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "MAX_IMPORT_ROWS": int,
+          "PLACEMENT_TOLERANCE_M": float}
 _BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES",
           "AUTO_UPGRADE"}
 

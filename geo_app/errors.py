@@ -54,6 +54,13 @@ class InputFileError(ValidationError):
     code = "input_file"
 
 
+class TooLarge(InputFileError):
+    """A file beyond a size limit (rows, columns, unpacked size): 413, like a too large upload."""
+
+    status_code = 413
+    code = "too_large"
+
+
 class BoundariesMissing(GeoAppError):
     status_code = 503
     code = "boundaries_missing"

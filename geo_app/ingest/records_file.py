@@ -4,6 +4,13 @@ Indonesia (``;`` or ``,``, UTF-8 with BOM or Windows-1252), XLSX, and GeoJSON po
 Pure: bytes in, rows of canonical field names (see ``geo_app.records.schema``) out; no database.
 Values stay as read (strings from CSV, typed cells from XLSX); ``records.parse`` interprets them.
 Row numbers are what a spreadsheet shows: the header is row 1.
+
+Reading is bounded by what a file holds, never by what it claims: rows are streamed, blank rows
+cost nothing and are not kept, at most ``max_rows`` data rows are read (one more raises ``TooLarge``
+before any validation), rows are cut to the header's width (at most ``MAX_COLUMNS``), an XLSX
+sheet's declared dimension is ignored and its package is checked for zip bombs
+(``geo_app.ingest.xlsx_guard``) before openpyxl opens it, and a GeoJSON's nesting and number of
+objects are bounded.
 """
 from __future__ import annotations
 
@@ -12,13 +19,29 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from ..cells import neutralise_text
-from ..errors import InputFileError
+from ..errors import InputFileError, TooLarge
+from .xlsx_guard import check_xlsx_package
+
+#: Data rows read from one file unless the caller passes its own limit (setting MAX_IMPORT_ROWS).
+DEFAULT_MAX_ROWS = 200_000
+#: Columns a header may have (real files have a few dozen); rows are cut to the header's width.
+MAX_COLUMNS = 256
+#: Cells (data rows x header width) kept from one file: bounds the work of a wide file.
+MAX_CELLS = 20_000_000
+#: A file read from disk larger than this is refused before it is read (uploads are limited by
+#: MAX_CONTENT_LENGTH).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: The last row of a worksheet (Excel's limit): XLSX rows below it are not read.
+XLSX_MAX_ROW = 1_048_576
+#: JSON objects and arrays a GeoJSON may hold per allowed feature (a point feature needs 3-4).
+GEOJSON_CONTAINERS_PER_FEATURE = 16
 
 #: Location fields every kind accepts.
 _LOCATION = ("desa_code", "desa", "kecamatan", "lat", "lon")
@@ -121,7 +144,8 @@ class RecordRows:
     headers: list[str]
     mapping: dict[str, str]  # canonical field -> the header it came from
     rows: list[dict[str, Any]] = field(default_factory=list)
-    originals: list[dict[str, Any]] = field(default_factory=list)
+    #: each row's cells under the file's headers, as read (see ``original``)
+    cells: list[Sequence[Any]] = field(default_factory=list, repr=False)
     row_numbers: list[int] = field(default_factory=list)
     row_errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
     warnings: list[str] = field(default_factory=list)
@@ -131,14 +155,26 @@ class RecordRows:
         """The file's own header for a canonical field (for messages), else the field name."""
         return self.mapping.get(name, name)
 
+    def original(self, index: int) -> dict[str, Any]:
+        """Row ``index`` (0-based, as in ``rows``) under its own headers, for a rejects file."""
+        cells = self.cells[index]
+        return {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(self.headers) if h}
+
+    @property
+    def originals(self) -> list[dict[str, Any]]:
+        return [self.original(i) for i in range(len(self.cells))]
+
     def __len__(self) -> int:
         return len(self.rows)
 
 
 # --- entry point ---------------------------------------------------------------------------------
 
-def read_records_file(source: str | Path | bytes, filename: str | None, kind: str) -> RecordRows:
-    """Read a CSV, XLSX or GeoJSON file of ``kind`` records. Raises ``InputFileError`` naming the file."""
+def read_records_file(source: str | Path | bytes, filename: str | None, kind: str,
+                      max_rows: int | None = None) -> RecordRows:
+    """Read a CSV, XLSX or GeoJSON file of ``kind`` records. Raises ``InputFileError`` naming the file,
+    ``TooLarge`` (a subclass, HTTP 413) for more than ``max_rows`` data rows or other size limits."""
+    limit = DEFAULT_MAX_ROWS if max_rows is None else max(int(max_rows), 0)
     if kind not in KIND_FIELDS:
         raise InputFileError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}")
     if isinstance(source, (bytes, bytearray)):
@@ -148,6 +184,10 @@ def read_records_file(source: str | Path | bytes, filename: str | None, kind: st
         path = Path(source)
         name = filename or path.name
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise TooLarge(f"{name}: berkas {size // 2**20} MB melebihi batas {MAX_FILE_BYTES // 2**20} MB / "
+                               f"file larger than {MAX_FILE_BYTES // 2**20} MB", details={"file": name})
             data = path.read_bytes()
         except FileNotFoundError:
             raise InputFileError(f"{name}: berkas tidak ditemukan / file not found") from None
@@ -157,11 +197,11 @@ def read_records_file(source: str | Path | bytes, filename: str | None, kind: st
         raise InputFileError(f"{name}: berkas kosong / the file is empty")
     ext = Path(name).suffix.lower()
     if ext in (".xlsx", ".xlsm"):
-        table = _read_xlsx(data, name, kind)
+        table = _read_xlsx(data, name, kind, limit)
     elif ext in (".geojson", ".json"):
-        table = _read_geojson(data, name)
+        table = _read_geojson(data, name, limit)
     elif ext in (".csv", ".txt", ""):
-        table = _read_csv(data, name)
+        table = _read_csv(data, name, limit)
     elif ext == ".xls":
         raise InputFileError(f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
                              "old .xls is not supported, save as .xlsx or CSV")
@@ -178,7 +218,7 @@ class _Table:
     """A file's cells before header mapping."""
 
     headers: list[str]
-    rows: list[tuple[int, list[Any]]]  # (row number, cells)
+    rows: list[tuple[int, Sequence[Any], int]]  # (row number, cells cut to the header, non-blank cells beyond it)
     warnings: list[str] = field(default_factory=list)
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     unit: str = "baris"
@@ -214,27 +254,45 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> str:
                          "unknown text encoding, save as CSV UTF-8")
 
 
+_SEP_LINE = re.compile(r"sep=(.)\r?(?:\n|\Z)")  # Excel's delimiter hint line; Excel does not show it as a row
+_NON_SPACE = re.compile(r"\S")
+_LINE_END = re.compile(r"[\r\n]")
+
+
 def _delimiter(text: str) -> str:
-    """The header line tells the delimiter: data cells may hold decimal commas, headers do not."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    """The header line tells the delimiter: data cells may hold decimal commas, headers do not.
+    Found without splitting the text into lines (a file may be millions of blank lines)."""
+    first = _NON_SPACE.search(text)
+    if first is None:
+        return ","
+    line_start = max(text.rfind("\n", 0, first.start()), text.rfind("\r", 0, first.start())) + 1
+    end = _LINE_END.search(text, first.start())
+    header = text[line_start:end.start() if end else len(text)]
     counts = {d: header.count(d) for d in (";", ",", "\t")}
     best = max(counts, key=lambda d: (counts[d], d == ";"))
     return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, name: str) -> _Table:
+def _read_csv(data: bytes, name: str, max_rows: int) -> _Table:
     warnings: list[str] = []
     text = _decode(data, name, warnings)
-    first, _, rest = text.partition("\n")
-    if re.fullmatch(r"sep=(.)\r?", first):  # Excel's delimiter hint line; Excel does not show it as a row
-        delimiter, text = first[4], rest
+    hint = _SEP_LINE.match(text)
+    if hint:
+        delimiter, text = hint.group(1), text[hint.end():]
     else:
         delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    del text
+    numbered = enumerate(reader, start=1)  # a blank line is a row too (Excel shows it), but costs nothing
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        header_row = next(((n, cells) for n, cells in numbered if any(c.strip() for c in cells)), None)
+        if header_row is None:
+            raise InputFileError(f"{name}: berkas kosong / the file is empty")
+        header = _header(header_row[1], name)
+        rows = _data_rows(numbered, len(header), name, max_rows)
     except csv.Error as exc:
-        raise InputFileError(f"{name}: CSV rusak / malformed CSV: {exc}") from None
-    header, rows = _split_header(list(enumerate(records, start=1)), name)
+        where = f"baris / row {reader.line_num}: " if reader.line_num else ""
+        raise InputFileError(f"{name}: CSV rusak / malformed CSV: {where}{exc}") from None
     return _Table(header, rows, warnings)
 
 
@@ -244,9 +302,10 @@ def _cell_text(value: Any) -> Any:
     return value
 
 
-def _read_xlsx(data: bytes, name: str, kind: str) -> _Table:
+def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
     from openpyxl import load_workbook
 
+    check_xlsx_package(data, name)  # zip bombs, before openpyxl unpacks anything
     warnings: list[str] = []
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -262,23 +321,72 @@ def _read_xlsx(data: bytes, name: str, kind: str) -> _Table:
         if len(sheets) > 1:
             warnings.append(f"{name}: dibaca lembar / reading sheet {sheet.title!r} "
                             f"(dari / of {', '.join(repr(s.title) for s in sheets)})")
-        rows = [(i, [_cell_text(v) for v in row]) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        # The sheet's <dimension> is what the file claims (A1:XFD1048576 is 17 billion cells): ignore it.
+        # Look for the header row no wider than MAX_COLUMNS + 1 and read that one row in full; read the
+        # rows below no wider than MAX_COLUMNS + 1 either, keeping only the header's width of them (the
+        # cells beyond are only counted, for the "more cells than headers" error).
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        scan = sheet.iter_rows(min_row=1, max_row=XLSX_MAX_ROW, max_col=MAX_COLUMNS + 1, values_only=True)
+        try:
+            header_row = next(((n, cells) for n, cells in enumerate(scan, start=1) if not _blank_row(cells)), None)
+        finally:
+            _close(scan)
+        if header_row is None:
+            raise InputFileError(f"{name}: berkas kosong / the file is empty")
+        number, cells = header_row
+        whole = sheet.iter_rows(min_row=number, max_row=number, values_only=True)  # one row, as wide as it is
+        try:
+            cells = next(whole, cells)
+        finally:
+            _close(whole)
+        header = _header([_cell_text(c) for c in cells], name)
+        body = sheet.iter_rows(min_row=number + 1, max_row=XLSX_MAX_ROW, max_col=MAX_COLUMNS + 1, values_only=True)
+        try:
+            rows = _data_rows(enumerate(body, start=number + 1), len(header), name, max_rows, clean=_cell_text)
+        finally:
+            _close(body)
     except InputFileError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise InputFileError(f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})") from None
     finally:
         wb.close()
-    header, rows = _split_header(rows, name)
     return _Table(header, rows, warnings)
 
 
-def _read_geojson(data: bytes, name: str) -> _Table:
+def _close(rows: Iterator[Any]) -> None:
+    """Stop a sheet's row generator (it holds the zip member open)."""
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+
+
+def _read_geojson(data: bytes, name: str, max_rows: int) -> _Table:
     warnings: list[str] = []
+    # every feature is an object: a file with far more objects and arrays than the row limit allows
+    # is refused before it is parsed (json.loads makes about 60 bytes of memory from "{}," )
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > GEOJSON_CONTAINERS_PER_FEATURE * max_rows + 1000:
+        raise too_many_rows(name, max_rows, "fitur", f"{containers} objek/larik JSON / JSON objects and arrays")
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"{name}: bukan GeoJSON yang sah / not valid GeoJSON ({exc})") from None
+    except RecursionError:
+        raise _too_deep(name) from None
+    try:
+        return _geojson_table(doc, name, max_rows, warnings)
+    except RecursionError:  # a property nested too deeply to be written back as JSON text
+        raise _too_deep(name) from None
+
+
+def _too_deep(name: str) -> InputFileError:
+    return InputFileError(f"{name}: GeoJSON bersarang terlalu dalam / GeoJSON nested too deeply "
+                          "(objek/larik di dalam objek/larik / objects or arrays within each other)")
+
+
+def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _Table:
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
@@ -290,15 +398,22 @@ def _read_geojson(data: bytes, name: str) -> _Table:
         raise InputFileError(f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
                              "unsupported CRS, GeoJSON must be WGS84 lon/lat")
     features = doc["features"]
+    if len(features) > max_rows:
+        raise too_many_rows(name, max_rows, "fitur", f"{len(features)} fitur / features")
     headers: list[str] = []
+    seen: set[str] = set()
+
     def props(feat: Any) -> dict:
         value = feat.get("properties") if isinstance(feat, dict) else None
         return value if isinstance(value, dict) else {}
 
     for f in features:
         for key in props(f):
-            if str(key) not in headers:
+            if str(key) not in seen:
+                seen.add(str(key))
                 headers.append(str(key))
+    if len(headers) > MAX_COLUMNS:
+        raise _too_many_columns(name, len(headers))
     geo_cols = ["lon", "lat"]
     clash = [h for h in headers if header_key(h) in {"lat", "lon", "lintang", "bujur", "latitude", "longitude",
                                                       "lng", "x", "y"}]
@@ -306,12 +421,12 @@ def _read_geojson(data: bytes, name: str) -> _Table:
         warnings.append(f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
                         "ignored, the point comes from the geometry")
         headers = [h for h in headers if h not in clash]
-    rows: list[tuple[int, list[Any]]] = []
+    rows: list[tuple[int, Sequence[Any], int]] = []
     errors: list[tuple[int, str, str]] = []
     for i, feat in enumerate(features, start=1):
         if not isinstance(feat, dict) or feat.get("type") != "Feature":
             errors.append((i, "geometry", "bukan Feature / not a Feature"))
-            rows.append((i, [None] * (len(headers) + 2)))
+            rows.append((i, [None] * (len(headers) + 2), 0))
             continue
         if feat.get("properties") is not None and not isinstance(feat.get("properties"), dict):
             errors.append((i, "properties", "properties harus objek / must be an object"))
@@ -321,33 +436,83 @@ def _read_geojson(data: bytes, name: str) -> _Table:
         if geom is not None:
             coords = geom.get("coordinates") if isinstance(geom, dict) else None
             if not isinstance(geom, dict) or geom.get("type") != "Point":
-                errors.append((i, "geometry", f"hanya titik (Point) / only Point geometries, not "
-                                              f"{geom.get('type') if isinstance(geom, dict) else type(geom).__name__}"))
+                gtype = str(geom.get("type"))[:40] if isinstance(geom, dict) else type(geom).__name__
+                errors.append((i, "geometry", f"hanya titik (Point) / only Point geometries, not {gtype}"))
             elif (not isinstance(coords, list) or len(coords) < 2
                   or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])):
                 errors.append((i, "geometry", "koordinat titik tidak sah / invalid point coordinates"))
             else:
                 lon, lat = float(coords[0]), float(coords[1])
-        rows.append((i, cells + [lon, lat]))
+        rows.append((i, cells + [lon, lat], 0))
     if not rows:
         raise InputFileError(f"{name}: GeoJSON tanpa fitur / no features")
     return _Table(headers + geo_cols, rows, warnings, errors, unit="fitur")
 
 
 def _json_cell(value: Any) -> Any:
-    if isinstance(value, dict):
+    """A property as a cell: objects, and arrays holding objects or arrays, become JSON text."""
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
         return json.dumps(value, ensure_ascii=False)
     return value
 
 
-def _split_header(rows: list[tuple[int, list[Any]]], name: str) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    for idx, (_, cells) in enumerate(rows):
-        if any(not _blank(c) for c in cells):
-            header = ["" if _blank(c) else str(c).strip() for c in cells]
-            while header and not header[-1]:
-                header.pop()
-            return header, rows[idx + 1:]
-    raise InputFileError(f"{name}: berkas kosong / the file is empty")
+# --- rows ---------------------------------------------------------------------------------------------
+
+def too_many_rows(name: str, limit: int, unit: str = "baris", found: str | None = None) -> TooLarge:
+    """The message for a file beyond the import row limit (GEO_APP_MAX_IMPORT_ROWS)."""
+    en = "features" if unit == "fitur" else "data rows"
+    seen = f" ({found})" if found else ""
+    return TooLarge(f"{name}: lebih dari {limit} {unit} data{seen}; batas impor / import limit "
+                    f"GEO_APP_MAX_IMPORT_ROWS = {limit}: bagi berkasnya / more than {limit} {en}, split the file",
+                    details={"file": name, "limit": limit})
+
+
+def _too_many_columns(name: str, count: int) -> TooLarge:
+    return TooLarge(f"{name}: {count} kolom, batas / limit {MAX_COLUMNS}; hapus kolom yang tidak dipakai / "
+                    "too many columns, remove the unused ones", details={"file": name, "limit": MAX_COLUMNS})
+
+
+def _header(cells: Sequence[Any], name: str) -> list[str]:
+    header = ["" if _blank(c) else str(c).strip() for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise _too_many_columns(name, len(header))
+    return header
+
+
+def _blank_row(cells: Sequence[Any]) -> bool:
+    if not cells or cells.count(None) == len(cells):  # the common cases at C speed
+        return True
+    return all(_blank(c) for c in cells)
+
+
+def _data_rows(numbered: Iterable[tuple[int, Sequence[Any]]], width: int, name: str, max_rows: int,
+               clean=None) -> list[tuple[int, Sequence[Any], int]]:
+    """The non-blank rows below the header, cut to its ``width``, with how many non-blank cells each
+    had beyond it; stops with ``TooLarge`` at data row ``max_rows + 1``, before anything is validated."""
+    rows: list[tuple[int, Sequence[Any], int]] = []
+    max_kept = min(max_rows, MAX_CELLS // max(width, 1))
+    for number, cells in numbered:
+        if _blank_row(cells):
+            continue
+        kept = cells[:width]
+        if clean is not None:
+            kept = [clean(c) for c in kept]
+        extra = 0
+        if len(cells) > width:
+            beyond = cells[width:]
+            extra = 0 if beyond.count(None) == len(beyond) else sum(1 for c in beyond if not _blank(c))
+        if not extra and _blank_row(kept):
+            continue
+        if len(rows) >= max_kept:
+            if len(rows) >= max_rows:
+                raise too_many_rows(name, max_rows)
+            raise TooLarge(f"{name}: lebih dari {MAX_CELLS} sel ({len(rows)} baris x {width} kolom); hapus kolom "
+                           f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
+                           details={"file": name, "limit": MAX_CELLS})
+        rows.append((number, kept, extra))
+    return rows
 
 
 def _blank(value: Any) -> bool:
@@ -360,6 +525,17 @@ def _location_ok(mapping: dict[str, str]) -> bool:
     return "desa_code" in mapping or "desa" in mapping or ("lat" in mapping and "lon" in mapping)
 
 
+def _untitled_with_data(headers: list[str], rows: list[tuple[int, Sequence[Any], int]]) -> set[int]:
+    """Indexes of the columns without a header that hold data somewhere (one pass over the rows)."""
+    untitled = {i for i, h in enumerate(headers) if not h}
+    found: set[int] = set()
+    for _, cells, _ in rows:
+        if not untitled - found:
+            break
+        found.update(i for i in untitled - found if i < len(cells) and not _blank(cells[i]))
+    return found
+
+
 def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
     headers, rows, warnings, unit = table.headers, table.rows, table.warnings, table.unit
     row_errors = list(table.errors)
@@ -368,9 +544,10 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
     columns: dict[int, str] = {}  # column index -> canonical field
     unknown: list[str] = []
     unused: list[str] = []
+    untitled = _untitled_with_data(headers, rows)
     for i, h in enumerate(headers):
         if not h:
-            if any(i < len(cells) and not _blank(cells[i]) for _, cells in rows):
+            if i in untitled:
                 warnings.append(f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored")
             continue
         fname = field_for(h, kind)
@@ -399,16 +576,13 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
                              f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}")
     out = RecordRows(filename=name, kind=kind, headers=[h for h in headers], mapping=mapping,
                      warnings=warnings, unit=unit)
-    for number, cells in rows:
-        if all(_blank(c) for c in cells):
-            continue
-        extra = [c for c in cells[len(headers):] if not _blank(c)]
+    for number, cells, extra in rows:  # blank rows were never kept
         if extra:
-            row_errors.append((number, "(baris)", f"{len(headers) + len(extra)} sel tetapi {len(headers)} judul kolom; "
+            row_errors.append((number, "(baris)", f"{len(headers) + extra} sel tetapi {len(headers)} judul kolom; "
                                                   "ada koma desimal tanpa tanda kutip? / more cells than headers"))
         raw = {fname: cells[i] if i < len(cells) else None for i, fname in columns.items()}
         out.rows.append(raw)
-        out.originals.append({h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h})
+        out.cells.append(cells)
         out.row_numbers.append(number)
     out.row_errors = row_errors
     if not out.rows:

@@ -13,12 +13,14 @@ from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record
 from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
-from ..store.models import Desa, Incident, PollingStation, meeting_desa, utcnow
+from ..store.models import AuditEntry, Desa, Incident, PollingStation, meeting_desa, utcnow
 from ..store.records import MODELS, apply_values, to_dict, to_raw
 from .audit import record_change
 from .boundaries import require_boundaries
 
 KIND_LABELS = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
+#: API path segment of each kind (for the restore hint in a conflict message).
+KIND_RESOURCES = {"meetings": "meetings", "tps": "polling-stations", "incidents": "incidents"}
 MAX_PER_PAGE = 500
 
 
@@ -53,6 +55,39 @@ def find_existing(session: Session, kind: str, values: dict[str, Any], exclude_i
     return session.scalars(stmt).first()
 
 
+def deleted_by_hand(session: Session, kind: str, objs: list) -> set[int]:
+    """Ids of the soft-deleted ``objs`` whose deletion a person decided: deleted (and not restored
+    since), or not known to come from rolling back the import that created them. Only a record a
+    rollback removed may come back through a new create or import; the others need an admin's restore."""
+    ids = [o.id for o in objs if o.deleted_at is not None]
+    if not ids:
+        return set()
+    last: dict[int, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        latest = (select(func.max(AuditEntry.id))
+                  .where(AuditEntry.kind == kind, AuditEntry.record_id.in_(chunk),
+                         AuditEntry.action.in_(("delete", "restore")))
+                  .group_by(AuditEntry.record_id))
+        for record_id, action in session.execute(select(AuditEntry.record_id, AuditEntry.action)
+                                                 .where(AuditEntry.id.in_(latest))):
+            last[record_id] = action
+    batches = {o.import_batch for o in objs if o.deleted_at is not None and o.import_batch}
+    rolled_back = set(session.scalars(select(AuditEntry.batch).where(AuditEntry.batch.in_(batches),
+                                                                     AuditEntry.action == "rollback"))) if batches else set()
+    return {o.id for o in objs if o.deleted_at is not None
+            and (last.get(o.id) == "delete" or o.import_batch not in rolled_back)}
+
+
+def deleted_twin_conflict(kind: str, values: dict[str, Any], twin) -> Conflict:
+    """409 for a create or import matching a record someone deleted: restoring it is an admin's decision."""
+    where = f"POST /api/{KIND_RESOURCES[kind]}/{twin.id}/restore"
+    return Conflict(f"{_natural_key_text(kind, values)} sudah ada tetapi telah dihapus (id {twin.id}); hanya admin "
+                    f"yang dapat memulihkannya: tombol Pulihkan atau {where} / was deleted, only an admin can "
+                    f"restore it (Pulihkan button or {where})",
+                    details={"id": twin.id, "deleted": True, "restore": where})
+
+
 def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
     if kind == "tps":
         return f"TPS {values['number']} di desa {values['desa_code']}"
@@ -76,7 +111,8 @@ def get_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
 
 def create_record(session: Session, settings: dict[str, Any], kind: str, payload: dict[str, Any],
                   ctx: RecordContext | None = None, actor: str | None = None) -> dict[str, Any]:
-    """Validate and insert; 409 when the natural key exists (a soft-deleted twin is revived instead)."""
+    """Validate and insert; 409 when the natural key exists, also when its record was deleted (for
+    everyone: an admin restores it instead). Only a record removed by rolling back its import is revived."""
     check_kind(kind)
     values = clean_record(kind, payload, ctx or record_context(session, settings))
     with transaction(session):
@@ -84,6 +120,8 @@ def create_record(session: Session, settings: dict[str, Any], kind: str, payload
         if existing is not None and existing.deleted_at is None:
             raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {existing.id}) / already exists",
                            details={"id": existing.id})
+        if existing is not None and deleted_by_hand(session, kind, [existing]):
+            raise deleted_twin_conflict(kind, values, existing)
         obj = existing or MODELS[kind]()
         if existing is None:
             session.add(obj)
@@ -141,12 +179,15 @@ def restore_record(session: Session, kind: str, record_id: int, actor: str | Non
 
 
 def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: str | None = None,
-                  actor: str | None = None) -> str:
+                  actor: str | None = None, revive_deleted: bool = True) -> str:
     """Write cleaned values by natural key inside the caller's transaction (imports, demo load).
 
-    Returns ``inserted``, ``updated`` or ``unchanged``.
+    Returns ``inserted``, ``updated`` or ``unchanged``. With ``revive_deleted`` off (file imports), a
+    record someone deleted raises ``Conflict`` instead of coming back (see ``deleted_by_hand``).
     """
     existing = find_existing(session, kind, values)
+    if existing is not None and not revive_deleted and deleted_by_hand(session, kind, [existing]):
+        raise deleted_twin_conflict(kind, values, existing)
     if existing is None:
         obj = MODELS[kind](import_batch=batch)
         session.add(obj)

@@ -5,6 +5,11 @@ column, reason). ``skip_invalid`` writes the good rows and a rejects file with t
 ``dry_run`` validates (and counts what would change) without writing. Rows are written by natural
 key (TPS: desa + number; rakor and incidents: external id, else content hash), so importing the
 same file again changes nothing.
+
+A file with more than ``MAX_IMPORT_ROWS`` data rows is refused while it is read, before any
+validation (``TooLarge``, HTTP 413). A row matching a record someone deleted is rejected on its own
+row: restoring it is an admin's decision (only records removed by rolling back their import come
+back through a new import).
 """
 from __future__ import annotations
 
@@ -16,17 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import RecordInvalid, ValidationError
+from ..errors import Conflict, RecordInvalid, ValidationError
 from ..geo import LAT_RANGE, LON_RANGE
-from ..ingest.records_file import RecordRows, read_records_file, rejects_csv
+from ..ingest.records_file import DEFAULT_MAX_ROWS, RecordRows, read_records_file, rejects_csv
 from ..records import parse
 from ..records.schema import clean_record
 from ..store.db import bump_version, transaction
+from ..store.records import MODELS
 from .audit import record_change
-from .records import KIND_LABELS, check_kind, record_context, upsert_record
+from .records import KIND_LABELS, KIND_RESOURCES, check_kind, deleted_by_hand, record_context, upsert_record
 
 #: ``progress(done, total)``: called as rows are validated and written (the CLI draws a bar).
 Progress = Callable[[int, int], None]
@@ -120,6 +127,33 @@ def _natural_keys(kind: str, values: dict[str, Any]) -> list[tuple[str, Any, str
     return keys
 
 
+def _lookup_key(kind: str, values: dict[str, Any]) -> tuple[tuple, str]:
+    """The key ``records.find_existing`` matches a row by, and the field to blame."""
+    if kind == "tps":
+        return ("tps", values["desa_code"], values["number"]), "number"
+    if values.get("external_id"):
+        return ("id", values["external_id"]), "external_id"
+    return ("hash", values["content_hash"]), "(baris)"
+
+
+def _deleted_keys(session: Session, kind: str) -> dict[tuple, int]:
+    """Natural keys of the records someone deleted (``records.deleted_by_hand``) -> their id."""
+    model = MODELS[kind]
+    deleted = list(session.scalars(select(model).where(model.deleted_at.is_not(None))))
+    protected = deleted_by_hand(session, kind, deleted)
+    keys: dict[tuple, int] = {}
+    for obj in deleted:
+        if obj.id not in protected:
+            continue
+        if kind == "tps":
+            keys[("tps", obj.desa_code, obj.number)] = obj.id
+            continue
+        if obj.external_id:
+            keys[("id", obj.external_id)] = obj.id
+        keys[("hash", obj.content_hash)] = obj.id
+    return keys
+
+
 def _write_rejects(path: str | Path, data: bytes) -> None:
     """Write atomically, so a failed write never leaves half a rejects file."""
     target = Path(path)
@@ -144,9 +178,11 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
     when rows are invalid and ``skip_invalid`` is off; in both cases nothing is written.
     """
     check_kind(kind)
-    rows = read_records_file(path_or_bytes, filename, kind)
+    max_rows = int(settings.get("MAX_IMPORT_ROWS", DEFAULT_MAX_ROWS))
+    rows = read_records_file(path_or_bytes, filename, kind, max_rows=max_rows)  # TooLarge past max_rows
     name = rows.filename
     ctx = record_context(session, settings)
+    deleted = _deleted_keys(session, kind)
     ctx.prefetch(_points(rows))
     n = len(rows)
     total = n if dry_run else 2 * n
@@ -173,6 +209,15 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
             if not dup:
                 for key, _, _ in _natural_keys(kind, values):
                     seen[key] = number
+            key, blame = _lookup_key(kind, values)
+            if key in deleted:
+                twin = deleted[key]
+                where = f"POST /api/{KIND_RESOURCES[kind]}/{twin}/restore"
+                errors.setdefault(number, []).append(RowError(
+                    number, rows.column_of(blame),
+                    f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
+                    f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
+                    rows.unit))
             if number not in errors:
                 cleaned.append((number, values))
         if progress and (i % 25 == 24 or i == n - 1):
@@ -194,7 +239,12 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
         with transaction(session):
             for j, (number, values) in enumerate(cleaned):
                 try:
-                    counts[upsert_record(session, kind, values, result.batch, actor=actor)] += 1
+                    counts[upsert_record(session, kind, values, result.batch, actor=actor, revive_deleted=False)] += 1
+                except Conflict as exc:  # deleted meanwhile by someone else
+                    raise ValidationError(
+                        f"{name}: {rows.unit} {number}: {exc.message}; tidak ada yang disimpan / nothing written",
+                        details={"file": name, "errors": [{"row": number, "column": "(baris)",
+                                                           "reason": exc.message}]}) from None
                 except IntegrityError:
                     raise ValidationError(
                         f"{name}: {rows.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
@@ -215,8 +265,8 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
         progress(total, total)
     result.inserted, result.updated, result.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
     if bad:
-        originals = {number: (orig, "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
-                     for number, orig in zip(rows.row_numbers, rows.originals) if number not in good_rows}
+        originals = {number: (rows.original(i), "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
+                     for i, number in enumerate(rows.row_numbers) if number not in good_rows}
         result.rejects_data = rejects_csv(rows.headers, [originals[k] for k in sorted(originals)])
         if rejects_path and not dry_run:
             _write_rejects(rejects_path, result.rejects_data)
