@@ -18,6 +18,7 @@ Each case runs in a child process (address space limited by ``--memory-gb``, wal
 
     GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_upload_limits.py [CASE ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,19 @@ import time
 import zipfile
 from pathlib import Path
 
-CASES = ("xlsx-dimension", "xlsx-dimension-full", "xlsx-shared-strings", "xlsx-wide-row", "xlsx-rows",
-         "csv-blank-lines", "csv-long-field", "csv-rows", "csv-rows-dry-run", "geojson-deep", "geojson-many")
+CASES = (
+    "xlsx-dimension",
+    "xlsx-dimension-full",
+    "xlsx-shared-strings",
+    "xlsx-wide-row",
+    "xlsx-rows",
+    "csv-blank-lines",
+    "csv-long-field",
+    "csv-rows",
+    "csv-rows-dry-run",
+    "geojson-deep",
+    "geojson-many",
+)
 
 
 def _xlsx(rows: list[list[object]], edit=None, last_row: int | None = None) -> bytes:
@@ -64,6 +76,7 @@ def _dimension(ref: str):
         if member == "xl/worksheets/sheet1.xml":
             return re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data)
         return data
+
     return edit
 
 
@@ -73,34 +86,48 @@ TPS_HEADER = ["kode_desa", "no_tps", "jumlah_dpt"]
 def build(case: str, rows: int) -> tuple[bytes, str, str]:
     """(file content, file name, kind)."""
     if case == "xlsx-dimension":
-        return (_xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=_dimension("A1:XFD6000"), last_row=6000),
-                "tps.xlsx", "tps")
+        return (
+            _xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=_dimension("A1:XFD6000"), last_row=6000),
+            "tps.xlsx",
+            "tps",
+        )
     if case == "xlsx-dimension-full":
-        return _xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=_dimension("A1:XFD1048576"),
-                      last_row=1_048_576), "tps.xlsx", "tps"
+        return (
+            _xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=_dimension("A1:XFD1048576"), last_row=1_048_576),
+            "tps.xlsx",
+            "tps",
+        )
     if case == "xlsx-shared-strings":
-        sst = ("<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" "
-               "uniqueCount=\"1\"><si><t>" + "A" * 200_000_000 + "</t></si></sst>").encode()
-        override = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                    b'officedocument.spreadsheetml.sharedStrings+xml" /></Types>')
+        sst = (
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+            'uniqueCount="1"><si><t>' + "A" * 200_000_000 + "</t></si></sst>"
+        ).encode()
+        override = (
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+            b'officedocument.spreadsheetml.sharedStrings+xml" /></Types>'
+        )
 
         def edit(member: str, data: bytes) -> bytes:
             if member == "[Content_Types].xml":
                 return data.replace(b"</Types>", override)
             if member == "xl/worksheets/sheet1.xml":
-                return data.replace(b'</row></sheetData>', b'</row><row r="3"><c r="A3" t="s"><v>0</v></c></row>'
-                                                           b'</sheetData>')
+                return data.replace(
+                    b"</row></sheetData>", b'</row><row r="3"><c r="A3" t="s"><v>0</v></c></row></sheetData>'
+                )
             return data
+
         book = _xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=edit)
         out = io.BytesIO(book)
         with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as z:
             z.writestr("xl/sharedStrings.xml", sst, compresslevel=9)
         return out.getvalue(), "tps.xlsx", "tps"
     if case == "xlsx-wide-row":
+
         def edit(member: str, data: bytes) -> bytes:
             if member == "xl/worksheets/sheet1.xml":
                 return data.replace(b"</row>", b"<c/>" * 20_000_000 + b"</row>", 1)
             return data
+
         return _xlsx([TPS_HEADER, ["17.06.10.2001", 1, 300]], edit=edit), "tps.xlsx", "tps"
     if case == "xlsx-rows":
         import openpyxl
@@ -122,8 +149,11 @@ def build(case: str, rows: int) -> tuple[bytes, str, str]:
         lines += [f"17.06.10.2001;01/11/2024 10:00;APK;rendah;baliho {n}" for n in range(1, rows + 1)]
         return ("\n".join(lines) + "\n").encode(), "insiden.csv", "incidents"
     if case == "geojson-deep":
-        return (b'{"type":"FeatureCollection","features":[' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
-                "tps.geojson", "tps")
+        return (
+            b'{"type":"FeatureCollection","features":[' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+            "tps.geojson",
+            "tps",
+        )
     if case == "geojson-many":
         n = 20_000_000 // 3
         return b'{"type":"FeatureCollection","features":[' + b"{}," * (n - 1) + b"{}]}", "tps.geojson", "tps"
@@ -145,14 +175,19 @@ def child(case: str, path: Path, kind: str) -> None:
             from geo_app.store.db import get_session
 
             with tempfile.TemporaryDirectory() as tmp:
-                app = create_app({"DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}",
-                                  "SHAPEFILE_DIR": str(Path(tmp) / "shp"),
-                                  "BOUNDARY_SOURCE": os.environ["GEO_APP_BOUNDARY_SOURCE"]})
+                app = create_app(
+                    {
+                        "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}",
+                        "SHAPEFILE_DIR": str(Path(tmp) / "shp"),
+                        "BOUNDARY_SOURCE": os.environ["GEO_APP_BOUNDARY_SOURCE"],
+                    }
+                )
                 with app.app_context():
                     import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
                     start = time.perf_counter()
-                    result = import_records(get_session(), app.config["GEO_APP_SETTINGS"], kind, data, name,
-                                            dry_run=True, skip_invalid=True)
+                    result = import_records(
+                        get_session(), app.config["GEO_APP_SETTINGS"], kind, data, name, dry_run=True, skip_invalid=True
+                    )
                     outcome = f"dry run: {result.inserted} new, {result.rejected} rejected"
                 app.extensions["geo_app.engine"].dispose()
         else:
@@ -166,8 +201,17 @@ def child(case: str, path: Path, kind: str) -> None:
         outcome = "RecursionError"
     elapsed = time.perf_counter() - start
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"case": case, "bytes": len(data), "seconds": round(elapsed, 2), "peak_mb": round(peak_mb),
-                      "outcome": outcome}))
+    print(
+        json.dumps(
+            {
+                "case": case,
+                "bytes": len(data),
+                "seconds": round(elapsed, 2),
+                "peak_mb": round(peak_mb),
+                "outcome": outcome,
+            }
+        )
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -188,7 +232,7 @@ def main() -> int:
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # case, file, kind
     args = parser.parse_args()
     if args.child:
-        limit = int(args.memory_gb * 1024 ** 3)
+        limit = int(args.memory_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         child(args.child[0], Path(args.child[1]), args.child[2])
         return 0
@@ -215,7 +259,9 @@ def main() -> int:
             print(f"{case:<22} failed after {time.perf_counter() - start:.1f} s (exit {proc.returncode}): {tail}")
             continue
         r = json.loads(lines[-1])
-        print(f"{case:<22} {r['bytes'] / 1024:>9.1f} KB {r['seconds']:>8.2f} s {r['peak_mb']:>7} MB peak   {r['outcome']}")
+        print(
+            f"{case:<22} {r['bytes'] / 1024:>9.1f} KB {r['seconds']:>8.2f} s {r['peak_mb']:>7} MB peak   {r['outcome']}"
+        )
     tmp.cleanup()
     return 0
 

@@ -2,6 +2,7 @@
 409 (a rejected row in an import) for everyone, with a message pointing to restore, which is an
 admin's decision. Only a record removed by rolling back the import that created it may come back
 through a new import."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,14 @@ EDITOR = "edi-twins"
 TPS = {"desa_code": "17.06.10.2001", "number": 1, "voters": 300}
 MEETING = {"external_id": "RK-1", "desa": "Penarik", "title": "Rakor", "date": "2024-11-11", "level": "desa"}
 MEETING_NO_ID = {"desa": "Penarik", "title": "Rakor tanpa id", "date": "2024-11-12", "level": "desa"}
-INCIDENT = {"external_id": "IN-1", "desa": "Penarik", "occurred_at": "2024-11-01 10:00", "category": "APK",
-            "severity": "rendah", "description": "Baliho di jembatan"}
+INCIDENT = {
+    "external_id": "IN-1",
+    "desa": "Penarik",
+    "occurred_at": "2024-11-01 10:00",
+    "category": "APK",
+    "severity": "rendah",
+    "description": "Baliho di jembatan",
+}
 URLS = {"tps": "/api/polling-stations", "meetings": "/api/meetings", "incidents": "/api/incidents"}
 
 
@@ -49,13 +56,18 @@ def upload(client, url, data: bytes, name: str, **form):
 
 def audit_actions(app, kind: str, record_id: int) -> list[str]:
     with app.app_context():
-        return list(get_session().scalars(select(AuditEntry.action).where(AuditEntry.kind == kind,
-                                                                          AuditEntry.record_id == record_id)
-                                          .order_by(AuditEntry.id)))
+        return list(
+            get_session().scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.kind == kind, AuditEntry.record_id == record_id)
+                .order_by(AuditEntry.id)
+            )
+        )
 
 
-@pytest.mark.parametrize("kind, body", [("tps", TPS), ("meetings", MEETING), ("meetings", MEETING_NO_ID),
-                                        ("incidents", INCIDENT)])
+@pytest.mark.parametrize(
+    "kind, body", [("tps", TPS), ("meetings", MEETING), ("meetings", MEETING_NO_ID), ("incidents", INCIDENT)]
+)
 def test_editor_posting_the_twin_of_a_deleted_record_gets_409(app, client, editor, kind, body):
     url = URLS[kind]
     record_id = created_and_deleted(client, url, body)  # an admin deletes it
@@ -113,8 +125,11 @@ def test_editor_import_rejects_the_twin_on_its_own_row(app, client, editor):
 def test_import_of_incident_twin_by_external_id_and_cli(app, client, runner, tmp_path):
     record_id = created_and_deleted(client, URLS["incidents"], INCIDENT)
     path = tmp_path / "insiden.csv"
-    path.write_text("id;desa;waktu_kejadian;kategori;keparahan;uraian\n"
-                    "IN-1;Penarik;01/11/2024 10:00;APK;rendah;Baliho di jembatan, diulang\n", encoding="utf-8")
+    path.write_text(
+        "id;desa;waktu_kejadian;kategori;keparahan;uraian\n"
+        "IN-1;Penarik;01/11/2024 10:00;APK;rendah;Baliho di jembatan, diulang\n",
+        encoding="utf-8",
+    )
     before = snapshot(app)
     result = runner.invoke(args=["import", "incidents", str(path)])
     assert result.exit_code == 1, result.output

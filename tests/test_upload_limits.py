@@ -5,6 +5,7 @@ or limit), a 4xx from the web or API upload, a non-zero exit from the CLI, and c
 Memory is checked in a child process (its peak resident size, VmHWM) only as a sanity bound that the
 unbounded reading of before fails; timings are in scripts/bench_upload_limits.py, not here.
 """
+
 from __future__ import annotations
 
 import io
@@ -65,12 +66,14 @@ def claim_dimension(ref: str):
             assert n == 1
             return new
         return data
+
     return edit
 
 
 def edit_sheet(transform):
     def edit(member: str, data: bytes) -> bytes:
         return transform(data) if member == "xl/worksheets/sheet1.xml" else data
+
     return edit
 
 
@@ -106,6 +109,7 @@ def small_limit(app):
 
 # --- the row limit ---------------------------------------------------------------------------------
 
+
 def test_row_limit_setting_default_and_environment():
     assert load_settings(environ={})["MAX_IMPORT_ROWS"] == 200_000
     assert load_settings(environ={"GEO_APP_MAX_IMPORT_ROWS": "1500"})["MAX_IMPORT_ROWS"] == 1500
@@ -117,13 +121,29 @@ def test_rows_up_to_the_limit_are_imported(app, client, small_limit):
     assert response.json["inserted"] == 5  # blank lines do not count
 
 
-@pytest.mark.parametrize("name, data", [
-    ("tps.csv", tps_csv(6)),
-    ("tps.xlsx", xlsx([["kode_desa", "no_tps", "jumlah_dpt"]] + [["17.06.10.2001", n, 300] for n in range(1, 7)])),
-    ("tps.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": None, "properties": {"kode_desa": "17.06.10.2001", "no_tps": n,
-                                                            "jumlah_dpt": 300}} for n in range(1, 7)]}).encode()),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("tps.csv", tps_csv(6)),
+        ("tps.xlsx", xlsx([["kode_desa", "no_tps", "jumlah_dpt"]] + [["17.06.10.2001", n, 300] for n in range(1, 7)])),
+        (
+            "tps.geojson",
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "geometry": None,
+                            "properties": {"kode_desa": "17.06.10.2001", "no_tps": n, "jumlah_dpt": 300},
+                        }
+                        for n in range(1, 7)
+                    ],
+                }
+            ).encode(),
+        ),
+    ],
+)
 def test_api_upload_over_the_row_limit_is_413_and_writes_nothing(app, client, small_limit, name, data):
     before = snapshot(app)
     response = upload(client, "/api/import/tps", data, name)
@@ -157,6 +177,7 @@ def test_cli_over_the_limit_exits_non_zero(app, runner, small_limit, tmp_path):
 
 def test_limit_is_checked_while_reading_before_any_validation(app, monkeypatch):
     """Rows past the limit are not read (a broken row 10 is never reached) and nothing is validated."""
+
     def no_validation(*args, **kwargs):
         raise AssertionError("validation started")
 
@@ -165,14 +186,16 @@ def test_limit_is_checked_while_reading_before_any_validation(app, monkeypatch):
     broken = tps_csv(8) + b'17.06.10.2001;9;"' + b"x" * 200_000 + b'"\n'
     with app.app_context():
         with pytest.raises(TooLarge, match=r"tps\.csv: lebih dari 5 baris"):
-            import_records(get_session(), {**app.config["GEO_APP_SETTINGS"], "MAX_IMPORT_ROWS": 5}, "tps", broken,
-                           "tps.csv")
+            import_records(
+                get_session(), {**app.config["GEO_APP_SETTINGS"], "MAX_IMPORT_ROWS": 5}, "tps", broken, "tps.csv"
+            )
         # the default limit (200,000) applies without the setting
         with pytest.raises(TooLarge, match="200000"):
             import_records(get_session(), {}, "tps", tps_csv(200_001), "tps.csv")
 
 
 # --- CSV: blank lines, long lines, wide headers -------------------------------------------------------
+
 
 def test_csv_of_blank_lines_reads_in_bounded_memory(tmp_path):
     path = tmp_path / "tps.csv"
@@ -202,17 +225,22 @@ def test_too_many_columns_is_413():
     with pytest.raises(TooLarge, match=r"t\.csv: 300 kolom, batas / limit 256"):
         read_records_file(f"{header}\n1\n".encode(), "t.csv", "tps")
     # delimiters alone do not make columns: trailing empty headers are dropped, extra cells are an error
-    rows = read_records_file(HEADER.encode().replace(b"\n", b";" * 5000 + b"\n") + b"17.06.10.2001;1;300;x\n",
-                             "t.csv", "tps")
+    rows = read_records_file(
+        HEADER.encode().replace(b"\n", b";" * 5000 + b"\n") + b"17.06.10.2001;1;300;x\n", "t.csv", "tps"
+    )
     assert [(r, c) for r, c, _ in rows.row_errors] == [(2, "(baris)")]
 
 
 # --- XLSX ------------------------------------------------------------------------------------------------
 
+
 def test_xlsx_claimed_dimension_is_ignored(tmp_path):
     """A 5 KB sheet claiming A1:XFD6000 took 10 s and 830 MB: rows were padded to the claim."""
-    data = xlsx([["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
-                edit=claim_dimension("A1:XFD6000"), cell=(6000, " "))
+    data = xlsx(
+        [["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
+        edit=claim_dimension("A1:XFD6000"),
+        cell=(6000, " "),
+    )
     assert len(data) < 10_000
     path = tmp_path / "tps.xlsx"
     path.write_bytes(data)
@@ -220,16 +248,23 @@ def test_xlsx_claimed_dimension_is_ignored(tmp_path):
     assert outcome == "rows=1"
     assert peak < 150, f"{peak:.0f} MB"
     # the full-size claim (A1:XFD1048576, about 100 GB before) reads the same
-    path.write_bytes(xlsx([["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
-                          edit=claim_dimension("A1:XFD1048576"), cell=(1_048_576, " ")))
+    path.write_bytes(
+        xlsx(
+            [["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
+            edit=claim_dimension("A1:XFD1048576"),
+            cell=(1_048_576, " "),
+        )
+    )
     rows = read_records_file(path, None, "tps")
     assert rows.rows == [{"desa_code": "17.06.10.2001", "number": 1, "voters": 300}]
 
 
 def test_xlsx_rows_are_cut_to_the_header(tmp_path):
     """A far-away cell does not widen every row; a header cell far away is refused."""
-    data = xlsx([["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300], ["17.06.10.2001", 2, 301]],
-                edit=claim_dimension("A1:XFD3"))
+    data = xlsx(
+        [["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300], ["17.06.10.2001", 2, 301]],
+        edit=claim_dimension("A1:XFD3"),
+    )
     rows = read_records_file(data, "tps.xlsx", "tps")
     assert [len(c) for c in rows.cells] == [3, 3] and rows.row_numbers == [2, 3] and rows.row_errors == []
     # a value just right of the header is still an error of its row, as before
@@ -258,11 +293,13 @@ def test_xlsx_zip_bombs_are_refused_before_openpyxl(app, client, monkeypatch):
         # elements between rows, which openpyxl keeps in memory
         "junk": xlsx(header, edit=edit_sheet(lambda d: d.replace(b"</row>", b"</row>" + b"<x/>" * 2_100_000, 1))),
         # one 20 MB string
-        "long text": xlsx(header, edit=edit_sheet(lambda d: d.replace(b"<t>17.06.10.2001</t>",
-                                                                      b"<t>" + b"A" * 20_000_000 + b"</t>"))),
+        "long text": xlsx(
+            header, edit=edit_sheet(lambda d: d.replace(b"<t>17.06.10.2001</t>", b"<t>" + b"A" * 20_000_000 + b"</t>"))
+        ),
         # more rows than a worksheet can have
-        "rows": xlsx(header, edit=edit_sheet(lambda d: d.replace(b"</sheetData>",
-                                                                 b"<row/>" * 1_048_580 + b"</sheetData>"))),
+        "rows": xlsx(
+            header, edit=edit_sheet(lambda d: d.replace(b"</sheetData>", b"<row/>" * 1_048_580 + b"</sheetData>"))
+        ),
     }
     before = snapshot(app)
     for what, data in bombs.items():
@@ -274,8 +311,11 @@ def test_xlsx_zip_bombs_are_refused_before_openpyxl(app, client, monkeypatch):
 
 
 def test_xlsx_shared_strings_and_unpacked_size(monkeypatch):
-    sst = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           + b"<si><t>a</t></si>" * 10 + b"</sst>")
+    sst = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>a</t></si>" * 10
+        + b"</sst>"
+    )
     base = xlsx([["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]])
 
     def with_member(name: str, data: bytes) -> bytes:
@@ -294,8 +334,7 @@ def test_xlsx_shared_strings_and_unpacked_size(monkeypatch):
 
 
 def test_xlsx_doctype_is_refused():
-    doctype = xlsx([["kode_desa"], ["x"]], edit=edit_sheet(
-        lambda d: b'<!DOCTYPE worksheet [<!ENTITY a "aaaa">]>' + d))
+    doctype = xlsx([["kode_desa"], ["x"]], edit=edit_sheet(lambda d: b'<!DOCTYPE worksheet [<!ENTITY a "aaaa">]>' + d))
     with pytest.raises(InputFileError, match=r"tps\.xlsx:xl/worksheets/sheet1\.xml: XLSX berisi DOCTYPE"):
         read_records_file(doctype, "tps.xlsx", "tps")
 
@@ -303,8 +342,10 @@ def test_xlsx_doctype_is_refused():
 def test_xlsx_comments_do_not_hide_rows():
     """Boundary tags hidden in a comment cannot split one huge row into small ones."""
     hidden = b"".join(b"<c/>" * 1000 + b"<!-- <row> -->" for _ in range(300))
-    data = xlsx([["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
-                edit=edit_sheet(lambda d: d.replace(b"</row>", hidden + b"</row>", 1)))
+    data = xlsx(
+        [["kode_desa", "no_tps", "jumlah_dpt"], ["17.06.10.2001", 1, 300]],
+        edit=edit_sheet(lambda d: d.replace(b"</row>", hidden + b"</row>", 1)),
+    )
     with pytest.raises(TooLarge, match="after a comment"):
         read_records_file(data, "tps.xlsx", "tps")
 
@@ -320,6 +361,7 @@ def test_real_workbooks_pass_the_guard():
 
 
 # --- GeoJSON -----------------------------------------------------------------------------------------------
+
 
 def test_geojson_nested_100k_deep_is_400(app, client):
     before = snapshot(app)
@@ -339,8 +381,10 @@ def test_geojson_property_nested_at_any_depth_is_never_a_500(app, client):
     limit = sys.getrecursionlimit()
     for depth in (10, limit // 2, limit - 200, limit - 50, limit - 10, limit, limit + 10, 5 * limit):
         value = "[" * depth + "]" * depth
-        doc = ('{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":'
-               '{"kode_desa":"17.06.10.2001","no_tps":1,"jumlah_dpt":300,"catatan":' + value + "}}]}").encode()
+        doc = (
+            '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":'
+            '{"kode_desa":"17.06.10.2001","no_tps":1,"jumlah_dpt":300,"catatan":' + value + "}}]}"
+        ).encode()
         response = upload(client, "/api/import/tps", doc, "tps.geojson", dry_run="1")
         assert response.status_code in (200, 400), (depth, response.status_code)
         if response.status_code == 400:
@@ -361,13 +405,16 @@ def test_geojson_with_millions_of_tiny_features_is_refused_before_parsing(app, c
 
 def test_deeply_nested_json_bodies_to_the_records_api_are_400(app, client):
     before = snapshot(app)
-    for body in (b"[" * 100_000 + b"]" * 100_000,
-                 b'{"desa":"Penarik","number":1,"voters":300,"notes":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-                 b'{"desa":"Penarik","number":1,"voters":300,"agencies":' + b"[" * 500 + b"]" * 500 + b"}"):
+    for body in (
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"desa":"Penarik","number":1,"voters":300,"notes":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"desa":"Penarik","number":1,"voters":300,"agencies":' + b"[" * 500 + b"]" * 500 + b"}",
+    ):
         for url in ("/api/polling-stations", "/api/meetings", "/api/incidents"):
             response = client.post(url, data=body, content_type="application/json")
             assert response.status_code == 400, (url, response.status_code)
-    response = client.put("/api/polling-stations/1", data=b"[" * 100_000 + b"]" * 100_000,
-                          content_type="application/json")
+    response = client.put(
+        "/api/polling-stations/1", data=b"[" * 100_000 + b"]" * 100_000, content_type="application/json"
+    )
     assert response.status_code in (400, 404)
     assert snapshot(app) == before

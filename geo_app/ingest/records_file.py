@@ -12,6 +12,7 @@ sheet's declared dimension is ignored and its package is checked for zip bombs
 (``geo_app.ingest.xlsx_guard``) before openpyxl opens it, and a GeoJSON's nesting and number of
 objects are bounded.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,12 +49,38 @@ _LOCATION = ("desa_code", "desa", "kecamatan", "lat", "lon")
 
 #: Canonical input fields per kind (geo_app/records/schema.py).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "meetings": _LOCATION + ("external_id", "title", "date", "start_time", "level", "venue", "organiser", "agencies",
-                             "reached_desa", "reaches_all_desa", "notes", "source_url", "synthetic"),
-    "tps": _LOCATION + ("number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes",
-                        "synthetic"),
-    "incidents": _LOCATION + ("external_id", "occurred_at", "reported_at", "category", "severity", "status",
-                              "description", "source", "source_url", "notes", "synthetic"),
+    "meetings": _LOCATION
+    + (
+        "external_id",
+        "title",
+        "date",
+        "start_time",
+        "level",
+        "venue",
+        "organiser",
+        "agencies",
+        "reached_desa",
+        "reaches_all_desa",
+        "notes",
+        "source_url",
+        "synthetic",
+    ),
+    "tps": _LOCATION
+    + ("number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes", "synthetic"),
+    "incidents": _LOCATION
+    + (
+        "external_id",
+        "occurred_at",
+        "reported_at",
+        "category",
+        "severity",
+        "status",
+        "description",
+        "source",
+        "source_url",
+        "notes",
+        "synthetic",
+    ),
 }
 
 #: Columns a file must have (a location column is checked separately: desa code, desa name or lat+lon).
@@ -66,10 +93,26 @@ NEEDS_LOCATION = {"meetings": False, "tps": True, "incidents": True}
 
 #: Header aliases (English and Indonesian), compared after ``header_key``.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "desa_code": ("kode_desa", "kd_desa", "kode_kelurahan", "kode_desa_kelurahan", "desa_code", "village_code",
-                  "kdepum"),
-    "desa": ("desa", "nama_desa", "kelurahan", "nama_kelurahan", "desa_kelurahan", "desa/kelurahan", "village",
-             "village_name", "desa_name"),
+    "desa_code": (
+        "kode_desa",
+        "kd_desa",
+        "kode_kelurahan",
+        "kode_desa_kelurahan",
+        "desa_code",
+        "village_code",
+        "kdepum",
+    ),
+    "desa": (
+        "desa",
+        "nama_desa",
+        "kelurahan",
+        "nama_kelurahan",
+        "desa_kelurahan",
+        "desa/kelurahan",
+        "village",
+        "village_name",
+        "desa_name",
+    ),
     "kecamatan": ("kecamatan", "kec", "nama_kecamatan", "kode_kecamatan", "kd_kecamatan", "district", "subdistrict"),
     "date": ("tanggal", "tgl", "date", "tanggal_rakor", "tanggal_kegiatan", "hari_tanggal"),
     "start_time": ("jam", "waktu_mulai", "jam_mulai", "pukul", "start_time", "time"),
@@ -85,8 +128,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "number": ("no_tps", "nomor_tps", "tps", "tps_no", "number"),
     "voters": ("jumlah_dpt", "dpt", "pemilih", "jumlah_pemilih", "voters", "registered_voters"),
     "address": ("alamat", "alamat_tps", "address"),
-    "vulnerability": ("kerawanan", "status_kerawanan", "klasifikasi", "klasifikasi_kerawanan", "kelas",
-                      "vulnerability", "class"),
+    "vulnerability": (
+        "kerawanan",
+        "status_kerawanan",
+        "klasifikasi",
+        "klasifikasi_kerawanan",
+        "kelas",
+        "vulnerability",
+        "class",
+    ),
     "police": ("polisi", "polri", "personel_polri", "jumlah_polri", "police"),
     "tni": ("tni", "personel_tni", "jumlah_tni"),
     "linmas": ("linmas", "personel_linmas", "jumlah_linmas"),
@@ -170,13 +220,17 @@ class RecordRows:
 
 # --- entry point ---------------------------------------------------------------------------------
 
-def read_records_file(source: str | Path | bytes, filename: str | None, kind: str,
-                      max_rows: int | None = None) -> RecordRows:
+
+def read_records_file(
+    source: str | Path | bytes, filename: str | None, kind: str, max_rows: int | None = None
+) -> RecordRows:
     """Read a CSV, XLSX or GeoJSON file of ``kind`` records. Raises ``InputFileError`` naming the file,
     ``TooLarge`` (a subclass, HTTP 413) for more than ``max_rows`` data rows or other size limits."""
     limit = DEFAULT_MAX_ROWS if max_rows is None else max(int(max_rows), 0)
     if kind not in KIND_FIELDS:
-        raise InputFileError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}")
+        raise InputFileError(
+            f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}"
+        )
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
         name = filename or "upload"
@@ -186,8 +240,11 @@ def read_records_file(source: str | Path | bytes, filename: str | None, kind: st
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                raise TooLarge(f"{name}: berkas {size // 2**20} MB melebihi batas {MAX_FILE_BYTES // 2**20} MB / "
-                               f"file larger than {MAX_FILE_BYTES // 2**20} MB", details={"file": name})
+                raise TooLarge(
+                    f"{name}: berkas {size // 2**20} MB melebihi batas {MAX_FILE_BYTES // 2**20} MB / "
+                    f"file larger than {MAX_FILE_BYTES // 2**20} MB",
+                    details={"file": name},
+                )
             data = path.read_bytes()
         except FileNotFoundError:
             raise InputFileError(f"{name}: berkas tidak ditemukan / file not found") from None
@@ -203,15 +260,20 @@ def read_records_file(source: str | Path | bytes, filename: str | None, kind: st
     elif ext in (".csv", ".txt", ""):
         table = _read_csv(data, name, limit)
     elif ext == ".xls":
-        raise InputFileError(f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
-                             "old .xls is not supported, save as .xlsx or CSV")
+        raise InputFileError(
+            f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
+            "old .xls is not supported, save as .xlsx or CSV"
+        )
     else:
-        raise InputFileError(f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
-                             "unsupported format, use CSV, XLSX or GeoJSON")
+        raise InputFileError(
+            f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
+            "unsupported format, use CSV, XLSX or GeoJSON"
+        )
     return _map_rows(table, name, kind)
 
 
 # --- formats -------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Table:
@@ -234,8 +296,10 @@ def _looks_binary(data: bytes) -> bool:
 
 def _decode(data: bytes, name: str, warnings: list[str]) -> str:
     if data.startswith(b"PK\x03\x04"):
-        raise InputFileError(f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
-                             "this is a ZIP/XLSX file, not CSV: name it .xlsx")
+        raise InputFileError(
+            f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
+            "this is a ZIP/XLSX file, not CSV: name it .xlsx"
+        )
     if _looks_binary(data):
         raise InputFileError(f"{name}: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)")
     try:
@@ -247,11 +311,15 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> str:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        warnings.append(f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
-                        f"not UTF-8, read as {label}: periksa huruf khusus / check special characters")
+        warnings.append(
+            f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
+            f"not UTF-8, read as {label}: periksa huruf khusus / check special characters"
+        )
         return text
-    raise InputFileError(f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "  # pragma: no cover
-                         "unknown text encoding, save as CSV UTF-8")
+    raise InputFileError(
+        f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "  # pragma: no cover
+        "unknown text encoding, save as CSV UTF-8"
+    )
 
 
 _SEP_LINE = re.compile(r"sep=(.)\r?(?:\n|\Z)")  # Excel's delimiter hint line; Excel does not show it as a row
@@ -267,7 +335,7 @@ def _delimiter(text: str) -> str:
         return ","
     line_start = max(text.rfind("\n", 0, first.start()), text.rfind("\r", 0, first.start())) + 1
     end = _LINE_END.search(text, first.start())
-    header = text[line_start:end.start() if end else len(text)]
+    header = text[line_start : end.start() if end else len(text)]
     counts = {d: header.count(d) for d in (";", ",", "\t")}
     best = max(counts, key=lambda d: (counts[d], d == ";"))
     return best if counts[best] else ","
@@ -278,7 +346,7 @@ def _read_csv(data: bytes, name: str, max_rows: int) -> _Table:
     text = _decode(data, name, warnings)
     hint = _SEP_LINE.match(text)
     if hint:
-        delimiter, text = hint.group(1), text[hint.end():]
+        delimiter, text = hint.group(1), text[hint.end() :]
     else:
         delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -319,8 +387,10 @@ def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
         wanted = SHEET_NAMES[kind]
         sheet = next((s for s in sheets if header_key(s.title) in wanted), sheets[0])
         if len(sheets) > 1:
-            warnings.append(f"{name}: dibaca lembar / reading sheet {sheet.title!r} "
-                            f"(dari / of {', '.join(repr(s.title) for s in sheets)})")
+            warnings.append(
+                f"{name}: dibaca lembar / reading sheet {sheet.title!r} "
+                f"(dari / of {', '.join(repr(s.title) for s in sheets)})"
+            )
         # The sheet's <dimension> is what the file claims (A1:XFD1048576 is 17 billion cells): ignore it.
         # Look for the header row no wider than MAX_COLUMNS + 1 and read that one row in full; read the
         # rows below no wider than MAX_COLUMNS + 1 either, keeping only the header's width of them (the
@@ -349,7 +419,9 @@ def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
     except InputFileError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise InputFileError(f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})") from None
+        raise InputFileError(
+            f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})"
+        ) from None
     finally:
         wb.close()
     return _Table(header, rows, warnings)
@@ -382,8 +454,10 @@ def _read_geojson(data: bytes, name: str, max_rows: int) -> _Table:
 
 
 def _too_deep(name: str) -> InputFileError:
-    return InputFileError(f"{name}: GeoJSON bersarang terlalu dalam / GeoJSON nested too deeply "
-                          "(objek/larik di dalam objek/larik / objects or arrays within each other)")
+    return InputFileError(
+        f"{name}: GeoJSON bersarang terlalu dalam / GeoJSON nested too deeply "
+        "(objek/larik di dalam objek/larik / objects or arrays within each other)"
+    )
 
 
 def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _Table:
@@ -395,8 +469,10 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
     crs_props = crs_doc.get("properties") if isinstance(crs_doc, dict) else None
     crs = str(crs_props.get("name") or "") if isinstance(crs_props, dict) else ("?" if crs_doc else "")
     if crs and not re.search(r"(CRS84|4326)$", crs):
-        raise InputFileError(f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
-                             "unsupported CRS, GeoJSON must be WGS84 lon/lat")
+        raise InputFileError(
+            f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
+            "unsupported CRS, GeoJSON must be WGS84 lon/lat"
+        )
     features = doc["features"]
     if len(features) > max_rows:
         raise too_many_rows(name, max_rows, "fitur", f"{len(features)} fitur / features")
@@ -415,11 +491,16 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
     if len(headers) > MAX_COLUMNS:
         raise _too_many_columns(name, len(headers))
     geo_cols = ["lon", "lat"]
-    clash = [h for h in headers if header_key(h) in {"lat", "lon", "lintang", "bujur", "latitude", "longitude",
-                                                      "lng", "x", "y"}]
+    clash = [
+        h
+        for h in headers
+        if header_key(h) in {"lat", "lon", "lintang", "bujur", "latitude", "longitude", "lng", "x", "y"}
+    ]
     if clash:
-        warnings.append(f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
-                        "ignored, the point comes from the geometry")
+        warnings.append(
+            f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
+            "ignored, the point comes from the geometry"
+        )
         headers = [h for h in headers if h not in clash]
     rows: list[tuple[int, Sequence[Any], int]] = []
     errors: list[tuple[int, str, str]] = []
@@ -438,8 +519,11 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
             if not isinstance(geom, dict) or geom.get("type") != "Point":
                 gtype = str(geom.get("type"))[:40] if isinstance(geom, dict) else type(geom).__name__
                 errors.append((i, "geometry", f"hanya titik (Point) / only Point geometries, not {gtype}"))
-            elif (not isinstance(coords, list) or len(coords) < 2
-                  or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])):
+            elif (
+                not isinstance(coords, list)
+                or len(coords) < 2
+                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
+            ):
                 errors.append((i, "geometry", "koordinat titik tidak sah / invalid point coordinates"))
             else:
                 lon, lat = float(coords[0]), float(coords[1])
@@ -458,18 +542,24 @@ def _json_cell(value: Any) -> Any:
 
 # --- rows ---------------------------------------------------------------------------------------------
 
+
 def too_many_rows(name: str, limit: int, unit: str = "baris", found: str | None = None) -> TooLarge:
     """The message for a file beyond the import row limit (GEO_APP_MAX_IMPORT_ROWS)."""
     en = "features" if unit == "fitur" else "data rows"
     seen = f" ({found})" if found else ""
-    return TooLarge(f"{name}: lebih dari {limit} {unit} data{seen}; batas impor / import limit "
-                    f"GEO_APP_MAX_IMPORT_ROWS = {limit}: bagi berkasnya / more than {limit} {en}, split the file",
-                    details={"file": name, "limit": limit})
+    return TooLarge(
+        f"{name}: lebih dari {limit} {unit} data{seen}; batas impor / import limit "
+        f"GEO_APP_MAX_IMPORT_ROWS = {limit}: bagi berkasnya / more than {limit} {en}, split the file",
+        details={"file": name, "limit": limit},
+    )
 
 
 def _too_many_columns(name: str, count: int) -> TooLarge:
-    return TooLarge(f"{name}: {count} kolom, batas / limit {MAX_COLUMNS}; hapus kolom yang tidak dipakai / "
-                    "too many columns, remove the unused ones", details={"file": name, "limit": MAX_COLUMNS})
+    return TooLarge(
+        f"{name}: {count} kolom, batas / limit {MAX_COLUMNS}; hapus kolom yang tidak dipakai / "
+        "too many columns, remove the unused ones",
+        details={"file": name, "limit": MAX_COLUMNS},
+    )
 
 
 def _header(cells: Sequence[Any], name: str) -> list[str]:
@@ -487,8 +577,9 @@ def _blank_row(cells: Sequence[Any]) -> bool:
     return all(_blank(c) for c in cells)
 
 
-def _data_rows(numbered: Iterable[tuple[int, Sequence[Any]]], width: int, name: str, max_rows: int,
-               clean=None) -> list[tuple[int, Sequence[Any], int]]:
+def _data_rows(
+    numbered: Iterable[tuple[int, Sequence[Any]]], width: int, name: str, max_rows: int, clean=None
+) -> list[tuple[int, Sequence[Any], int]]:
     """The non-blank rows below the header, cut to its ``width``, with how many non-blank cells each
     had beyond it; stops with ``TooLarge`` at data row ``max_rows + 1``, before anything is validated."""
     rows: list[tuple[int, Sequence[Any], int]] = []
@@ -508,9 +599,11 @@ def _data_rows(numbered: Iterable[tuple[int, Sequence[Any]]], width: int, name: 
         if len(rows) >= max_kept:
             if len(rows) >= max_rows:
                 raise too_many_rows(name, max_rows)
-            raise TooLarge(f"{name}: lebih dari {MAX_CELLS} sel ({len(rows)} baris x {width} kolom); hapus kolom "
-                           f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
-                           details={"file": name, "limit": MAX_CELLS})
+            raise TooLarge(
+                f"{name}: lebih dari {MAX_CELLS} sel ({len(rows)} baris x {width} kolom); hapus kolom "
+                f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
+                details={"file": name, "limit": MAX_CELLS},
+            )
         rows.append((number, kept, extra))
     return rows
 
@@ -520,6 +613,7 @@ def _blank(value: Any) -> bool:
 
 
 # --- header mapping --------------------------------------------------------------------------------
+
 
 def _location_ok(mapping: dict[str, str]) -> bool:
     return "desa_code" in mapping or "desa" in mapping or ("lat" in mapping and "lon" in mapping)
@@ -548,7 +642,9 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
     for i, h in enumerate(headers):
         if not h:
             if i in untitled:
-                warnings.append(f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored")
+                warnings.append(
+                    f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored"
+                )
             continue
         fname = field_for(h, kind)
         if fname is None:
@@ -556,30 +652,44 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
         elif fname not in allowed:
             unused.append(h)
         elif fname in mapping:
-            raise InputFileError(f"{name}: kolom {mapping[fname]!r} dan {h!r} sama-sama berarti {fname!r} / "
-                                 f"both columns mean {fname!r}: keep one")
+            raise InputFileError(
+                f"{name}: kolom {mapping[fname]!r} dan {h!r} sama-sama berarti {fname!r} / "
+                f"both columns mean {fname!r}: keep one"
+            )
         else:
             mapping[fname] = h
             columns[i] = fname
     if unknown:
         warnings.append(f"{name}: kolom tidak dikenal diabaikan / unknown columns ignored: {', '.join(unknown)}")
     if unused:
-        warnings.append(f"{name}: kolom tidak dipakai untuk data {kind} / columns not used for {kind}: {', '.join(unused)}")
+        warnings.append(
+            f"{name}: kolom tidak dipakai untuk data {kind} / columns not used for {kind}: {', '.join(unused)}"
+        )
     missing = [f for f in REQUIRED[kind] if f not in mapping]
     if NEEDS_LOCATION[kind] and not _location_ok(mapping):
         missing.append("desa_code/desa/lat+lon")
     if missing:
         examples = {f: ALIASES.get(f, (f,))[0] for f in REQUIRED[kind]}
-        hint = ", ".join(f"{f} ({examples[f]})" if f in examples else f"{f} (kode_desa, desa atau lintang+bujur)"
-                         for f in missing)
-        raise InputFileError(f"{name}: kolom wajib tidak ada / missing required columns: {hint}; "
-                             f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}")
-    out = RecordRows(filename=name, kind=kind, headers=[h for h in headers], mapping=mapping,
-                     warnings=warnings, unit=unit)
+        hint = ", ".join(
+            f"{f} ({examples[f]})" if f in examples else f"{f} (kode_desa, desa atau lintang+bujur)" for f in missing
+        )
+        raise InputFileError(
+            f"{name}: kolom wajib tidak ada / missing required columns: {hint}; "
+            f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}"
+        )
+    out = RecordRows(
+        filename=name, kind=kind, headers=[h for h in headers], mapping=mapping, warnings=warnings, unit=unit
+    )
     for number, cells, extra in rows:  # blank rows were never kept
         if extra:
-            row_errors.append((number, "(baris)", f"{len(headers) + extra} sel tetapi {len(headers)} judul kolom; "
-                                                  "ada koma desimal tanpa tanda kutip? / more cells than headers"))
+            row_errors.append(
+                (
+                    number,
+                    "(baris)",
+                    f"{len(headers) + extra} sel tetapi {len(headers)} judul kolom; "
+                    "ada koma desimal tanpa tanda kutip? / more cells than headers",
+                )
+            )
         raw = {fname: cells[i] if i < len(cells) else None for i, fname in columns.items()}
         out.rows.append(raw)
         out.cells.append(cells)
@@ -591,6 +701,7 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
 
 
 # --- writing a rejects file ------------------------------------------------------------------------
+
 
 def safe_cell(value: Any) -> str:
     """Text for a spreadsheet cell that cannot run as a formula (OWASP CSV injection): cells starting

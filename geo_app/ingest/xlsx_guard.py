@@ -17,9 +17,11 @@ refuses the file when
 
 Tags are counted by their ``<``, which XML allows nowhere else outside comments, CDATA and
 processing instructions; from the first of those on, a part's row and string boundaries are no
-longer trusted and the rest of the part counts as one segment, under the limits of one row. The limits are far above what Excel,
-LibreOffice or openpyxl write for files at the import row limit.
+longer trusted and the rest of the part counts as one segment, under the limits of one row.
+
+The limits are far above what Excel, LibreOffice or openpyxl write for files at the import row limit.
 """
+
 from __future__ import annotations
 
 import io
@@ -59,9 +61,12 @@ class _Totals:
 
 
 def _too_large(name: str, what: str) -> TooLarge:
-    return TooLarge(f"{name}: XLSX terlalu besar atau rumit setelah dibuka / XLSX too large or too complex once "
-                    f"unpacked: {what}; simpan ulang dari Excel/LibreOffice atau bagi berkasnya / save it again "
-                    "from Excel/LibreOffice or split it", details={"file": name})
+    return TooLarge(
+        f"{name}: XLSX terlalu besar atau rumit setelah dibuka / XLSX too large or too complex once "
+        f"unpacked: {what}; simpan ulang dari Excel/LibreOffice atau bagi berkasnya / save it again "
+        "from Excel/LibreOffice or split it",
+        details={"file": name},
+    )
 
 
 def check_xlsx_package(data: bytes | BinaryIO, name: str) -> None:
@@ -69,8 +74,9 @@ def check_xlsx_package(data: bytes | BinaryIO, name: str) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise InputFileError(f"{name}: bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated "
-                             f"({type(exc).__name__})") from None
+        raise InputFileError(
+            f"{name}: bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated ({type(exc).__name__})"
+        ) from None
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_PARTS:
@@ -87,10 +93,18 @@ def check_xlsx_package(data: bytes | BinaryIO, name: str) -> None:
                     _scan_part(stream, f"{name}:{info.filename}", name, totals)
             except InputFileError:  # TooLarge included
                 raise
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
-                    zipfile.LargeZipFile) as exc:  # RuntimeError: encrypted; NotImplementedError: compression
-                raise InputFileError(f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX "
-                                     f"({type(exc).__name__}: {info.filename})") from None
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                EOFError,
+                RuntimeError,
+                NotImplementedError,
+                zipfile.LargeZipFile,
+            ) as exc:  # RuntimeError: encrypted; NotImplementedError: compression
+                raise InputFileError(
+                    f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__}: {info.filename})"
+                ) from None
 
 
 def _scan_part(stream: BinaryIO, where: str, name: str, totals: _Totals) -> None:
@@ -123,8 +137,10 @@ class _Segments:
     def feed(self, buf: bytes, start: int, end: int) -> None:
         """Count ``buf[start:end]``; the rest of ``buf`` is counted with the next chunk."""
         if any(d in buf for d in _DECLARATIONS):
-            raise InputFileError(f"{self.where}: XLSX berisi DOCTYPE/ENTITY XML / XLSX declares an XML DOCTYPE or "
-                                 "entities; simpan ulang dari Excel/LibreOffice / save it again from Excel/LibreOffice")
+            raise InputFileError(
+                f"{self.where}: XLSX berisi DOCTYPE/ENTITY XML / XLSX declares an XML DOCTYPE or "
+                "entities; simpan ulang dari Excel/LibreOffice / save it again from Excel/LibreOffice"
+            )
         stop = end  # where boundaries stop being trusted: comments, CDATA or instructions could hide them
         if self.trusted:
             found = [p for p in (buf.find(b"<!", start, end + 1), buf.find(b"<?", start, end + 1)) if p >= 0]
@@ -145,8 +161,9 @@ class _Segments:
                 elif self.kind == "si":
                     self.totals.shared_strings += 1
                     if self.totals.shared_strings > MAX_SHARED_STRINGS:
-                        raise _too_large(self.name, f"lebih dari / more than {MAX_SHARED_STRINGS} teks bersama / "
-                                                    "shared strings")
+                        raise _too_large(
+                            self.name, f"lebih dari / more than {MAX_SHARED_STRINGS} teks bersama / shared strings"
+                        )
                 pos = m.start()
             if stop < end:  # the rest of the part is one segment, under the limits of one row
                 self._add(buf, pos, stop)
@@ -161,16 +178,23 @@ class _Segments:
             totals.other_tags += tags
             totals.other_bytes += size
             if totals.other_tags > MAX_OTHER_TAGS or totals.other_bytes > MAX_OTHER_BYTES:
-                raise _too_large(self.name, f"bagian {self.where} terlalu banyak elemen / too many elements "
-                                            f"(maks. {MAX_OTHER_TAGS} tag, {MAX_OTHER_BYTES // 2**20} MB)")
+                raise _too_large(
+                    self.name,
+                    f"bagian {self.where} terlalu banyak elemen / too many elements "
+                    f"(maks. {MAX_OTHER_TAGS} tag, {MAX_OTHER_BYTES // 2**20} MB)",
+                )
             return
         self.tags += tags
         self.size += size
         if self.tags > MAX_SEGMENT_TAGS or self.size > MAX_SEGMENT_BYTES:
             what = {"row": "satu baris / one row", "si": "satu teks / one string"}.get(
-                self.kind, "XML setelah komentar/CDATA / XML after a comment or CDATA")
-            raise _too_large(self.name, f"{what} di / in {self.where} melebihi / exceeds {MAX_SEGMENT_TAGS} tag "
-                                        f"atau / or {MAX_SEGMENT_BYTES // 2**20} MB")
+                self.kind, "XML setelah komentar/CDATA / XML after a comment or CDATA"
+            )
+            raise _too_large(
+                self.name,
+                f"{what} di / in {self.where} melebihi / exceeds {MAX_SEGMENT_TAGS} tag "
+                f"atau / or {MAX_SEGMENT_BYTES // 2**20} MB",
+            )
         if self.kind == "si":
             totals.shared_string_bytes += size
             if totals.shared_string_bytes > MAX_SHARED_STRING_BYTES:

@@ -1,4 +1,5 @@
 """Record use cases (create, read, update, soft-delete, list, upsert) shared by API, forms and imports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,28 +65,44 @@ def deleted_by_hand(session: Session, kind: str, objs: list) -> set[int]:
         return set()
     last: dict[int, str] = {}
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        latest = (select(func.max(AuditEntry.id))
-                  .where(AuditEntry.kind == kind, AuditEntry.record_id.in_(chunk),
-                         AuditEntry.action.in_(("delete", "restore")))
-                  .group_by(AuditEntry.record_id))
-        for record_id, action in session.execute(select(AuditEntry.record_id, AuditEntry.action)
-                                                 .where(AuditEntry.id.in_(latest))):
+        chunk = ids[i : i + 500]
+        latest = (
+            select(func.max(AuditEntry.id))
+            .where(
+                AuditEntry.kind == kind, AuditEntry.record_id.in_(chunk), AuditEntry.action.in_(("delete", "restore"))
+            )
+            .group_by(AuditEntry.record_id)
+        )
+        for record_id, action in session.execute(
+            select(AuditEntry.record_id, AuditEntry.action).where(AuditEntry.id.in_(latest))
+        ):
             last[record_id] = action
     batches = {o.import_batch for o in objs if o.deleted_at is not None and o.import_batch}
-    rolled_back = set(session.scalars(select(AuditEntry.batch).where(AuditEntry.batch.in_(batches),
-                                                                     AuditEntry.action == "rollback"))) if batches else set()
-    return {o.id for o in objs if o.deleted_at is not None
-            and (last.get(o.id) == "delete" or o.import_batch not in rolled_back)}
+    rolled_back = (
+        set(
+            session.scalars(
+                select(AuditEntry.batch).where(AuditEntry.batch.in_(batches), AuditEntry.action == "rollback")
+            )
+        )
+        if batches
+        else set()
+    )
+    return {
+        o.id
+        for o in objs
+        if o.deleted_at is not None and (last.get(o.id) == "delete" or o.import_batch not in rolled_back)
+    }
 
 
 def deleted_twin_conflict(kind: str, values: dict[str, Any], twin) -> Conflict:
     """409 for a create or import matching a record someone deleted: restoring it is an admin's decision."""
     where = f"POST /api/{KIND_RESOURCES[kind]}/{twin.id}/restore"
-    return Conflict(f"{_natural_key_text(kind, values)} sudah ada tetapi telah dihapus (id {twin.id}); hanya admin "
-                    f"yang dapat memulihkannya: tombol Pulihkan atau {where} / was deleted, only an admin can "
-                    f"restore it (Pulihkan button or {where})",
-                    details={"id": twin.id, "deleted": True, "restore": where})
+    return Conflict(
+        f"{_natural_key_text(kind, values)} sudah ada tetapi telah dihapus (id {twin.id}); hanya admin "
+        f"yang dapat memulihkannya: tombol Pulihkan atau {where} / was deleted, only an admin can "
+        f"restore it (Pulihkan button or {where})",
+        details={"id": twin.id, "deleted": True, "restore": where},
+    )
 
 
 def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
@@ -109,8 +126,14 @@ def get_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
     return to_dict(_get(session, kind, record_id), kind)
 
 
-def create_record(session: Session, settings: dict[str, Any], kind: str, payload: dict[str, Any],
-                  ctx: RecordContext | None = None, actor: str | None = None) -> dict[str, Any]:
+def create_record(
+    session: Session,
+    settings: dict[str, Any],
+    kind: str,
+    payload: dict[str, Any],
+    ctx: RecordContext | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
     """Validate and insert; 409 when the natural key exists, also when its record was deleted (for
     everyone: an admin restores it instead). Only a record removed by rolling back its import is revived."""
     check_kind(kind)
@@ -118,8 +141,10 @@ def create_record(session: Session, settings: dict[str, Any], kind: str, payload
     with transaction(session):
         existing = find_existing(session, kind, values)
         if existing is not None and existing.deleted_at is None:
-            raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {existing.id}) / already exists",
-                           details={"id": existing.id})
+            raise Conflict(
+                f"{_natural_key_text(kind, values)} sudah ada (id {existing.id}) / already exists",
+                details={"id": existing.id},
+            )
         if existing is not None and deleted_by_hand(session, kind, [existing]):
             raise deleted_twin_conflict(kind, values, existing)
         obj = existing or MODELS[kind]()
@@ -135,8 +160,14 @@ def create_record(session: Session, settings: dict[str, Any], kind: str, payload
     return after
 
 
-def update_record(session: Session, settings: dict[str, Any], kind: str, record_id: int,
-                  payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+def update_record(
+    session: Session,
+    settings: dict[str, Any],
+    kind: str,
+    record_id: int,
+    payload: dict[str, Any],
+    actor: str | None = None,
+) -> dict[str, Any]:
     """Merge a (partial) payload into the stored record, validate the whole, save."""
     obj = _get(session, kind, record_id)
     raw = to_raw(obj, kind)
@@ -150,8 +181,9 @@ def update_record(session: Session, settings: dict[str, Any], kind: str, record_
     with transaction(session):
         twin = find_existing(session, kind, values, exclude_id=obj.id)
         if twin is not None:
-            raise Conflict(f"{_natural_key_text(kind, values)} sudah ada (id {twin.id}) / already exists",
-                           details={"id": twin.id})
+            raise Conflict(
+                f"{_natural_key_text(kind, values)} sudah ada (id {twin.id}) / already exists", details={"id": twin.id}
+            )
         before = to_dict(obj, kind)
         if apply_values(session, obj, kind, values):
             session.flush()
@@ -178,8 +210,14 @@ def restore_record(session: Session, kind: str, record_id: int, actor: str | Non
     return to_dict(obj, kind)
 
 
-def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: str | None = None,
-                  actor: str | None = None, revive_deleted: bool = True) -> str:
+def upsert_record(
+    session: Session,
+    kind: str,
+    values: dict[str, Any],
+    batch: str | None = None,
+    actor: str | None = None,
+    revive_deleted: bool = True,
+) -> str:
     """Write cleaned values by natural key inside the caller's transaction (imports, demo load).
 
     Returns ``inserted``, ``updated`` or ``unchanged``. With ``revive_deleted`` off (file imports), a
@@ -209,6 +247,7 @@ def upsert_record(session: Session, kind: str, values: dict[str, Any], batch: st
 
 # --- listing ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -220,7 +259,17 @@ class Page:
 FILTERS = {
     "meetings": {"kecamatan", "desa", "date_from", "date_to", "level", "synthetic", "mismatch"},
     "tps": {"kecamatan", "desa", "class", "synthetic", "mismatch"},
-    "incidents": {"kecamatan", "desa", "date_from", "date_to", "category", "status", "severity", "synthetic", "mismatch"},
+    "incidents": {
+        "kecamatan",
+        "desa",
+        "date_from",
+        "date_to",
+        "category",
+        "status",
+        "severity",
+        "synthetic",
+        "mismatch",
+    },
 }
 
 
@@ -247,13 +296,16 @@ def _desa_filter(session: Session, settings: dict[str, Any], filters: dict[str, 
         raise _filter_error("desa", str(exc)) from None
 
 
-def list_records(session: Session, settings: dict[str, Any], kind: str, filters: dict[str, str],
-                 page: int = 1, per_page: int = 50) -> Page:
+def list_records(
+    session: Session, settings: dict[str, Any], kind: str, filters: dict[str, str], page: int = 1, per_page: int = 50
+) -> Page:
     """Records matching the filters (unknown filter names and bad values are 400s), newest first."""
     check_kind(kind)
     unknown = sorted(set(filters) - FILTERS[kind])
     if unknown:
-        raise _filter_error(unknown[0], f"filter tidak dikenal / unknown filter; pilihan: {', '.join(sorted(FILTERS[kind]))}")
+        raise _filter_error(
+            unknown[0], f"filter tidak dikenal / unknown filter; pilihan: {', '.join(sorted(FILTERS[kind]))}"
+        )
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"page >= 1 dan 1 <= per_page <= {MAX_PER_PAGE}")
     model = MODELS[kind]
@@ -266,19 +318,28 @@ def list_records(session: Session, settings: dict[str, Any], kind: str, filters:
         except ValueError as exc:
             raise _filter_error("kecamatan", str(exc)) from None
         if kind == "meetings":
-            stmt = stmt.where(or_(model.host_kecamatan_code == kec, model.id.in_(
-                select(meeting_desa.c.meeting_id).join(Desa, Desa.code == meeting_desa.c.desa_code)
-                .where(Desa.kecamatan_code == kec))))
+            stmt = stmt.where(
+                or_(
+                    model.host_kecamatan_code == kec,
+                    model.id.in_(
+                        select(meeting_desa.c.meeting_id)
+                        .join(Desa, Desa.code == meeting_desa.c.desa_code)
+                        .where(Desa.kecamatan_code == kec)
+                    ),
+                )
+            )
         else:
             stmt = stmt.where(desa_col.in_(select(Desa.code).where(Desa.kecamatan_code == kec)))
     if "desa" in filters:
         code = _desa_filter(session, settings, filters)
         if kind == "meetings":
-            stmt = stmt.where(or_(
-                desa_col == code,
-                model.id.in_(select(meeting_desa.c.meeting_id).where(meeting_desa.c.desa_code == code)),
-                and_(model.reaches_all_desa.is_(True), model.host_kecamatan_code == code[:8]),
-            ))
+            stmt = stmt.where(
+                or_(
+                    desa_col == code,
+                    model.id.in_(select(meeting_desa.c.meeting_id).where(meeting_desa.c.desa_code == code)),
+                    and_(model.reaches_all_desa.is_(True), model.host_kecamatan_code == code[:8]),
+                )
+            )
         else:
             stmt = stmt.where(desa_col == code)
     date_col = {"meetings": getattr(model, "date", None), "incidents": getattr(model, "occurred_at", None)}.get(kind)
@@ -293,8 +354,12 @@ def list_records(session: Session, settings: dict[str, Any], kind: str, filters:
         ("category", "category", vocab.INCIDENT_CATEGORIES, vocab.CATEGORY_ALIASES),
         ("status", "status", vocab.STATUSES, vocab.STATUS_ALIASES),
         ("severity", "severity", vocab.SEVERITIES, vocab.SEVERITY_ALIASES),
-        ("class", "vulnerability", tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
-         {"tidak rawan": "tidak_rawan"}),
+        (
+            "class",
+            "vulnerability",
+            tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
+            {"tidak rawan": "tidak_rawan"},
+        ),
     ):
         if name in filters:
             key = vocab.lookup(filters[name], allowed, aliases)
@@ -322,4 +387,3 @@ def mismatches(session: Session) -> list[dict[str, Any]]:
         rows = session.scalars(select(model).where(model.deleted_at.is_(None), model.location_mismatch.is_(True)))
         out.extend({"kind": kind, **to_dict(r, kind)} for r in rows)
     return out
-

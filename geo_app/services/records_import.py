@@ -11,6 +11,7 @@ validation (``TooLarge``, HTTP 413). A row matching a record someone deleted is 
 row: restoring it is an admin's decision (only records removed by rolling back their import come
 back through a new import).
 """
+
 from __future__ import annotations
 
 import os
@@ -83,8 +84,10 @@ class ImportResult:
         if len(self.errors) > MAX_LISTED_ERRORS:
             out.append(f"... dan / and {len(self.errors) - MAX_LISTED_ERRORS} lagi / more")
         verb = "akan / would be: " if self.dry_run else ""
-        out.append(f"{label}: {verb}{self.inserted} baru/new, {self.updated} diperbarui/updated, "
-                   f"{self.unchanged} tetap/unchanged, {self.rejected} ditolak/rejected")
+        out.append(
+            f"{label}: {verb}{self.inserted} baru/new, {self.updated} diperbarui/updated, "
+            f"{self.unchanged} tetap/unchanged, {self.rejected} ditolak/rejected"
+        )
         if self.dry_run:
             out.append("uji coba (--dry-run): tidak ada yang disimpan / nothing written")
         elif self.changed:
@@ -94,10 +97,20 @@ class ImportResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "filename": self.filename, "batch": self.batch if self.changed else None,
-                "rows": self.rows, "dry_run": self.dry_run, "inserted": self.inserted, "updated": self.updated,
-                "unchanged": self.unchanged, "rejected": self.rejected, "warnings": self.warnings,
-                "errors": [e.to_dict() for e in self.errors], "rejects_path": self.rejects_path}
+        return {
+            "kind": self.kind,
+            "filename": self.filename,
+            "batch": self.batch if self.changed else None,
+            "rows": self.rows,
+            "dry_run": self.dry_run,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "warnings": self.warnings,
+            "errors": [e.to_dict() for e in self.errors],
+            "rejects_path": self.rejects_path,
+        }
 
 
 def _points(rows: RecordRows) -> list[tuple[float, float]]:
@@ -108,8 +121,12 @@ def _points(rows: RecordRows) -> list[tuple[float, float]]:
             lat, lon = parse.parse_float(raw.get("lat")), parse.parse_float(raw.get("lon"))
         except ValueError:
             continue
-        if lat is not None and lon is not None and LAT_RANGE[0] <= lat <= LAT_RANGE[1] \
-                and LON_RANGE[0] <= lon <= LON_RANGE[1]:
+        if (
+            lat is not None
+            and lon is not None
+            and LAT_RANGE[0] <= lat <= LAT_RANGE[1]
+            and LON_RANGE[0] <= lon <= LON_RANGE[1]
+        ):
             out.append((lon, lat))
     return out
 
@@ -118,8 +135,13 @@ def _natural_keys(kind: str, values: dict[str, Any]) -> list[tuple[str, Any, str
     """(key, field to blame, what it means) for the in-file duplicate check; the database enforces
     the same keys (TPS desa+number; external id; content hash)."""
     if kind == "tps":
-        return [(("tps", values["desa_code"], values["number"]), "number",
-                 f"TPS {values['number']} desa {values['desa_code']}")]
+        return [
+            (
+                ("tps", values["desa_code"], values["number"]),
+                "number",
+                f"TPS {values['number']} desa {values['desa_code']}",
+            )
+        ]
     keys = []
     if values.get("external_id"):
         keys.append((("id", values["external_id"]), "external_id", f"id {values['external_id']!r}"))
@@ -168,10 +190,19 @@ def _write_rejects(path: str | Path, data: bytes) -> None:
         raise
 
 
-def import_records(session: Session, settings: dict[str, Any], kind: str, path_or_bytes: str | Path | bytes,
-                   filename: str | None = None, *, dry_run: bool = False, skip_invalid: bool = False,
-                   rejects_path: str | Path | None = None, progress: Progress | None = None,
-                   actor: str | None = None) -> ImportResult:
+def import_records(
+    session: Session,
+    settings: dict[str, Any],
+    kind: str,
+    path_or_bytes: str | Path | bytes,
+    filename: str | None = None,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    actor: str | None = None,
+) -> ImportResult:
     """Validate and import a file of ``kind`` records; see the module docstring for the modes.
 
     Raises ``InputFileError`` for an unreadable file and ``ValidationError`` (details: every bad row)
@@ -201,9 +232,14 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
             dup = False
             for key, blame, what in _natural_keys(kind, values):
                 if key in seen:
-                    errors.setdefault(number, []).append(RowError(
-                        number, rows.column_of(blame),
-                        f"duplikat {rows.unit} {seen[key]} ({what}) / duplicate of {rows.unit} {seen[key]}", rows.unit))
+                    errors.setdefault(number, []).append(
+                        RowError(
+                            number,
+                            rows.column_of(blame),
+                            f"duplikat {rows.unit} {seen[key]} ({what}) / duplicate of {rows.unit} {seen[key]}",
+                            rows.unit,
+                        )
+                    )
                     dup = True
                     break
             if not dup:
@@ -213,24 +249,30 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
             if key in deleted:
                 twin = deleted[key]
                 where = f"POST /api/{KIND_RESOURCES[kind]}/{twin}/restore"
-                errors.setdefault(number, []).append(RowError(
-                    number, rows.column_of(blame),
-                    f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
-                    f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
-                    rows.unit))
+                errors.setdefault(number, []).append(
+                    RowError(
+                        number,
+                        rows.column_of(blame),
+                        f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
+                        f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
+                        rows.unit,
+                    )
+                )
             if number not in errors:
                 cleaned.append((number, values))
         if progress and (i % 25 == 24 or i == n - 1):
             progress(i + 1, total)
     bad = [e for number in sorted(errors) for e in errors[number]]
-    result = ImportResult(kind=kind, filename=name, batch=uuid.uuid4().hex, rows=n, dry_run=dry_run,
-                          warnings=list(rows.warnings))
+    result = ImportResult(
+        kind=kind, filename=name, batch=uuid.uuid4().hex, rows=n, dry_run=dry_run, warnings=list(rows.warnings)
+    )
     if bad and not skip_invalid:
         first = bad[0].text()
         raise ValidationError(
             f"{name}: {len(errors)} dari {n} {rows.unit} tidak valid, tidak ada yang disimpan / "
             f"{len(errors)} of {n} rows invalid, nothing written (pertama / first: {first})",
-            details={"file": name, "errors": [e.to_dict() for e in bad], "warnings": rows.warnings})
+            details={"file": name, "errors": [e.to_dict() for e in bad], "warnings": rows.warnings},
+        )
     result.errors = bad
     result.rejected = len(errors)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
@@ -243,20 +285,31 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
                 except Conflict as exc:  # deleted meanwhile by someone else
                     raise ValidationError(
                         f"{name}: {rows.unit} {number}: {exc.message}; tidak ada yang disimpan / nothing written",
-                        details={"file": name, "errors": [{"row": number, "column": "(baris)",
-                                                           "reason": exc.message}]}) from None
+                        details={"file": name, "errors": [{"row": number, "column": "(baris)", "reason": exc.message}]},
+                    ) from None
                 except IntegrityError:
                     raise ValidationError(
                         f"{name}: {rows.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
                         "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
-                        details={"file": name, "errors": [{"row": number, "column": "(baris)",
-                                                           "reason": "conflict with a stored record"}]}) from None
+                        details={
+                            "file": name,
+                            "errors": [{"row": number, "column": "(baris)", "reason": "conflict with a stored record"}],
+                        },
+                    ) from None
                 if progress and (j % 25 == 24 or j == len(cleaned) - 1) and not dry_run:
                     progress(n + j + 1, total)
             if counts["inserted"] or counts["updated"]:
                 bump_version(session, "records")
-                record_change(session, "import", kind, None, None,
-                              {"file": name, "rows": n, **counts, "rejected": len(errors)}, actor, result.batch)
+                record_change(
+                    session,
+                    "import",
+                    kind,
+                    None,
+                    None,
+                    {"file": name, "rows": n, **counts, "rejected": len(errors)},
+                    actor,
+                    result.batch,
+                )
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -265,8 +318,11 @@ def import_records(session: Session, settings: dict[str, Any], kind: str, path_o
         progress(total, total)
     result.inserted, result.updated, result.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
     if bad:
-        originals = {number: (rows.original(i), "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
-                     for i, number in enumerate(rows.row_numbers) if number not in good_rows}
+        originals = {
+            number: (rows.original(i), "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
+            for i, number in enumerate(rows.row_numbers)
+            if number not in good_rows
+        }
         result.rejects_data = rejects_csv(rows.headers, [originals[k] for k in sorted(originals)])
         if rejects_path and not dry_run:
             _write_rejects(rejects_path, result.rejects_data)
