@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Tests and CI read the boundaries from the shared local mirror (no internet needed).
 GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
 
-.PHONY: install install-test system-deps assets run test bench clean
+.PHONY: install install-test system-deps assets run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ assets:
 # the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else the upstream URL).
 run: install
 	$(BIN)/geo-app serve
+
+# ruff lint and format check (settings in pyproject.toml); .ci/run runs it before the tests
+lint: install-test
+	$(BIN)/ruff check geo_app tests scripts
+	$(BIN)/ruff format --check geo_app tests scripts
 
 test: install-test
 	GEO_APP_BOUNDARY_SOURCE="$(GEO_APP_BOUNDARY_SOURCE)" $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
 """Mukomuko coordination map service (peta koordinasi Pilkada Kabupaten Mukomuko)."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,10 @@ def _instance_secret(instance: Path) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, storage, blueprints, error handlers and CLI; nothing at import time."""
+    from . import cli
     from .config import PROJECT_ROOT, load_settings
     from .store import db
     from .web import register_web
-    from . import cli
 
     settings = load_settings(config)
     app = Flask(

@@ -1,6 +1,7 @@
 """Spreadsheet cell safety, shared by every CSV/XLSX the service writes (downloads, layer builds,
 import rejects): text a spreadsheet would run as a formula (``=cmd|' /C calc'!A0``, ``+``, ``-``,
 ``@``, tab, CR at the start) gets a leading apostrophe, so it shows as text (OWASP CSV injection)."""
+
 from __future__ import annotations
 
 import math

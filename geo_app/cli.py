@@ -1,8 +1,10 @@
 """``geo-app`` command line. Commands call the same services as the views; errors become ClickException."""
+
 from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 
 import click
 from flask import Flask, current_app
@@ -11,11 +13,11 @@ from werkzeug.serving import run_simple
 
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
-from .services import boundaries as boundary_service
 from .services import audit as audit_service
-from .services import users as user_service
+from .services import boundaries as boundary_service
 from .services import demo as demo_service
 from .services import records_import as import_service
+from .services import users as user_service
 from .store import migrate
 from .store.db import get_session
 
@@ -65,7 +67,9 @@ def boundaries_import(path, preset, desa_code_col, desa_name_col, kecamatan_code
             kecamatan_code=kecamatan_code_col,
             kecamatan_name=kecamatan_name_col,
         )
-    report = boundary_service.import_boundaries(get_session(), _settings(), path=path, mapping=mapping, kabupaten=kabupaten)
+    report = boundary_service.import_boundaries(
+        get_session(), _settings(), path=path, mapping=mapping, kabupaten=kabupaten
+    )
     for line in report.lines():
         click.echo(line)
 
@@ -79,8 +83,10 @@ def boundaries_list() -> None:
     click.echo(f"{'Kode':<9} {'Kecamatan':<16} {'Desa':>5} {'Luas km²':>9}")
     for r in rows:
         click.echo(f"{r['code']:<9} {r['name']:<16} {r['desa_count']:>5} {r['area_km2']:>9.1f}")
-    click.echo(f"{len(rows)} kecamatan, {sum(r['desa_count'] for r in rows)} desa/kelurahan, "
-               f"{sum(r['area_km2'] for r in rows):.1f} km²")
+    click.echo(
+        f"{len(rows)} kecamatan, {sum(r['desa_count'] for r in rows)} desa/kelurahan, "
+        f"{sum(r['area_km2'] for r in rows):.1f} km²"
+    )
 
 
 demo = GeoAppGroup("demo", help="Data demo (sintetis, berdasarkan angka nyata FACTS.md).")
@@ -124,15 +130,28 @@ def _import_command(kind: str, help_text: str) -> None:
                     writing_announced = True  # validation is done: say so, since a bar is silent off a terminal
                     click.echo("\nsemua baris valid, menyimpan / all rows valid, writing", err=True)
                 if bar is None:
-                    bar = stack.enter_context(click.progressbar(
-                        length=total, label=f"{kind}: memeriksa dan menyimpan / validating and writing",
-                        file=click.get_text_stream("stderr")))
+                    bar = stack.enter_context(
+                        click.progressbar(
+                            length=total,
+                            label=f"{kind}: memeriksa dan menyimpan / validating and writing",
+                            file=sys.stderr,  # click.get_text_stream is deprecated (Click 9)
+                        )
+                    )
                 bar.update(done - bar.pos)
 
             try:
                 result = import_service.import_records(
-                    get_session(), _settings(), kind, path, None, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects_path=rejects, progress=progress, actor=_cli_actor())
+                    get_session(),
+                    _settings(),
+                    kind,
+                    path,
+                    None,
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                    rejects_path=rejects,
+                    progress=progress,
+                    actor=_cli_actor(),
+                )
             except ValidationError as exc:
                 stack.close()
                 details = exc.details if isinstance(exc.details, dict) else {}
@@ -165,8 +184,10 @@ def import_batches() -> None:
     """List import batches (newest first)."""
     for b in audit_service.list_batches(get_session()):
         state = "dibatalkan/rolled back" if b["rolled_back"] else ""
-        click.echo(f"{b['batch']}  {b['at']}  {b['actor']:<16} {b['kind'] or '-':<10} "
-                   f"{b['created']:>5} baru  {b['updated']:>5} diperbarui  {state}")
+        click.echo(
+            f"{b['batch']}  {b['at']}  {b['actor']:<16} {b['kind'] or '-':<10} "
+            f"{b['created']:>5} baru  {b['updated']:>5} diperbarui  {state}"
+        )
 
 
 @import_group.command("rollback")
@@ -191,8 +212,10 @@ def serve(host: str, port: int) -> None:
             click.echo(line)
     _ensure_first_admin()
     if _settings().get("DEMO_ON_EMPTY", True) and not demo_service.has_records(get_session()):
-        click.echo("Database tanpa data rakor/TPS/insiden: memuat data demo / loading the demo set "
-                   "(GEO_APP_DEMO_ON_EMPTY=0 to skip)")
+        click.echo(
+            "Database tanpa data rakor/TPS/insiden: memuat data demo / loading the demo set "
+            "(GEO_APP_DEMO_ON_EMPTY=0 to skip)"
+        )
         try:
             counts = demo_service.load_demo(get_session(), _settings())
         except GeoAppError as exc:
@@ -252,14 +275,24 @@ tokens = GeoAppGroup("tokens", help="Token API untuk skrip (Authorization: Beare
 @tokens.command("create")
 @click.argument("name")
 @click.option("--user", "username", required=True, help="The user the token speaks for; it dies with them.")
-@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer", show_default=True,
-              help="At most the user's role.")
-@click.option("--expires-days", type=click.IntRange(1, user_service.MAX_TOKEN_DAYS), default=None,
-              help="Days until the token stops working (default: never).")
+@click.option(
+    "--role",
+    type=click.Choice(user_service.ROLES),
+    default="viewer",
+    show_default=True,
+    help="At most the user's role.",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, user_service.MAX_TOKEN_DAYS),
+    default=None,
+    help="Days until the token stops working (default: never).",
+)
 def tokens_create(name: str, username: str, role: str, expires_days: int | None) -> None:
     """Create a token owned by a user; it is shown once, only its hash is stored."""
-    token = user_service.create_token(get_session(), name, role, username, created_by=_cli_actor(),
-                                      expires_days=expires_days)
+    token = user_service.create_token(
+        get_session(), name, role, username, created_by=_cli_actor(), expires_days=expires_days
+    )
     until = f", berlaku sampai / expires {token['expires_at']}" if token["expires_at"] else ""
     click.echo(f"token {token['id']} ({token['role']}, {token['user']}{until}): {token['token']}")
 
@@ -269,8 +302,10 @@ def tokens_list() -> None:
     """Every token with its owner, expiry and last use."""
     for t in user_service.list_tokens(get_session()):
         state = "dicabut/revoked" if t["revoked"] else "aktif/active"
-        click.echo(f"{t['id']:>4} {t['name']:<20} {t['role']:<7} {t['user'] or '-':<16} {state:<16} "
-                   f"exp {t['expires_at'] or '-'}  last {t['last_used_at'] or '-'}")
+        click.echo(
+            f"{t['id']:>4} {t['name']:<20} {t['role']:<7} {t['user'] or '-':<16} {state:<16} "
+            f"exp {t['expires_at'] or '-'}  last {t['last_used_at'] or '-'}"
+        )
 
 
 @tokens.command("revoke")
@@ -287,8 +322,10 @@ def _ensure_first_admin() -> None:
         return
     password = secrets.token_urlsafe(12)
     user_service.create_user(session, "admin", password, "admin", actor="serve")
-    click.echo(f"Pengguna pertama / first user: admin, kata sandi / password: {password} "
-               "(ganti dengan / change it with `geo-app users set-password admin`)")
+    click.echo(
+        f"Pengguna pertama / first user: admin, kata sandi / password: {password} "
+        "(ganti dengan / change it with `geo-app users set-password admin`)"
+    )
 
 
 @click.command("coverage")
@@ -297,18 +334,28 @@ def _ensure_first_admin() -> None:
 @click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
 @click.option("--kecamatan", help="Kode atau nama kecamatan / kecamatan code or name.")
 @click.option("--status", help="uncovered, at_risk, insecure, covered (comma-separated).")
-@click.option("--set", "extra", multiple=True, metavar="KEY=VALUE",
-              help="Other settings, e.g. requirement.rawan.police=3 or severity_weight.high=5.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
-              show_default=True)
+@click.option(
+    "--set",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Other settings, e.g. requirement.rawan.police=3 or severity_weight.high=5.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table", show_default=True
+)
 @with_appcontext
 def coverage(ref_date, window_days, incident_window_days, kecamatan, status, extra, fmt) -> None:
     """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents."""
     from .services import coverage as coverage_service
 
     try:
-        overrides = {"date": ref_date, "window_days": window_days, "incident_window_days": incident_window_days,
-                     **coverage_service.parse_set_options(extra)}
+        overrides = {
+            "date": ref_date,
+            "window_days": window_days,
+            "incident_window_days": incident_window_days,
+            **coverage_service.parse_set_options(extra),
+        }
         cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
         click.echo(coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache))
     except GeoAppError as exc:
@@ -330,9 +377,15 @@ def layers_build(out_dir, ref_date, window_days, incident_window_days, extra, la
     """Peta ringkasan dan per kecamatan (HTML mandiri), tabel cakupan (CSV, GeoJSON), manifest.json."""
     from .services import layers as layer_service
 
-    report = layer_service.run_build(current_app, out_dir, {"date": ref_date, "window_days": window_days,
-                                     "incident_window_days": incident_window_days}, extra, lang=lang, force=force,
-                                     progress=click.progressbar)
+    report = layer_service.run_build(
+        current_app,
+        out_dir,
+        {"date": ref_date, "window_days": window_days, "incident_window_days": incident_window_days},
+        extra,
+        lang=lang,
+        force=force,
+        progress=click.progressbar,
+    )
     for line in report.lines():
         click.echo(line)
 
@@ -358,8 +411,11 @@ def db_upgrade(revision: str) -> None:
         before, after = migrate.upgrade(engine, revision)
     finally:
         engine.dispose()
-    click.echo(f"skema / schema: {before or '-'} -> {after}" if before != after else f"skema / schema: {after}, "
-               "tidak ada perubahan / nothing to do")
+    click.echo(
+        f"skema / schema: {before or '-'} -> {after}"
+        if before != after
+        else f"skema / schema: {after}, tidak ada perubahan / nothing to do"
+    )
 
 
 @db.command("current", with_appcontext=False)
@@ -371,8 +427,13 @@ def db_current() -> None:
             state = migrate.schema_state(conn)
     finally:
         engine.dispose()
-    notes = {"at_head": "at head", "empty": "empty database", "legacy": "made before migrations (no alembic_version)",
-             "behind": f"behind: run `{migrate.UPGRADE_COMMAND}`", "unknown": "unknown to this code (newer release?)"}
+    notes = {
+        "at_head": "at head",
+        "empty": "empty database",
+        "legacy": "made before migrations (no alembic_version)",
+        "behind": f"behind: run `{migrate.UPGRADE_COMMAND}`",
+        "unknown": "unknown to this code (newer release?)",
+    }
     click.echo(f"current: {state.current or '-'} ({notes[state.kind]}); head: {state.head}")
 
 
@@ -386,8 +447,12 @@ def db_history() -> None:
 
 @db.command("revision", with_appcontext=False)
 @click.option("-m", "--message", required=True, help="What the revision changes.")
-@click.option("--autogenerate/--empty", default=True, show_default=True,
-              help="Compare the models with the database (at head) and write the difference.")
+@click.option(
+    "--autogenerate/--empty",
+    default=True,
+    show_default=True,
+    help="Compare the models with the database (at head) and write the difference.",
+)
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new revision into geo_app/store/migrations/versions/ (review it before committing)."""
     engine = _db_engine()
@@ -395,8 +460,11 @@ def db_revision(message: str, autogenerate: bool) -> None:
         path = migrate.new_revision(engine, message, autogenerate=autogenerate)
     finally:
         engine.dispose()
-    click.echo(f"ditulis / written: {path}" if path else "model dan database sama / the models and the database "
-               "agree: nothing written")
+    click.echo(
+        f"ditulis / written: {path}"
+        if path
+        else "model dan database sama / the models and the database agree: nothing written"
+    )
 
 
 def register(app: Flask) -> None:

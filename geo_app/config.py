@@ -3,6 +3,7 @@
 The project root is known here because templates and the ``shapefiles/`` cache live beside
 the package, not inside it.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,10 +52,21 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-_CASTS = {"PROXY_COUNT": int, "FETCH_TIMEOUT": float, "MAX_CONTENT_LENGTH": int, "MAX_IMPORT_ROWS": int,
-          "PLACEMENT_TOLERANCE_M": float}
-_BOOLS = {"AUTO_IMPORT_BOUNDARIES", "DEMO_ON_EMPTY", "ALLOW_ANONYMOUS_VIEW", "CSRF_ENABLED", "SECURE_COOKIES",
-          "AUTO_UPGRADE"}
+_CASTS = {
+    "PROXY_COUNT": int,
+    "FETCH_TIMEOUT": float,
+    "MAX_CONTENT_LENGTH": int,
+    "MAX_IMPORT_ROWS": int,
+    "PLACEMENT_TOLERANCE_M": float,
+}
+_BOOLS = {
+    "AUTO_IMPORT_BOUNDARIES",
+    "DEMO_ON_EMPTY",
+    "ALLOW_ANONYMOUS_VIEW",
+    "CSRF_ENABLED",
+    "SECURE_COOKIES",
+    "AUTO_UPGRADE",
+}
 
 
 def _cast(key: str, raw: str) -> Any:

@@ -3,6 +3,7 @@
 They are turned into responses in one place (``geo_app.web.errors``) and into
 ``click.ClickException`` in the CLI (``geo_app.cli``).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 Areas and distances are computed in UTM zone 47S (EPSG:32747), which covers Mukomuko;
 never in degrees.
 """
+
 from __future__ import annotations
 
 import geopandas as gpd

@@ -15,6 +15,7 @@ All records are synthetic and generated deterministically (fixed seed).
 
     GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_coverage.py [--runs 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ REFERENCE = pd.Timestamp("2024-11-27")
 def load_boundaries() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     source = os.environ.get("GEO_APP_BOUNDARY_SOURCE")
     if not source:
-        sys.exit("set GEO_APP_BOUNDARY_SOURCE to the wilayah_boundaries folder (e.g. ../shared/data/wilayah_boundaries)")
+        sys.exit(
+            "set GEO_APP_BOUNDARY_SOURCE to the wilayah_boundaries folder (e.g. ../shared/data/wilayah_boundaries)"
+        )
     files = boundary_files(KABUPATEN)
     if source.startswith(("http://", "https://")):
         tmp = Path(tempfile.mkdtemp(prefix="bench_coverage_"))
@@ -72,11 +75,20 @@ def demo_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str, 
     pts = gpd.GeoSeries(shapely.get_geometry(desa.geometry.iloc[tps_desa].sample_points(1, rng=rng).to_numpy(), 0))
     number = pd.Series(tps_desa).groupby(tps_desa).cumcount().to_numpy() + 1
     vuln = np.where(np.arange(TOTAL_TPS) == 0, "rawan", "tidak_rawan")
-    tps = pd.DataFrame({
-        "id": np.arange(1, TOTAL_TPS + 1), "desa_code": desa["code"].to_numpy()[tps_desa], "number": number,
-        "voters": voters, "vulnerability": vuln, "police": rng.integers(0, 3, TOTAL_TPS),
-        "tni": 0, "linmas": rng.integers(1, 3, TOTAL_TPS), "lon": pts.x.to_numpy(), "lat": pts.y.to_numpy(),
-    })
+    tps = pd.DataFrame(
+        {
+            "id": np.arange(1, TOTAL_TPS + 1),
+            "desa_code": desa["code"].to_numpy()[tps_desa],
+            "number": number,
+            "voters": voters,
+            "vulnerability": vuln,
+            "police": rng.integers(0, 3, TOTAL_TPS),
+            "tni": 0,
+            "linmas": rng.integers(1, 3, TOTAL_TPS),
+            "lon": pts.x.to_numpy(),
+            "lat": pts.y.to_numpy(),
+        }
+    )
     kec_codes = np.unique(desa["kecamatan_code"])
     rows = []
     day0 = REFERENCE - pd.Timedelta(days=75)
@@ -86,31 +98,75 @@ def demo_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str, 
             rows.append((i + 1, f"Rakor {i}", d, "kecamatan", kec_codes[i], None, True, [], np.nan, np.nan))
         elif i < 95:
             k = int(rng.integers(0, n))
-            rows.append((i + 1, f"Rakor desa {i}", d, "desa", desa["kecamatan_code"].iat[k], desa["code"].iat[k], False,
-                         list(desa["code"].to_numpy()[rng.integers(0, n, 2)]), np.nan, np.nan))
+            rows.append(
+                (
+                    i + 1,
+                    f"Rakor desa {i}",
+                    d,
+                    "desa",
+                    desa["kecamatan_code"].iat[k],
+                    desa["code"].iat[k],
+                    False,
+                    list(desa["code"].to_numpy()[rng.integers(0, n, 2)]),
+                    np.nan,
+                    np.nan,
+                )
+            )
         else:
-            rows.append((i + 1, f"Rakor kabupaten {i}", d, "kabupaten", None, None, False,
-                         list(desa["code"].to_numpy()[rng.integers(0, n, 5)]), 101.2, -2.6))
-    meetings = pd.DataFrame(rows, columns=["id", "title", "date", "level", "host_kecamatan_code", "host_desa_code",
-                                           "reaches_all_desa", "reached_desa_codes", "lon", "lat"])
+            rows.append(
+                (
+                    i + 1,
+                    f"Rakor kabupaten {i}",
+                    d,
+                    "kabupaten",
+                    None,
+                    None,
+                    False,
+                    list(desa["code"].to_numpy()[rng.integers(0, n, 5)]),
+                    101.2,
+                    -2.6,
+                )
+            )
+    meetings = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "title",
+            "date",
+            "level",
+            "host_kecamatan_code",
+            "host_desa_code",
+            "reaches_all_desa",
+            "reached_desa_codes",
+            "lon",
+            "lat",
+        ],
+    )
     incidents = random_incidents(desa["code"].to_numpy(), 60, rng)
     return {"tps": tps, "meetings": meetings, "incidents": incidents}
 
 
 def random_incidents(codes: np.ndarray, count: int, rng: np.random.Generator, start_id: int = 1) -> pd.DataFrame:
     minutes = rng.integers(0, 45 * 24 * 60, count)
-    return pd.DataFrame({
-        "id": np.arange(start_id, start_id + count),
-        "occurred_at": REFERENCE + pd.Timedelta(days=1) - pd.to_timedelta(minutes, unit="min"),
-        "severity": rng.choice(["low", "medium", "high"], count, p=[0.6, 0.3, 0.1]),
-        "status": rng.choice(["reported", "verified", "forwarded", "closed", "dismissed"], count),
-        "category": "other",
-        "desa_code": np.where(rng.random(count) < 0.05, None, codes[rng.integers(0, len(codes), count)]),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(start_id, start_id + count),
+            "occurred_at": REFERENCE + pd.Timedelta(days=1) - pd.to_timedelta(minutes, unit="min"),
+            "severity": rng.choice(["low", "medium", "high"], count, p=[0.6, 0.3, 0.1]),
+            "status": rng.choice(["reported", "verified", "forwarded", "closed", "dismissed"], count),
+            "category": "other",
+            "desa_code": np.where(rng.random(count) < 0.05, None, codes[rng.integers(0, len(codes), count)]),
+        }
+    )
 
 
-def tile(desa: gpd.GeoDataFrame, kec: gpd.GeoDataFrame, demo: dict[str, pd.DataFrame], rng: np.random.Generator,
-         side: int = 10) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+def tile(
+    desa: gpd.GeoDataFrame,
+    kec: gpd.GeoDataFrame,
+    demo: dict[str, pd.DataFrame],
+    rng: np.random.Generator,
+    side: int = 10,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """The real desa copied ``side``² times on a grid (distinct codes), with records scaled alike."""
     minx, miny, maxx, maxy = desa.total_bounds
     dx, dy = (maxx - minx) * 1.05, (maxy - miny) * 1.05
@@ -223,16 +279,20 @@ def main() -> None:
 
     result = run_demo()  # warm-up (pyproj transformer, imports)
     t_demo = median_time(run_demo, max(args.runs, 10))
-    print(f"\n(a) demo-sized set: {len(desa)} desa, {len(demo['tps'])} TPS, {len(demo['meetings'])} meetings, "
-          f"{len(demo['incidents'])} incidents")
+    print(
+        f"\n(a) demo-sized set: {len(desa)} desa, {len(demo['tps'])} TPS, {len(demo['meetings'])} meetings, "
+        f"{len(demo['incidents'])} incidents"
+    )
     print(f"  compute_coverage median     {t_demo * 1000:10.1f} ms   (target < 50 ms)")
     print(f"  statuses: {result.summary['status_counts']}, voters {result.summary['voters']:,}")
     bench_join("demo", desa, demo["tps"], args.runs)
 
     t0 = time.perf_counter()
     big_desa, big_kec, big = tile(desa, kec, demo, rng)
-    print(f"\n(b) synthetic 100x set (built in {time.perf_counter() - t0:.1f} s): {len(big_desa):,} desa, "
-          f"{len(big['tps']):,} TPS, {len(big['meetings']):,} meetings, {len(big['incidents']):,} incidents")
+    print(
+        f"\n(b) synthetic 100x set (built in {time.perf_counter() - t0:.1f} s): {len(big_desa):,} desa, "
+        f"{len(big['tps']):,} TPS, {len(big['meetings']):,} meetings, {len(big['incidents']):,} incidents"
+    )
 
     def run_big():
         return compute_coverage(big_desa, big_kec, big["meetings"], big["tps"], big["incidents"])

@@ -8,6 +8,7 @@ Builds a temporary SQLite database with the real boundaries (GEO_APP_BOUNDARY_SO
 
     GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_import.py [--per-desa 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        app = create_app({"DATABASE_URL": f"sqlite:///{root / 'bench.sqlite'}", "SHAPEFILE_DIR": str(root / "shp"),
-                          "BOUNDARY_SOURCE": source})
+        app = create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{root / 'bench.sqlite'}",
+                "SHAPEFILE_DIR": str(root / "shp"),
+                "BOUNDARY_SOURCE": source,
+            }
+        )
         with app.app_context():
             session, settings = get_session(), app.config["GEO_APP_SETTINGS"]
             import_boundaries(session, settings)
@@ -49,8 +55,14 @@ def main() -> int:
                 out = fn()
                 print(f"{label:<42} {time.perf_counter() - start:7.2f} s   {out}")
 
-            timed("demo load (empty database)", lambda: {k: v["inserted"] for k, v in load_demo(session, settings).items()})
-            timed("demo load again (all unchanged)", lambda: {k: v["unchanged"] for k, v in load_demo(session, settings).items()})
+            timed(
+                "demo load (empty database)",
+                lambda: {k: v["inserted"] for k, v in load_demo(session, settings).items()},
+            )
+            timed(
+                "demo load again (all unchanged)",
+                lambda: {k: v["unchanged"] for k, v in load_demo(session, settings).items()},
+            )
 
             desa = desa_frame(session)
             sampler = PointSampler(desa, np.random.default_rng(1))
@@ -63,8 +75,14 @@ def main() -> int:
             path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
             rows = len(lines) - 1
             timed(f"import {rows} TPS rows", lambda: import_records(session, settings, "tps", path).inserted)
-            timed(f"re-import {rows} TPS rows (unchanged)", lambda: import_records(session, settings, "tps", path).unchanged)
-            timed(f"dry run {rows} TPS rows", lambda: import_records(session, settings, "tps", path, dry_run=True).unchanged)
+            timed(
+                f"re-import {rows} TPS rows (unchanged)",
+                lambda: import_records(session, settings, "tps", path).unchanged,
+            )
+            timed(
+                f"dry run {rows} TPS rows",
+                lambda: import_records(session, settings, "tps", path, dry_run=True).unchanged,
+            )
         app.extensions["geo_app.engine"].dispose()
     return 0
 

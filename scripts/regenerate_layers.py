@@ -7,6 +7,7 @@ Writes the overview and every kecamatan map as standalone HTML (assets beside th
 tables as CSV and GeoJSON and manifest.json; skips the work when data and settings are unchanged.
 Settings come from the GEO_APP_* environment variables like the app's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,15 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     try:
-        report = run_build(app, args.out, {"date": args.date, "window_days": args.window_days,
-                                           "incident_window_days": args.incident_window_days},
-                           args.extra, lang=args.lang, force=args.force, progress=click.progressbar)
+        report = run_build(
+            app,
+            args.out,
+            {"date": args.date, "window_days": args.window_days, "incident_window_days": args.incident_window_days},
+            args.extra,
+            lang=args.lang,
+            force=args.force,
+            progress=click.progressbar,
+        )
     except GeoAppError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)
         return 1

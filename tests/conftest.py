@@ -3,20 +3,20 @@
 The real boundaries are read from ``GEO_APP_BOUNDARY_SOURCE`` (CI: ../shared/data/wilayah_boundaries)
 and imported once per test session into a template database that each test copies.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import shutil
-from contextlib import contextmanager
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-from geo_app import create_app
 from sqlalchemy import select
 
+from geo_app import create_app
 from geo_app.services.boundaries import import_boundaries
 from geo_app.services.users import create_user
 from geo_app.store.db import get_session
@@ -42,7 +42,9 @@ def boundary_source() -> str:
 @pytest.fixture(scope="session")
 def bigstyle_shapefile() -> Path:
     path = SHARED_DATA / "shapefiles_bigstyle" / "BATAS_DESA_MUKOMUKO.shp"
-    assert path.exists(), f"{path} missing: ../shared/data must sit beside the checkout (or set GEO_APP_BOUNDARY_SOURCE)"
+    assert path.exists(), (
+        f"{path} missing: ../shared/data must sit beside the checkout (or set GEO_APP_BOUNDARY_SOURCE)"
+    )
     return path
 
 
@@ -52,8 +54,14 @@ TEST_ADMIN = "admin-test"
 def make_app(db_path: Path, shapefile_dir: Path, **extra):
     """Tests read without logging in and post without CSRF tokens unless a test turns access control
     back on (tests/test_access.py does); writes still need a user, see the ``client`` fixture."""
-    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", "SHAPEFILE_DIR": str(shapefile_dir),
-              "SECRET_KEY": "test-secret", "ALLOW_ANONYMOUS_VIEW": True, "CSRF_ENABLED": False}
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "SHAPEFILE_DIR": str(shapefile_dir),
+        "SECRET_KEY": "test-secret",
+        "ALLOW_ANONYMOUS_VIEW": True,
+        "CSRF_ENABLED": False,
+    }
     config.update(extra)
     return create_app(config)
 
@@ -179,12 +187,14 @@ def snapshot(app) -> dict[str, list[tuple]]:
 
 # --- production access settings: users vera (viewer) and edi (editor), CSRF on ----------------------
 
+
 @pytest.fixture
 def secure_app(tmp_path, template_db, boundary_source):
     db_path = tmp_path / "secure.sqlite"
     shutil.copy(template_db, db_path)
-    app = make_app(db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source,
-                   ALLOW_ANONYMOUS_VIEW=False, CSRF_ENABLED=True)
+    app = make_app(
+        db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, ALLOW_ANONYMOUS_VIEW=False, CSRF_ENABLED=True
+    )
     with app.app_context():
         session = get_session()
         for name, role in (("vera", "viewer"), ("edi", "editor")):
@@ -203,8 +213,9 @@ def _csrf(client, path="/login") -> str:
 def _login(client, username, password=None):
     """Log in through the form, as a browser does (password of the secure_app users by default)."""
     token = _csrf(client)
-    return client.post("/login", data={"username": username, "password": password or f"{username}-password-123",
-                                       "csrf_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": password or f"{username}-password-123", "csrf_token": token}
+    )
 
 
 @contextmanager
@@ -227,3 +238,11 @@ def postgres_database(server_url: str):
         with admin.connect() as con:
             con.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def get_closed(client, url: str, **kwargs):
+    """GET a file response, read it and close it (send_file keeps the file open until closed)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response

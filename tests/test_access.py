@@ -1,8 +1,8 @@
 """Access control with the production settings: no anonymous viewing, CSRF on every cookie write."""
+
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from geo_app.services import users as user_service
 from geo_app.store.db import get_session
 from geo_app.store.models import ApiToken, LoginFailure, User
 
-from .conftest import TEST_ADMIN, _csrf, _login, make_app, snapshot
+from .conftest import TEST_ADMIN, _csrf, _login, snapshot
 
 TPS = {"desa": "Penarik", "number": 7, "voters": 250}
 
@@ -121,8 +121,9 @@ def test_admin_manages_tokens_over_the_api(secure_app):
 def test_login_redirect_stays_on_this_site(secure_app):
     client = secure_app.test_client()
     token = _csrf(client)
-    response = client.post("/login?next=//evil.example/x", data={
-        "username": "edi", "password": "edi-password-123", "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "edi", "password": "edi-password-123", "csrf_token": token}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 

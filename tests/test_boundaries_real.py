@@ -1,4 +1,5 @@
 """The real Mukomuko boundaries, read through GEO_APP_BOUNDARY_SOURCE."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -31,9 +32,23 @@ def test_counts_and_hierarchy(app):
     per_kec = desa.groupby("kecamatan_name").size()
     assert per_kec["Teramang Jaya"] == 13
     # desa counts per kecamatan as published with the DPT (FACTS.md)
-    published = {"Penarik": 14, "Ipuh": 16, "Kota Mukomuko": 9, "Lubuk Pinang": 7, "Pondok Suguh": 11,
-                 "XIV Koto": 8, "Air Rami": 12, "Teramang Jaya": 13, "Air Manjunto": 8, "Selagan Raya": 12,
-                 "Sungai Rumbai": 9, "Teras Terunjam": 8, "V Koto": 10, "Air Dikit": 7, "Malin Deman": 7}
+    published = {
+        "Penarik": 14,
+        "Ipuh": 16,
+        "Kota Mukomuko": 9,
+        "Lubuk Pinang": 7,
+        "Pondok Suguh": 11,
+        "XIV Koto": 8,
+        "Air Rami": 12,
+        "Teramang Jaya": 13,
+        "Air Manjunto": 8,
+        "Selagan Raya": 12,
+        "Sungai Rumbai": 9,
+        "Teras Terunjam": 8,
+        "V Koto": 10,
+        "Air Dikit": 7,
+        "Malin Deman": 7,
+    }
     assert per_kec.to_dict() == published
 
 

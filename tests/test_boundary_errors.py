@@ -3,6 +3,7 @@ a non-zero exit, and the database (which holds the real boundaries) exactly as i
 
 The bad files are built once per module from the real BIG-style shapefile (../shared/data).
 """
+
 from __future__ import annotations
 
 import re
@@ -123,7 +124,8 @@ ROW_LABEL = re.escape(f"row {ROW} ({ROW_CODE} {ROW_NAME})")
 FILE_ERRORS = {
     "duplicate": r"duplicate desa code \(column KDEPUM\): row 5 \(17\.06\.01\.2009 [^)]+\); row 6 \(17\.06\.01\.2009 Sumber Makmur\)",
     "kecamatan_mismatch": r"kecamatan code \(column KDCPUM\) does not fit the desa code \(column KDEPUM\): "
-    + ROW_LABEL + r": kecamatan 17\.06\.09",
+    + ROW_LABEL
+    + r": kecamatan 17\.06\.09",
     "other_kabupaten": r"desa code \(column KDEPUM\) does not belong to kabupaten 17\.06: row 6 \(17\.05\.01\.2013 Sumber Makmur\)",
     "malformed_code": r"desa code \(column KDEPUM\) is not a Kemendagri desa code like 17\.06\.08\.2006: "
     r"row 6 \(17\.06\.01\.20x3 Sumber Makmur\)",
@@ -144,7 +146,9 @@ FILE_ERRORS = {
 @pytest.mark.parametrize("name", sorted(FILE_ERRORS))
 def test_bad_file_is_rejected_and_changes_nothing(name, bad, app):
     path = bad[name]
-    assert_fails(app, ["boundaries", "import", str(path), "--preset", "big"], re.escape(f"{path}: ") + FILE_ERRORS[name])
+    assert_fails(
+        app, ["boundaries", "import", str(path), "--preset", "big"], re.escape(f"{path}: ") + FILE_ERRORS[name]
+    )
 
 
 def test_missing_file(app, tmp_path):
@@ -155,8 +159,17 @@ def test_missing_file(app, tmp_path):
 def test_unknown_columns_are_named_with_the_columns_the_file_has(app, bigstyle_shapefile):
     line = assert_fails(
         app,
-        ["boundaries", "import", str(bigstyle_shapefile), "--desa-code-col", "KODE", "--desa-name-col", "NAMOBJ",
-         "--kecamatan-name-col", "NAMA_KEC"],
+        [
+            "boundaries",
+            "import",
+            str(bigstyle_shapefile),
+            "--desa-code-col",
+            "KODE",
+            "--desa-name-col",
+            "NAMOBJ",
+            "--kecamatan-name-col",
+            "NAMA_KEC",
+        ],
         re.escape(f"{bigstyle_shapefile}: unknown column(s) KODE, NAMA_KEC; the file has: ") + ".+",
     )
     for column in ("NAMOBJ", "KDEPUM", "KDCPUM", "WADMKC"):
@@ -221,7 +234,8 @@ def test_source_folder_lacking_a_file(app_with_source, boundary_source, tmp_path
 def test_source_that_is_not_a_folder(app_with_source, tmp_path):
     app = app_with_source(str(tmp_path / "no_such_mirror"))
     assert_fails(
-        app, ["boundaries", "import"],
+        app,
+        ["boundaries", "import"],
         re.escape(f"boundary source {tmp_path / 'no_such_mirror'} is not a folder or an http(s) URL"),
     )
 
@@ -260,6 +274,7 @@ def test_failure_while_writing_rolls_everything_back(app, bad, big, monkeypatch)
 
 # --- hostile files (issue: safety under bad input) ------------------------------------------------------
 
+
 def _zip_with(path, members: dict[str, bytes], compression=None):
     import zipfile
 
@@ -296,13 +311,17 @@ def test_geojson_with_a_million_coordinates_is_refused(app, runner, tmp_path):
     angles = np.linspace(0, 2 * np.pi, 1_000_000, endpoint=False)
     ring = np.column_stack([101.2 + 0.05 * np.cos(angles), -2.6 + 0.05 * np.sin(angles)]).round(7).tolist()
     ring.append(ring[0])
-    feature = {"type": "Feature", "properties": {"KODE": "17.06.10.2001", "NAMA": "Penarik"},
-               "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"KODE": "17.06.10.2001", "NAMA": "Penarik"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
     path = tmp_path / "huge.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     before = snapshot(app)
-    result = runner.invoke(args=["boundaries", "import", str(path), "--desa-code-col", "KODE",
-                                 "--desa-name-col", "NAMA"])
+    result = runner.invoke(
+        args=["boundaries", "import", str(path), "--desa-code-col", "KODE", "--desa-name-col", "NAMA"]
+    )
     assert result.exit_code != 0
     assert "more than 200,000 vertices" in result.output and "1,000,001 vertices" in result.output
     assert snapshot(app) == before

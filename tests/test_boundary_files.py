@@ -2,6 +2,7 @@
 
 Every file is built in a temporary folder from the real BIG-style shapefile (../shared/data), once per module.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -73,8 +74,14 @@ def variants(tmp_path_factory, big) -> dict[str, tuple[Path, list[str]]]:
 
 def _options(cols: dict[str, str]) -> list[str]:
     return [
-        "--desa-code-col", cols["KDEPUM"], "--desa-name-col", cols["NAMOBJ"],
-        "--kecamatan-code-col", cols["KDCPUM"], "--kecamatan-name-col", cols["WADMKC"],
+        "--desa-code-col",
+        cols["KDEPUM"],
+        "--desa-name-col",
+        cols["NAMOBJ"],
+        "--kecamatan-code-col",
+        cols["KDCPUM"],
+        "--kecamatan-name-col",
+        cols["WADMKC"],
     ]
 
 

@@ -9,6 +9,7 @@ only base-map tile requests are allowed to have been attempted.
 To check another page, open it with ``browse(url)`` (``live_server`` + ``page`` fixtures) and assert on
 the returned ``Visit``.
 """
+
 from __future__ import annotations
 
 import threading
@@ -26,12 +27,22 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="install the 
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 #: base-map tiles are the one external resource the pages may ask for
-TILE_HOSTS = {"tile.openstreetmap.org", "a.tile.openstreetmap.org", "b.tile.openstreetmap.org",
-              "c.tile.openstreetmap.org"}
+TILE_HOSTS = {
+    "tile.openstreetmap.org",
+    "a.tile.openstreetmap.org",
+    "b.tile.openstreetmap.org",
+    "c.tile.openstreetmap.org",
+}
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DESA_CODE = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 
@@ -142,7 +153,7 @@ MAP_STATE_JS = """
     search: document.querySelectorAll(".leaflet-control-search input").length,
   };
 }
-""" % DESA_CODE
+""".replace("%s", DESA_CODE)
 
 
 RECORD_LAYERS = ["TPS", "Insiden", "Peta panas insiden", "Rakor"]
@@ -332,12 +343,33 @@ def test_user_text_in_a_popup_shows_as_text(app, demo_loaded, live_server, brows
     evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     with app.app_context():
         settings = app.config["GEO_APP_SETTINGS"]
-        create_record(get_session(), settings, "incidents",
-                      {"occurred_at": "20/11/2024 10:00", "category": "intimidasi", "severity": "tinggi",
-                       "desa_code": "17.06.10.2001", "description": evil}, actor="test")
-        create_record(get_session(), settings, "meetings",
-                      {"title": "Rakor desa", "date": "15/11/2024", "level": "desa", "desa_code": "17.06.10.2001",
-                       "venue": evil, "agencies": "kades"}, actor="test")
+        create_record(
+            get_session(),
+            settings,
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "intimidasi",
+                "severity": "tinggi",
+                "desa_code": "17.06.10.2001",
+                "description": evil,
+            },
+            actor="test",
+        )
+        create_record(
+            get_session(),
+            settings,
+            "meetings",
+            {
+                "title": "Rakor desa",
+                "date": "15/11/2024",
+                "level": "desa",
+                "desa_code": "17.06.10.2001",
+                "venue": evil,
+                "agencies": "kades",
+            },
+            actor="test",
+        )
     visit = browse(f"{live_server}/map/desa/17.06.10.2001?peta_dasar=none")
     texts = page.evaluate("""() => {
       const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
@@ -376,9 +408,19 @@ def test_template_text_in_names_and_records_shows_as_typed(app, live_server, bro
         session.get(Desa, "17.06.10.2001").name = f"Penarik {text}"
         bump_version(session, "boundaries")
         session.commit()
-        create_record(session, app.config["GEO_APP_SETTINGS"], "incidents",
-                      {"occurred_at": "20/11/2024 10:00", "category": "hoaks", "severity": "tinggi",
-                       "desa_code": "17.06.10.2001", "description": f"uraian {text}"}, actor="test")
+        create_record(
+            session,
+            app.config["GEO_APP_SETTINGS"],
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "hoaks",
+                "severity": "tinggi",
+                "desa_code": "17.06.10.2001",
+                "description": f"uraian {text}",
+            },
+            actor="test",
+        )
     visit = browse(f"{live_server}/map/kecamatan/17.06.10?peta_dasar=none")
     labels = page.eval_on_selector_all(".map-label.desa", "els => els.map(e => e.textContent)")
     assert f"Penarik {text}" in labels

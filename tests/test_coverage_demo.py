@@ -3,6 +3,7 @@
 Expected totals are read from ../shared/data/FACTS.md; the desa left out of the demo rakor are
 worked out from the generated meetings, not from the analysis.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,7 +68,9 @@ def test_desa_left_out_of_demo_meetings_are_uncovered(demo_result):
     assert left_out <= has_tps
     uncovered = set(result.desa.loc[result.desa["status"] == "uncovered", "code"])
     assert uncovered == left_out
-    assert result.summary["voters_uncovered"] == int(frames["tps"].loc[frames["tps"]["desa_code"].isin(left_out), "voters"].sum())
+    assert result.summary["voters_uncovered"] == int(
+        frames["tps"].loc[frames["tps"]["desa_code"].isin(left_out), "voters"].sum()
+    )
     # the real Teramang Jaya rakor (11 Nov 2024) reached all 13 of its desa
     teramang = result.desa[result.desa["kecamatan_code"] == TERAMANG]
     assert len(teramang) == 13 and teramang["reached"].all()
@@ -84,12 +87,16 @@ def test_penarik_rawan_tps_is_judged_against_the_rawan_requirement(demo_result, 
     # only the rawan TPS's verdict changes
     client = demo_app.test_client()
     base = {d["code"]: d for d in client.get("/api/coverage?kecamatan=17.06.10").get_json()["desa"]}
-    raised = {d["code"]: d for d in client.get("/api/coverage?kecamatan=17.06.10&requirement.rawan.police=3").get_json()["desa"]}
+    raised = {
+        d["code"]: d
+        for d in client.get("/api/coverage?kecamatan=17.06.10&requirement.rawan.police=3").get_json()["desa"]
+    }
     assert raised[PENARIK_DESA]["shortfall_police"] == base[PENARIK_DESA]["shortfall_police"] + 1
     assert raised[PENARIK_DESA]["tps_below_requirement"] == base[PENARIK_DESA]["tps_below_requirement"] + 1
     assert "insecure" in raised[PENARIK_DESA]["reasons"]
-    assert {c: d["shortfall_police"] for c, d in raised.items() if c != PENARIK_DESA} == \
-           {c: d["shortfall_police"] for c, d in base.items() if c != PENARIK_DESA}
+    assert {c: d["shortfall_police"] for c, d in raised.items() if c != PENARIK_DESA} == {
+        c: d["shortfall_police"] for c, d in base.items() if c != PENARIK_DESA
+    }
 
 
 def test_tps_desa_membership_agrees_with_a_plain_shapely_loop(demo_result):
@@ -163,7 +170,9 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
     gaps = client.get("/api/gaps").get_json()
     assert gaps["count"] == 151 - kec["summary"]["status_counts"]["covered"]
     ranks = [g["priority"] for g in gaps["gaps"]]
-    assert ranks == sorted(ranks, reverse=True) and [g["rank"] for g in gaps["gaps"]] == list(range(1, gaps["count"] + 1))
+    assert ranks == sorted(ranks, reverse=True) and [g["rank"] for g in gaps["gaps"]] == list(
+        range(1, gaps["count"] + 1)
+    )
     first = gaps["gaps"][0]
     assert first["status"] != "covered" and first["reasons_id"] and first["reasons_en"]
     assert len(first["reasons_id"]) == len(first["reasons_en"]) == len(first["reasons"])
@@ -176,18 +185,27 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
     assert csv_text.splitlines()[0].startswith("rank,code,name,")
 
 
-@pytest.mark.parametrize("url, message", [
-    ("/api/coverage?window_days=abc", "window_days: expected a whole number of days from 0 to 3650, got 'abc'"),
-    ("/api/coverage?date=2024-02-30", "date: expected a date as YYYY-MM-DD, got '2024-02-30'"),
-    ("/api/coverage?status=lost", "status: 'lost' tidak dikenal / unknown; pilihan / choose: uncovered, at_risk, insecure, covered"),
-    ("/api/coverage?kecamatan=Atlantis", "kecamatan: 'Atlantis' tidak dikenal / unknown"),
-    ("/api/coverage?format=xml", "format: 'xml' tidak dikenal / unknown; pilihan / choose: json, csv, geojson"),
-    ("/api/coverage?colour=red", "colour: unknown coverage setting"),
-    ("/api/coverage/kecamatan?incident_window_days=-3", "incident_window_days: expected a whole number of days from 0 to 3650, got -3"),
-    ("/api/gaps?status=covered", "status: covered desa are not gaps"),
-    ("/api/gaps?limit=0", "limit: expected a whole number >= 1, got '0'"),
-    ("/api/gaps?format=geojson", "format: 'geojson' tidak dikenal / unknown; pilihan / choose: json, csv"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("/api/coverage?window_days=abc", "window_days: expected a whole number of days from 0 to 3650, got 'abc'"),
+        ("/api/coverage?date=2024-02-30", "date: expected a date as YYYY-MM-DD, got '2024-02-30'"),
+        (
+            "/api/coverage?status=lost",
+            "status: 'lost' tidak dikenal / unknown; pilihan / choose: uncovered, at_risk, insecure, covered",
+        ),
+        ("/api/coverage?kecamatan=Atlantis", "kecamatan: 'Atlantis' tidak dikenal / unknown"),
+        ("/api/coverage?format=xml", "format: 'xml' tidak dikenal / unknown; pilihan / choose: json, csv, geojson"),
+        ("/api/coverage?colour=red", "colour: unknown coverage setting"),
+        (
+            "/api/coverage/kecamatan?incident_window_days=-3",
+            "incident_window_days: expected a whole number of days from 0 to 3650, got -3",
+        ),
+        ("/api/gaps?status=covered", "status: covered desa are not gaps"),
+        ("/api/gaps?limit=0", "limit: expected a whole number >= 1, got '0'"),
+        ("/api/gaps?format=geojson", "format: 'geojson' tidak dikenal / unknown; pilihan / choose: json, csv"),
+    ],
+)
 def test_api_bad_parameters_are_400_and_change_nothing(demo_app, url, message):
     before = snapshot(demo_app)
     resp = demo_app.test_client().get(url)
@@ -237,18 +255,33 @@ def test_cli_coverage(demo_app):
     assert len(geo["features"]) == 7
     args = ["coverage", "--format", "json", "--kecamatan", "17.06.10"]
     base = {d["code"]: d for d in json.loads(runner.invoke(args=args).output)["desa"]}
-    custom = {d["code"]: d for d in json.loads(runner.invoke(args=[*args, "--set", "requirement.rawan.police=3"]).output)["desa"]}
+    custom = {
+        d["code"]: d
+        for d in json.loads(runner.invoke(args=[*args, "--set", "requirement.rawan.police=3"]).output)["desa"]
+    }
     assert custom[PENARIK_DESA]["shortfall_police"] == base[PENARIK_DESA]["shortfall_police"] + 1
     assert "insecure" in custom[PENARIK_DESA]["reasons"] and "insecure" not in base[PENARIK_DESA]["reasons"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["coverage", "--window-days", "x"], "Error: window_days: expected a whole number of days from 0 to 3650, got 'x'"),
-    (["coverage", "--status", "bad"], "Error: status: 'bad' tidak dikenal / unknown"),
-    (["coverage", "--kecamatan", "17.06.99"], "Error: kecamatan: '17.06.99' tidak dikenal / unknown"),
-    (["coverage", "--set", "requirement.rawan.police"], "Error: --set: expected KEY=VALUE, got 'requirement.rawan.police'"),
-    (["coverage", "--set", "priority_weight.fame=2"], "Error: priority_weight.fame: unknown priority weight 'fame'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["coverage", "--window-days", "x"],
+            "Error: window_days: expected a whole number of days from 0 to 3650, got 'x'",
+        ),
+        (["coverage", "--status", "bad"], "Error: status: 'bad' tidak dikenal / unknown"),
+        (["coverage", "--kecamatan", "17.06.99"], "Error: kecamatan: '17.06.99' tidak dikenal / unknown"),
+        (
+            ["coverage", "--set", "requirement.rawan.police"],
+            "Error: --set: expected KEY=VALUE, got 'requirement.rawan.police'",
+        ),
+        (
+            ["coverage", "--set", "priority_weight.fame=2"],
+            "Error: priority_weight.fame: unknown priority weight 'fame'",
+        ),
+    ],
+)
 def test_cli_bad_options(demo_app, args, message):
     before = snapshot(demo_app)
     out = demo_app.test_cli_runner().invoke(args=args)
@@ -269,8 +302,10 @@ def test_coverage_without_boundaries_is_503(empty_app):
 
 
 def test_csv_cells_cannot_become_formulas():
-    text = to_csv([{"name": "=HYPERLINK(\"http://x\")", "n": -3, "reasons": ["+a", "b"]}, {"name": "@SUM(A1)", "n": None}],
-                  ["name", "n", "reasons"])
+    text = to_csv(
+        [{"name": '=HYPERLINK("http://x")', "n": -3, "reasons": ["+a", "b"]}, {"name": "@SUM(A1)", "n": None}],
+        ["name", "n", "reasons"],
+    )
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[1] == ["'=HYPERLINK(\"http://x\")", "-3", "'+a; b"]
+    assert rows[1] == ['\'=HYPERLINK("http://x")', "-3", "'+a; b"]
     assert rows[2] == ["'@SUM(A1)", "", ""]

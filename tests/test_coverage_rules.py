@@ -2,6 +2,7 @@
 
 Every expected figure below is worked out by hand from the rules in geo_app/analysis/coverage.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,19 +38,44 @@ def frames(tmp_path_factory, template_db, boundary_source):
 
 
 def meeting(mid, day, level="desa", kec=None, desa=None, reaches_all=False, listed=(), lon=math.nan, lat=math.nan):
-    return {"id": mid, "title": f"Rakor {mid}", "date": pd.Timestamp(day), "level": level, "host_kecamatan_code": kec,
-            "host_desa_code": desa, "reaches_all_desa": reaches_all, "reached_desa_codes": list(listed),
-            "lon": lon, "lat": lat}
+    return {
+        "id": mid,
+        "title": f"Rakor {mid}",
+        "date": pd.Timestamp(day),
+        "level": level,
+        "host_kecamatan_code": kec,
+        "host_desa_code": desa,
+        "reaches_all_desa": reaches_all,
+        "reached_desa_codes": list(listed),
+        "lon": lon,
+        "lat": lat,
+    }
 
 
 def tps(tid, desa, number=1, voters=300, vuln="tidak_rawan", police=1, tni=0, linmas=2, lon=math.nan, lat=math.nan):
-    return {"id": tid, "desa_code": desa, "number": number, "voters": voters, "vulnerability": vuln, "police": police,
-            "tni": tni, "linmas": linmas, "lon": lon, "lat": lat}
+    return {
+        "id": tid,
+        "desa_code": desa,
+        "number": number,
+        "voters": voters,
+        "vulnerability": vuln,
+        "police": police,
+        "tni": tni,
+        "linmas": linmas,
+        "lon": lon,
+        "lat": lat,
+    }
 
 
 def incident(iid, at, severity="low", status="reported", desa=None, category="other"):
-    return {"id": iid, "occurred_at": pd.Timestamp(at), "severity": severity, "status": status, "category": category,
-            "desa_code": desa}
+    return {
+        "id": iid,
+        "occurred_at": pd.Timestamp(at),
+        "severity": severity,
+        "status": status,
+        "category": category,
+        "desa_code": desa,
+    }
 
 
 MEETING_COLS = list(meeting(0, "2024-01-01"))
@@ -61,7 +87,8 @@ def run(frames, meetings=(), stations=(), incidents=(), settings=None, **overrid
     desa, kec = frames
     settings = (settings or CoverageSettings()).with_overrides(overrides)
     return compute_coverage(
-        desa, kec,
+        desa,
+        kec,
         pd.DataFrame(list(meetings), columns=MEETING_COLS),
         pd.DataFrame(list(stations), columns=TPS_COLS),
         pd.DataFrame(list(incidents), columns=INCIDENT_COLS),
@@ -89,8 +116,9 @@ def test_no_records_everything_covered_and_empty_frames_equal_none(frames):
     assert result.summary["desa_reached"] == 0 and result.summary["share_desa_reached"] == 0.0
     assert result.gaps().empty
     again = compute_coverage(*frames)
-    pd.testing.assert_frame_equal(pd.DataFrame(result.desa.drop(columns="geometry")),
-                                  pd.DataFrame(again.desa.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(result.desa.drop(columns="geometry")), pd.DataFrame(again.desa.drop(columns="geometry"))
+    )
     assert result.desa.crs.equals("EPSG:4326") and list(result.desa["code"]) == sorted(frames[0]["code"])
 
 
@@ -107,10 +135,16 @@ def test_uncovered_only_applies_to_desa_with_tps_or_voters(frames):
 
 
 def test_desa_level_meeting_reaches_its_host_and_listed_desa_only(frames):
-    result = run(frames, meetings=[meeting(1, "2024-11-11", "desa", TERAMANG, PASAR_BANTAL, listed=[PENARIK_DESA])],
-                 stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO), tps(3, PENARIK_DESA)])
+    result = run(
+        frames,
+        meetings=[meeting(1, "2024-11-11", "desa", TERAMANG, PASAR_BANTAL, listed=[PENARIK_DESA])],
+        stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO), tps(3, PENARIK_DESA)],
+    )
     assert statuses(result, [PASAR_BANTAL, NENGGALO, PENARIK_DESA]) == {
-        PASAR_BANTAL: "covered", NENGGALO: "uncovered", PENARIK_DESA: "covered"}
+        PASAR_BANTAL: "covered",
+        NENGGALO: "uncovered",
+        PENARIK_DESA: "covered",
+    }
     assert row(result, PASAR_BANTAL)["meetings_count"] == 1
     assert row(result, PASAR_BANTAL)["last_meeting_date"] == pd.Timestamp("2024-11-11")
     assert result.summary["desa_reached"] == 2
@@ -121,12 +155,15 @@ def test_kecamatan_meeting_reaches_all_its_desa_only_when_recorded_so(frames):
     desa, _ = frames
     teramang = set(desa.loc[desa["kecamatan_code"] == TERAMANG, "code"])
     assert len(teramang) == 13
-    result = run(frames, meetings=[
-        meeting(1, "2024-11-11", "kecamatan", TERAMANG, reaches_all=True),
-        meeting(2, "2024-11-12", "kecamatan", AIR_DIKIT, reaches_all=False, listed=[PONDOK_LUNANG]),
-        # held in a desa, but a kecamatan-level meeting does not reach its venue's desa by itself
-        meeting(3, "2024-11-13", "kecamatan", "17.06.10", PENARIK_DESA, reaches_all=False),
-    ])
+    result = run(
+        frames,
+        meetings=[
+            meeting(1, "2024-11-11", "kecamatan", TERAMANG, reaches_all=True),
+            meeting(2, "2024-11-12", "kecamatan", AIR_DIKIT, reaches_all=False, listed=[PONDOK_LUNANG]),
+            # held in a desa, but a kecamatan-level meeting does not reach its venue's desa by itself
+            meeting(3, "2024-11-13", "kecamatan", "17.06.10", PENARIK_DESA, reaches_all=False),
+        ],
+    )
     reached = set(result.desa.loc[result.desa["reached"], "code"])
     assert reached == teramang | {PONDOK_LUNANG}
     assert result.kecamatan.set_index("code").loc[TERAMANG, "share_desa_reached"] == 1.0
@@ -136,22 +173,31 @@ def test_kecamatan_meeting_reaches_all_its_desa_only_when_recorded_so(frames):
 def test_kecamatan_meeting_with_only_a_host_desa_reaches_that_desas_kecamatan(frames):
     result = run(frames, meetings=[meeting(1, "2024-11-11", "kecamatan", None, PONDOK_LUNANG, reaches_all=True)])
     desa = frames[0]
-    assert set(result.desa.loc[result.desa["reached"], "code"]) == set(desa.loc[desa["kecamatan_code"] == AIR_DIKIT, "code"])
+    assert set(result.desa.loc[result.desa["reached"], "code"]) == set(
+        desa.loc[desa["kecamatan_code"] == AIR_DIKIT, "code"]
+    )
 
 
 def test_kabupaten_meeting_reaches_only_listed_desa(frames):
-    result = run(frames, meetings=[
-        meeting(1, "2024-10-01", "kabupaten", TERAMANG, PASAR_BANTAL, reaches_all=True, listed=[NENGGALO]),
-    ], stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO)])
+    result = run(
+        frames,
+        meetings=[
+            meeting(1, "2024-10-01", "kabupaten", TERAMANG, PASAR_BANTAL, reaches_all=True, listed=[NENGGALO]),
+        ],
+        stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO)],
+    )
     assert set(result.desa.loc[result.desa["reached"], "code"]) == {NENGGALO}
     assert statuses(result, [PASAR_BANTAL, NENGGALO]) == {PASAR_BANTAL: "uncovered", NENGGALO: "covered"}
 
 
 def test_a_meeting_that_reaches_a_desa_twice_counts_once(frames):
-    result = run(frames, meetings=[
-        meeting(1, "2024-11-01", "desa", TERAMANG, PASAR_BANTAL, listed=[PASAR_BANTAL, PASAR_BANTAL]),
-        meeting(2, "2024-11-05", "kecamatan", TERAMANG, reaches_all=True, listed=[PASAR_BANTAL]),
-    ])
+    result = run(
+        frames,
+        meetings=[
+            meeting(1, "2024-11-01", "desa", TERAMANG, PASAR_BANTAL, listed=[PASAR_BANTAL, PASAR_BANTAL]),
+            meeting(2, "2024-11-05", "kecamatan", TERAMANG, reaches_all=True, listed=[PASAR_BANTAL]),
+        ],
+    )
     assert row(result, PASAR_BANTAL)["meetings_count"] == 2
     assert row(result, PASAR_BANTAL)["last_meeting_date"] == pd.Timestamp("2024-11-05")
     assert row(result, NENGGALO)["meetings_count"] == 1
@@ -160,13 +206,16 @@ def test_a_meeting_that_reaches_a_desa_twice_counts_once(frames):
 # --- windows -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("day, counts", [
-    ("2024-09-27", False),  # 61 days before 2024-11-27
-    ("2024-09-28", True),  # exactly 60 days before
-    ("2024-09-28 23:30", True),  # the day counts, whatever the time
-    ("2024-11-27", True),  # the reference date itself
-    ("2024-11-28", False),  # after the reference date
-])
+@pytest.mark.parametrize(
+    "day, counts",
+    [
+        ("2024-09-27", False),  # 61 days before 2024-11-27
+        ("2024-09-28", True),  # exactly 60 days before
+        ("2024-09-28 23:30", True),  # the day counts, whatever the time
+        ("2024-11-27", True),  # the reference date itself
+        ("2024-11-28", False),  # after the reference date
+    ],
+)
 def test_meeting_window_is_inclusive_and_ends_on_the_reference_date(frames, day, counts):
     result = run(frames, meetings=[meeting(1, day, "desa", TERAMANG, PASAR_BANTAL)], stations=[tps(1, PASAR_BANTAL)])
     assert bool(row(result, PASAR_BANTAL)["reached"]) is counts
@@ -185,12 +234,15 @@ def test_window_and_date_overrides_move_the_boundaries(frames):
     assert result.summary["meeting_window_start"] == "2024-10-27"
 
 
-@pytest.mark.parametrize("at, counts", [
-    ("2024-10-27 23:59", False),  # 31 days before
-    ("2024-10-28 00:00", True),  # exactly 30 days before
-    ("2024-11-27 23:59", True),  # late on the reference date (WIB)
-    ("2024-11-28 00:00", False),  # after the reference date
-])
+@pytest.mark.parametrize(
+    "at, counts",
+    [
+        ("2024-10-27 23:59", False),  # 31 days before
+        ("2024-10-28 00:00", True),  # exactly 30 days before
+        ("2024-11-27 23:59", True),  # late on the reference date (WIB)
+        ("2024-11-28 00:00", False),  # after the reference date
+    ],
+)
 def test_incident_window_is_inclusive_by_calendar_day(frames, at, counts):
     result = run(frames, incidents=[incident(1, at, "high", desa=PASAR_BANTAL)])
     r = row(result, PASAR_BANTAL)
@@ -224,8 +276,14 @@ def test_requirements_by_vulnerability_class_and_shortfall_per_force(frames):
     }
     for code, values in expected.items():
         r = row(result, code)
-        got = (r["tps_count"], r["tps_below_requirement"], r["shortfall_police"], r["shortfall_tni"],
-               r["shortfall_linmas"], r["status"])
+        got = (
+            r["tps_count"],
+            r["tps_below_requirement"],
+            r["shortfall_police"],
+            r["shortfall_tni"],
+            r["shortfall_linmas"],
+            r["status"],
+        )
         assert got == values, code
     assert row(result, PENARIK_DESA)["voters"] == 1000
     assert result.summary["tps_count"] == 5 and result.summary["tps_secured"] == 3
@@ -241,8 +299,11 @@ def test_requirement_override_adds_tni_and_a_new_class(frames):
     assert row(result, PASAR_BANTAL)["shortfall_tni"] == 1
     # a new class starts at 0 for every force: only the 4 police are required
     assert (row(result, NENGGALO)["shortfall_police"], row(result, NENGGALO)["shortfall_linmas"]) == (2, 0)
-    with pytest.raises(ValidationError, match=r"tps: vulnerability must be one of tidak_rawan, rawan: tps id 2 \('sangat_rawan'\); "
-                                             r"a new class needs its requirement \(setting requirement.<class>.<force>\)$"):
+    with pytest.raises(
+        ValidationError,
+        match=r"tps: vulnerability must be one of tidak_rawan, rawan: tps id 2 \('sangat_rawan'\); "
+        r"a new class needs its requirement \(setting requirement.<class>.<force>\)$",
+    ):
         run(frames, stations=stations)
 
 
@@ -308,7 +369,10 @@ def test_headline_follows_uncovered_then_at_risk_then_insecure(frames):
     assert row(result, NENGGALO)["reasons"] == ["at_risk:unresolved_incidents", "insecure"]
     assert row(result, PONDOK_BARU)["reasons"] == ["insecure"]
     assert statuses(result, [PASAR_BANTAL, NENGGALO, PONDOK_BARU]) == {
-        PASAR_BANTAL: "uncovered", NENGGALO: "at_risk", PONDOK_BARU: "insecure"}
+        PASAR_BANTAL: "uncovered",
+        NENGGALO: "at_risk",
+        PONDOK_BARU: "insecure",
+    }
     gaps = result.gaps()
     lines = gaps.set_index("code").loc[PASAR_BANTAL]
     assert lines["reasons_id"] == [
@@ -345,16 +409,25 @@ def test_distance_to_nearest_reaching_venue_in_utm(frames):
         meeting(6, "2024-08-01", "kabupaten", listed=[NENGGALO], lon=near[0], lat=near[1]),  # out of window
     ]
     result = run(frames, meetings=m)
-    assert row(result, PASAR_BANTAL)["nearest_venue_km"] == pytest.approx(_independent_km(desa, PASAR_BANTAL, *near), rel=1e-9)
+    assert row(result, PASAR_BANTAL)["nearest_venue_km"] == pytest.approx(
+        _independent_km(desa, PASAR_BANTAL, *near), rel=1e-9
+    )
     assert row(result, NENGGALO)["nearest_venue_km"] == pytest.approx(_independent_km(desa, NENGGALO, *far), rel=1e-9)
     assert row(result, PONDOK_BARU)["nearest_venue_km"] == 0.0
     k = kec.set_index("code").loc[AIR_DIKIT]
     assert row(result, PONDOK_LUNANG)["nearest_venue_km"] == pytest.approx(
-        _independent_km(desa, PONDOK_LUNANG, k["rep_lon"], k["rep_lat"]), rel=1e-9)
+        _independent_km(desa, PONDOK_LUNANG, k["rep_lon"], k["rep_lat"]), rel=1e-9
+    )
     assert bool(row(result, PENARIK_DESA)["reached"]) and math.isnan(row(result, PENARIK_DESA)["nearest_venue_km"])
     assert math.isnan(row(result, LUBUK_MUKTI)["nearest_venue_km"])
     assert result.meetings.set_index("id")["venue_source"].to_dict() == {
-        1: "recorded", 2: "recorded", 3: "host_desa", 4: "host_kecamatan", 5: None, 6: "recorded"}
+        1: "recorded",
+        2: "recorded",
+        3: "host_desa",
+        4: "host_kecamatan",
+        5: None,
+        6: "recorded",
+    }
     # sanity of the independent figure: Pasar Bantal's point is a few km from (101.35, -2.72)
     assert 1 < row(result, PASAR_BANTAL)["nearest_venue_km"] < 10
 
@@ -397,7 +470,10 @@ def test_kecamatan_rollup_and_kabupaten_summary(frames):
         tps(5, PONDOK_LUNANG, voters=100),  # Air Dikit, unreached
     ]
     m = [meeting(1, "2024-11-01", "desa", TERAMANG, PASAR_BANTAL, listed=[NENGGALO])]
-    inc = [incident(1, "2024-11-20", "medium", "reported", NENGGALO), incident(2, "2024-11-21", "low", "closed", PONDOK_LUNANG)]
+    inc = [
+        incident(1, "2024-11-20", "medium", "reported", NENGGALO),
+        incident(2, "2024-11-21", "low", "closed", PONDOK_LUNANG),
+    ]
     result = run(frames, meetings=m, stations=stations, incidents=inc)
     k = result.kecamatan.set_index("code")
     t = k.loc[TERAMANG]
@@ -410,7 +486,13 @@ def test_kecamatan_rollup_and_kabupaten_summary(frames):
     assert math.isnan(k.loc["17.06.01", "share_tps_secured"])  # no TPS there
     assert k["desa_count"].sum() == 151
     s = result.summary
-    assert (s["desa_reached"], s["tps_count"], s["tps_secured"], s["voters"], s["voters_uncovered"]) == (2, 5, 4, 1350, 600)
+    assert (s["desa_reached"], s["tps_count"], s["tps_secured"], s["voters"], s["voters_uncovered"]) == (
+        2,
+        5,
+        4,
+        1350,
+        600,
+    )
     assert s["share_tps_secured"] == 0.8 and s["share_desa_reached"] == pytest.approx(2 / 151)
     assert s["status_counts"] == {"uncovered": 2, "at_risk": 1, "insecure": 0, "covered": 148}
     assert isinstance(result.kecamatan, gpd.GeoDataFrame) and result.kecamatan.crs.equals("EPSG:4326")
@@ -424,10 +506,12 @@ def test_tps_points_located_in_desa_and_mismatch_counted(frames):
     reps = desa.set_index("code")
     inside = reps.loc[PASAR_BANTAL, ["rep_lon", "rep_lat"]].to_numpy(float)
     other = reps.loc[NENGGALO, ["rep_lon", "rep_lat"]].to_numpy(float)
-    stations = [tps(1, PASAR_BANTAL, lon=inside[0], lat=inside[1]),
-                tps(2, PASAR_BANTAL, 2, lon=other[0], lat=other[1]),  # its point lies in Nenggalo
-                tps(3, PASAR_BANTAL, 3),  # no point
-                tps(4, PASAR_BANTAL, 4, lon=100.0, lat=-2.5)]  # in the sea, west of the coast
+    stations = [
+        tps(1, PASAR_BANTAL, lon=inside[0], lat=inside[1]),
+        tps(2, PASAR_BANTAL, 2, lon=other[0], lat=other[1]),  # its point lies in Nenggalo
+        tps(3, PASAR_BANTAL, 3),  # no point
+        tps(4, PASAR_BANTAL, 4, lon=100.0, lat=-2.5),
+    ]  # in the sea, west of the coast
     result = run(frames, stations=stations)
     t = result.tps.set_index("id")
     assert t["located_desa_code"].to_dict() == {1: PASAR_BANTAL, 2: NENGGALO, 3: None, 4: None}
@@ -460,8 +544,14 @@ def test_point_in_an_overlap_prefers_the_declared_desa(frames):
 def test_desa_in_another_crs_gives_the_same_result(frames):
     desa, kec = frames
     m = [meeting(1, "2024-11-01", "kabupaten", listed=[NENGGALO], lon=101.35, lat=-2.72)]
-    stations = [tps(1, NENGGALO, lon=desa.set_index("code").loc[NENGGALO, "rep_lon"],
-                    lat=desa.set_index("code").loc[NENGGALO, "rep_lat"])]
+    stations = [
+        tps(
+            1,
+            NENGGALO,
+            lon=desa.set_index("code").loc[NENGGALO, "rep_lon"],
+            lat=desa.set_index("code").loc[NENGGALO, "rep_lat"],
+        )
+    ]
     a = run(frames, meetings=m, stations=stations)
     b = run((desa.to_crs("EPSG:32747"), kec), meetings=m, stations=stations)
     assert a.tps["located_desa_code"].tolist() == b.tps["located_desa_code"].tolist() == [NENGGALO]
@@ -483,42 +573,77 @@ def test_settings_defaults_follow_facts():
     assert s.with_overrides({"window_days": "60"}).cache_key() == s.cache_key()
     assert s.with_overrides({"window_days": "61"}).cache_key() != s.cache_key()
     changed = s.with_overrides({"unresolved_statuses": "reported", "incident_window_days": "7", "weight.high": "5"})
-    assert (changed.unresolved_statuses, changed.incident_window_days, changed.severity_weights["high"]) == (("reported",), 7, 5.0)
+    assert (changed.unresolved_statuses, changed.incident_window_days, changed.severity_weights["high"]) == (
+        ("reported",),
+        7,
+        5.0,
+    )
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("window_days", "abc", r"^window_days: expected a whole number of days from 0 to 3650, got 'abc'$"),
-    ("window_days", "-1", r"^window_days: expected a whole number of days from 0 to 3650, got -1$"),
-    ("incident_window_days", "4000", r"^incident_window_days: expected a whole number of days from 0 to 3650, got 4000$"),
-    ("incident_window_days", "2.5", r"^incident_window_days: expected a whole number of days"),
-    ("date", "2024-13-01", r"^date: expected a date as YYYY-MM-DD, got '2024-13-01'$"),
-    ("date", "27-11-2024", r"^date: expected a date as YYYY-MM-DD"),
-    ("at_risk_threshold", "0", r"^at_risk_threshold: expected a number > 0, got '0'$"),
-    ("at_risk_threshold", "many", r"^at_risk_threshold: expected a number, got 'many'$"),
-    ("severity_weight.extreme", "4", r"^severity_weight.extreme: unknown severity 'extreme'; known: low, medium, high$"),
-    ("severity_weight.low", "-2", r"^severity_weight.low: expected a number >= 0, got '-2'$"),
-    ("requirement.rawan.police", "x", r"^requirement.rawan.police: expected a whole number of personnel from 0 to 100, got 'x'$"),
-    ("requirement.rawan.brimob", "1", r"^requirement.rawan.brimob: unknown force 'brimob'; known: police, tni, linmas$"),
-    ("requirement.Sangat Rawan.police", "1", r"^requirement.Sangat Rawan.police: class name 'Sangat Rawan' must be"),
-    ("unresolved_statuses", "reported,lost", r"^unresolved_statuses: unknown status 'lost'; known: reported"),
-    ("unresolved_statuses", "reported,dismissed", r"^dismissed cannot be both unresolved and excluded$|unresolved_statuses: dismissed"),
-    ("priority_weight.fame", "1", r"^priority_weight.fame: unknown priority weight 'fame'"),
-    ("colour", "red", r"^colour: unknown coverage setting; known: date, window_days"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("window_days", "abc", r"^window_days: expected a whole number of days from 0 to 3650, got 'abc'$"),
+        ("window_days", "-1", r"^window_days: expected a whole number of days from 0 to 3650, got -1$"),
+        (
+            "incident_window_days",
+            "4000",
+            r"^incident_window_days: expected a whole number of days from 0 to 3650, got 4000$",
+        ),
+        ("incident_window_days", "2.5", r"^incident_window_days: expected a whole number of days"),
+        ("date", "2024-13-01", r"^date: expected a date as YYYY-MM-DD, got '2024-13-01'$"),
+        ("date", "27-11-2024", r"^date: expected a date as YYYY-MM-DD"),
+        ("at_risk_threshold", "0", r"^at_risk_threshold: expected a number > 0, got '0'$"),
+        ("at_risk_threshold", "many", r"^at_risk_threshold: expected a number, got 'many'$"),
+        (
+            "severity_weight.extreme",
+            "4",
+            r"^severity_weight.extreme: unknown severity 'extreme'; known: low, medium, high$",
+        ),
+        ("severity_weight.low", "-2", r"^severity_weight.low: expected a number >= 0, got '-2'$"),
+        (
+            "requirement.rawan.police",
+            "x",
+            r"^requirement.rawan.police: expected a whole number of personnel from 0 to 100, got 'x'$",
+        ),
+        (
+            "requirement.rawan.brimob",
+            "1",
+            r"^requirement.rawan.brimob: unknown force 'brimob'; known: police, tni, linmas$",
+        ),
+        (
+            "requirement.Sangat Rawan.police",
+            "1",
+            r"^requirement.Sangat Rawan.police: class name 'Sangat Rawan' must be",
+        ),
+        ("unresolved_statuses", "reported,lost", r"^unresolved_statuses: unknown status 'lost'; known: reported"),
+        (
+            "unresolved_statuses",
+            "reported,dismissed",
+            r"^dismissed cannot be both unresolved and excluded$|unresolved_statuses: dismissed",
+        ),
+        ("priority_weight.fame", "1", r"^priority_weight.fame: unknown priority weight 'fame'"),
+        ("colour", "red", r"^colour: unknown coverage setting; known: date, window_days"),
+    ],
+)
 def test_settings_override_errors_name_the_field(key, value, message):
     with pytest.raises(ValidationError, match=message):
         CoverageSettings().with_overrides({key: value})
 
 
 def test_settings_constructed_directly_are_checked():
-    with pytest.raises(ValidationError, match=r"^meeting_window_days: expected a whole number of days from 0 to 3650, got -5$"):
+    with pytest.raises(
+        ValidationError, match=r"^meeting_window_days: expected a whole number of days from 0 to 3650, got -5$"
+    ):
         CoverageSettings(meeting_window_days=-5)
     with pytest.raises(ValidationError, match=r"^requirement.rawan: expected exactly the forces police, tni, linmas$"):
         CoverageSettings(requirements={"rawan": {"police": 2}})
     with pytest.raises(ValidationError, match=r"^reference_date: expected a date, got '2024-11-27'$"):
         CoverageSettings(reference_date="2024-11-27")
     # a date whose window would leave the calendar pandas can hold is refused, not a 500
-    with pytest.raises(ValidationError, match=r"^reference_date: expected a date from 1900-01-01 to 2200-12-31, got 0001-01-01$"):
+    with pytest.raises(
+        ValidationError, match=r"^reference_date: expected a date from 1900-01-01 to 2200-12-31, got 0001-01-01$"
+    ):
         CoverageSettings().with_overrides({"date": "0001-01-01"})
 
 
@@ -540,26 +665,65 @@ def test_bad_frames_are_named(frames):
     with pytest.raises(ValidationError, match=r"^desa: missing column\(s\) rep_lon, rep_lat$"):
         compute_coverage(desa.drop(columns=["rep_lon", "rep_lat"]), kec)
     with pytest.raises(ValidationError, match=r"^tps: missing column\(s\) vulnerability, linmas$"):
-        compute_coverage(desa, kec, tps=pd.DataFrame(columns=[c for c in TPS_COLS if c not in ("vulnerability", "linmas")]))
-    with pytest.raises(ValidationError, match=r"^desa: kecamatan_code not in the kecamatan frame: 17.06.01.2005 \(17.06.01\)"):
+        compute_coverage(
+            desa, kec, tps=pd.DataFrame(columns=[c for c in TPS_COLS if c not in ("vulnerability", "linmas")])
+        )
+    with pytest.raises(
+        ValidationError, match=r"^desa: kecamatan_code not in the kecamatan frame: 17.06.01.2005 \(17.06.01\)"
+    ):
         compute_coverage(desa, kec[kec["code"] != "17.06.01"])
 
 
-@pytest.mark.parametrize("kind, record, message", [
-    ("meetings", meeting(7, "2024-11-01", "provinsi"), r"^meetings: level must be one of kabupaten, kecamatan, desa: meetings id 7 \('provinsi'\)$"),
-    ("meetings", meeting(7, None, "desa", desa=PASAR_BANTAL), r"^meetings: date is missing: meetings id 7$"),
-    ("meetings", meeting(7, "2024-11-01", "kecamatan", reaches_all=True), r"^meetings: reaches_all_desa needs a host kecamatan or host desa: meetings id 7$"),
-    ("meetings", meeting(7, "2024-11-01", "kabupaten", listed=["17.06.99.2001"]), r"^meetings: reached_desa_codes has an unknown desa code: meetings id 7 \('17.06.99.2001'\)$"),
-    ("meetings", meeting(7, "2024-11-01", "desa", desa="17.06.08.9999"), r"^meetings: host_desa_code is not a known desa code: meetings id 7 \('17.06.08.9999'\)$"),
-    ("meetings", meeting(7, "2024-11-01", "kecamatan", kec="17.06.99"), r"^meetings: host_kecamatan_code is not a known kecamatan code: meetings id 7 \('17.06.99'\)$"),
-    ("tps", tps(8, "17.06.08.9999"), r"^tps: desa_code is not a known desa code: tps id 8 \('17.06.08.9999'\)$"),
-    ("tps", tps(8, PASAR_BANTAL, voters=-3), r"^tps: voters must be a whole number >= 0: tps id 8 \(-3\)$"),
-    ("tps", tps(8, PASAR_BANTAL, police="two"), r"^tps: police is not a number: tps id 8 \('two'\)$"),
-    ("tps", tps(8, None), r"^tps: desa_code is missing: tps id 8$"),
-    ("incidents", incident(9, "2024-11-01", "extreme", desa=PASAR_BANTAL), r"^incidents: severity must be one of low, medium, high: incidents id 9 \('extreme'\)$"),
-    ("incidents", incident(9, "2024-11-01", "low", "lost", desa=PASAR_BANTAL), r"^incidents: status must be one of reported, verified, forwarded, closed, dismissed: incidents id 9 \('lost'\)$"),
-    ("incidents", incident(9, "2024-11-01", "low", desa="nowhere"), r"^incidents: desa_code is not a known desa code: incidents id 9 \('nowhere'\)$"),
-])
+@pytest.mark.parametrize(
+    "kind, record, message",
+    [
+        (
+            "meetings",
+            meeting(7, "2024-11-01", "provinsi"),
+            r"^meetings: level must be one of kabupaten, kecamatan, desa: meetings id 7 \('provinsi'\)$",
+        ),
+        ("meetings", meeting(7, None, "desa", desa=PASAR_BANTAL), r"^meetings: date is missing: meetings id 7$"),
+        (
+            "meetings",
+            meeting(7, "2024-11-01", "kecamatan", reaches_all=True),
+            r"^meetings: reaches_all_desa needs a host kecamatan or host desa: meetings id 7$",
+        ),
+        (
+            "meetings",
+            meeting(7, "2024-11-01", "kabupaten", listed=["17.06.99.2001"]),
+            r"^meetings: reached_desa_codes has an unknown desa code: meetings id 7 \('17.06.99.2001'\)$",
+        ),
+        (
+            "meetings",
+            meeting(7, "2024-11-01", "desa", desa="17.06.08.9999"),
+            r"^meetings: host_desa_code is not a known desa code: meetings id 7 \('17.06.08.9999'\)$",
+        ),
+        (
+            "meetings",
+            meeting(7, "2024-11-01", "kecamatan", kec="17.06.99"),
+            r"^meetings: host_kecamatan_code is not a known kecamatan code: meetings id 7 \('17.06.99'\)$",
+        ),
+        ("tps", tps(8, "17.06.08.9999"), r"^tps: desa_code is not a known desa code: tps id 8 \('17.06.08.9999'\)$"),
+        ("tps", tps(8, PASAR_BANTAL, voters=-3), r"^tps: voters must be a whole number >= 0: tps id 8 \(-3\)$"),
+        ("tps", tps(8, PASAR_BANTAL, police="two"), r"^tps: police is not a number: tps id 8 \('two'\)$"),
+        ("tps", tps(8, None), r"^tps: desa_code is missing: tps id 8$"),
+        (
+            "incidents",
+            incident(9, "2024-11-01", "extreme", desa=PASAR_BANTAL),
+            r"^incidents: severity must be one of low, medium, high: incidents id 9 \('extreme'\)$",
+        ),
+        (
+            "incidents",
+            incident(9, "2024-11-01", "low", "lost", desa=PASAR_BANTAL),
+            r"^incidents: status must be one of reported, verified, forwarded, closed, dismissed: incidents id 9 \('lost'\)$",
+        ),
+        (
+            "incidents",
+            incident(9, "2024-11-01", "low", desa="nowhere"),
+            r"^incidents: desa_code is not a known desa code: incidents id 9 \('nowhere'\)$",
+        ),
+    ],
+)
 def test_bad_records_are_named(frames, kind, record, message):
     args = {"meetings": (), "stations": (), "incidents": ()}
     args["stations" if kind == "tps" else kind] = [record]
@@ -571,7 +735,11 @@ def test_duplicate_ids_and_unparseable_dates_are_named(frames):
     desa, kec = frames
     with pytest.raises(ValidationError, match=r"^tps: duplicate id: tps id 4; tps id 4$"):
         run(frames, stations=[tps(4, PASAR_BANTAL), tps(4, NENGGALO)])
-    bad = pd.DataFrame([incident(1, "2024-11-01", desa=PASAR_BANTAL)], columns=INCIDENT_COLS).astype({"occurred_at": object})
+    bad = pd.DataFrame([incident(1, "2024-11-01", desa=PASAR_BANTAL)], columns=INCIDENT_COLS).astype(
+        {"occurred_at": object}
+    )
     bad.loc[0, "occurred_at"] = "sometime"
-    with pytest.raises(ValidationError, match=r"^incidents: occurred_at is missing or not a date: incidents id 1 \('sometime'\)$"):
+    with pytest.raises(
+        ValidationError, match=r"^incidents: occurred_at is missing or not a date: incidents id 1 \('sometime'\)$"
+    ):
         compute_coverage(desa, kec, incidents=bad)

@@ -2,6 +2,7 @@
 
 Expected figures are read from ../shared/data/FACTS.md itself, not copied from the generator.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,9 +28,11 @@ def facts_dpt() -> tuple[int, int, dict[str, int]]:
     text = (SHARED_DATA / "FACTS.md").read_text(encoding="utf-8")
     total = int(re.search(r"DPT \(final voter list\) ([\d,]+) voters", text).group(1).replace(",", ""))
     tps = int(re.search(r"- (\d+) TPS \(polling stations\)", text).group(1))
-    block = text[text.index("Per kecamatan (voters, desa):"):text.index("Source: harianbengkuluekspress")]
-    per_kec = {name.strip(): int(v.replace(",", "")) for name, v in
-               re.findall(r"([A-Z][A-Za-z ]+?) ([\d,]{5,}) \(\d+\)", block.split(":", 1)[1])}
+    block = text[text.index("Per kecamatan (voters, desa):") : text.index("Source: harianbengkuluekspress")]
+    per_kec = {
+        name.strip(): int(v.replace(",", ""))
+        for name, v in re.findall(r"([A-Z][A-Za-z ]+?) ([\d,]{5,}) \(\d+\)", block.split(":", 1)[1])
+    }
     return total, tps, per_kec
 
 
@@ -74,8 +77,11 @@ def test_tps_totals_match_facts(loaded):
     total, n_tps, per_kec_names = facts_dpt()
     lookup = DesaLookup(desa_frame(session))
     expected = {lookup.kecamatan(name): v for name, v in per_kec_names.items()}  # "Air Majunto" -> 17.06.13
-    rows = session.execute(select(PollingStation.voters, Desa.kecamatan_code, PollingStation.synthetic)
-                           .join(Desa, Desa.code == PollingStation.desa_code)).all()
+    rows = session.execute(
+        select(PollingStation.voters, Desa.kecamatan_code, PollingStation.synthetic).join(
+            Desa, Desa.code == PollingStation.desa_code
+        )
+    ).all()
     assert counts["tps"]["inserted"] == len(rows) == n_tps
     assert sum(r.voters for r in rows) == total
     per_kec = Counter()
@@ -95,7 +101,10 @@ def test_tps_points_inside_their_own_desa(loaded):
     polygons = {d.code: shapely.from_wkb(d.geometry) for d in session.scalars(select(Desa))}
     tps = session.scalars(select(PollingStation)).all()
     for t in tps:
-        assert t.lon is not None and polygons[t.desa_code].contains(shapely.Point(t.lon, t.lat)), (t.desa_code, t.number)
+        assert t.lon is not None and polygons[t.desa_code].contains(shapely.Point(t.lon, t.lat)), (
+            t.desa_code,
+            t.number,
+        )
         assert t.point_desa_code == t.desa_code and t.placement == "inside" and not t.location_mismatch
     assert mismatches(session) == []
 
@@ -117,8 +126,18 @@ def test_meetings_anchor_and_gaps(loaded):
     assert len(tj) == 1
     m = tj[0]
     assert m.level == "kecamatan" and m.reaches_all_desa and not m.synthetic
-    assert set(m.agencies) == {"sekda", "camat", "forkopimcam", "ppk", "panwascam", "kades", "bpd", "puskesmas",
-                               "uptd_pendidikan", "kb"}
+    assert set(m.agencies) == {
+        "sekda",
+        "camat",
+        "forkopimcam",
+        "ppk",
+        "panwascam",
+        "kades",
+        "bpd",
+        "puskesmas",
+        "uptd_pendidikan",
+        "kb",
+    }
     assert m.source_url.startswith("https://mukomuko.radarutara.bacakoran.co") and m.organiser == "Pemkab Mukomuko"
     kab = [x for x in meetings if x.level == "kabupaten"]
     assert len(kab) == 1 and kab[0].synthetic and "tidak dipublikasikan" in kab[0].notes
@@ -144,7 +163,10 @@ def test_incidents_include_the_three_bpd_findings(loaded):
     assert sorted(i.desa_code for i in bpd) == ["17.06.01.2008", "17.06.04.2005", "17.06.14.2003"]
     names = {d.code: (d.name, d.kecamatan_code) for d in session.scalars(select(Desa))}
     assert sorted(names[i.desa_code] for i in bpd) == [
-        ("Lubuk Gedang", "17.06.01"), ("Pondok Lunang", "17.06.14"), ("Pondok Suguh", "17.06.04")]
+        ("Lubuk Gedang", "17.06.01"),
+        ("Pondok Lunang", "17.06.14"),
+        ("Pondok Suguh", "17.06.04"),
+    ]
     for i in bpd:
         assert i.category == "neutrality_bpd" and i.source == "bawaslu"
         assert i.source_url == "https://lampung.antaranews.com/berita/745857"

@@ -1,4 +1,5 @@
 """Web and API upload of record files, import batches and rollback."""
+
 from __future__ import annotations
 
 import io
@@ -8,9 +9,11 @@ from geo_app.store.db import get_session
 
 from .conftest import snapshot
 
-TPS_CSV = ("\ufeffkode_desa;no_tps;jumlah_dpt;kerawanan;polisi;linmas\n"
-           "17.06.10.2001;1;512;rawan;2;2\n"
-           "17.06.10.2001;2;480;tidak rawan;1;2\n").encode("utf-8")
+TPS_CSV = (
+    "\ufeffkode_desa;no_tps;jumlah_dpt;kerawanan;polisi;linmas\n"
+    "17.06.10.2001;1;512;rawan;2;2\n"
+    "17.06.10.2001;2;480;tidak rawan;1;2\n"
+).encode("utf-8")
 
 
 def _upload(client, url, data: bytes, name: str, **form):
@@ -54,7 +57,7 @@ def test_rollback_refused_when_records_changed_since(app, client):
 
 
 def test_bad_upload_names_rows_and_writes_nothing(app, client):
-    bad = TPS_CSV + "17.06.10.2001;3;900;rawan;2;2\nPenarikk;4;100;rawan;2;2\n".encode()
+    bad = TPS_CSV + b"17.06.10.2001;3;900;rawan;2;2\nPenarikk;4;100;rawan;2;2\n"
     before = snapshot(app)
     response = _upload(client, "/api/import/tps", bad, "tps.csv")
     assert response.status_code == 400
@@ -145,8 +148,11 @@ def test_geojson_with_a_million_coordinates_is_refused(app, client):
     import json
 
     line = [[101.1, -2.1]] * 1_000_000
-    feature = {"type": "Feature", "properties": {"kode_desa": "17.06.10.2001", "no_tps": 1, "jumlah_dpt": 100},
-               "geometry": {"type": "LineString", "coordinates": line}}
+    feature = {
+        "type": "Feature",
+        "properties": {"kode_desa": "17.06.10.2001", "no_tps": 1, "jumlah_dpt": 100},
+        "geometry": {"type": "LineString", "coordinates": line},
+    }
     data = json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")).encode()
     assert len(data) < app.config["MAX_CONTENT_LENGTH"]
     before = snapshot(app)

@@ -1,4 +1,5 @@
 """Small unit tests with hand-built data: the upstream dump parser, lat/lon checks, settings, codes."""
+
 from __future__ import annotations
 
 import math
@@ -79,7 +80,10 @@ def test_swapped_coordinates_are_rejected_naming_the_row():
     [
         ("[[-2.5,101.2],[-2.5,101.3]]", r"path has nesting depth 2, expected 3 \(polygon\) or 4 \(multipolygon\)"),
         ("[[[-2.5,101.2],[-2.5,101.3],[-2.4", r"path is not valid JSON"),
-        ("[[[-2.5,101.2,7],[-2.5,101.3,7],[-2.4,101.3,7],[-2.5,101.2,7]]]", r"point 1 of ring 1 is not a \[lat, lng\] pair"),
+        (
+            "[[[-2.5,101.2,7],[-2.5,101.3,7],[-2.4,101.3,7],[-2.5,101.2,7]]]",
+            r"point 1 of ring 1 is not a \[lat, lng\] pair",
+        ),
         ('[[[-2.5,101.2],[-2.5,"x"],[-2.4,101.3],[-2.5,101.2]]]', r"point 2 of ring 1 is not a \[lat, lng\] pair"),
         ('[[["a",101.2],[-2.5,101.3],[-2.4,101.3],[-2.5,101.2]]]', r"point 1 of ring 1 is not a \[lat, lng\] pair"),
         ("[[[-2.5,101.2],[-2.5,101.3]]]", r"polygon 1 cannot be built \(.*4 coordinates.*\)"),
@@ -103,9 +107,15 @@ def test_read_dump_from_file(tmp_path):
     path.write_text(dump(row("17.06.08.2006", "Koto Baru", SQUARE_WITH_HOLE)), encoding="utf-8")
     gdf = read_dump(path, code_prefix="17.06.")
     assert list(gdf["code"]) == ["17.06.08.2006"]
-    assert gdf.geometry.iloc[0].equals(path_to_geometry(
-        [[[-2.5, 101.2], [-2.5, 101.3], [-2.4, 101.3], [-2.4, 101.2], [-2.5, 101.2]],
-         [[-2.48, 101.22], [-2.42, 101.22], [-2.42, 101.28], [-2.48, 101.22]]], "x"))
+    assert gdf.geometry.iloc[0].equals(
+        path_to_geometry(
+            [
+                [[-2.5, 101.2], [-2.5, 101.3], [-2.4, 101.3], [-2.4, 101.2], [-2.5, 101.2]],
+                [[-2.48, 101.22], [-2.42, 101.22], [-2.42, 101.28], [-2.48, 101.22]],
+            ],
+            "x",
+        )
+    )
 
 
 # --- geo.check_lat_lon ------------------------------------------------------------------------
@@ -116,7 +126,9 @@ def test_check_lat_lon_accepts_mukomuko():
 
 
 def test_check_lat_lon_swapped():
-    with pytest.raises(ValidationError, match=r"^baris 3: latitude and longitude look swapped \(lintang=101\.12, bujur=-2\.58\)"):
+    with pytest.raises(
+        ValidationError, match=r"^baris 3: latitude and longitude look swapped \(lintang=101\.12, bujur=-2\.58\)"
+    ):
         check_lat_lon(101.12, -2.58, "baris 3")
 
 
@@ -127,7 +139,9 @@ def test_check_lat_lon_missing(lat, lon):
 
 
 def test_check_lat_lon_outside_indonesia():
-    with pytest.raises(ValidationError, match=r"^insiden 2: coordinates lintang=48\.85, bujur=2\.35 are not in Indonesia$"):
+    with pytest.raises(
+        ValidationError, match=r"^insiden 2: coordinates lintang=48\.85, bujur=2\.35 are not in Indonesia$"
+    ):
         check_lat_lon(48.85, 2.35, "insiden 2")
 
 

@@ -1,5 +1,6 @@
 """Hostile text in every user-text field shows as text everywhere it appears: pages, map popups and
 tooltips, CSV/XLSX exports (formula injection neutralised); hostile filter values never give a 500."""
+
 from __future__ import annotations
 
 import csv
@@ -22,21 +23,50 @@ def _payload(field: str) -> str:
 def post_records(client, text) -> dict:
     """One rakor, TPS and insiden in Desa Penarik whose every free-text field is ``text(tag)`` (``tag``
     names the field: judul, tempat, penyelenggara, catatan, instansi, id, tautan, alamat, uraian)."""
-    meeting = client.post("/api/meetings", json={
-        "title": text("judul"), "date": "2024-11-20", "level": "desa", "desa_code": "17.06.10.2001",
-        "venue": text("tempat"), "organiser": text("penyelenggara"), "notes": text("catatan"),
-        "agencies": ["camat", text("instansi")], "external_id": text("id"), "source_url": text("tautan"),
-        "lat": -2.6, "lon": 101.52,
-    })
+    meeting = client.post(
+        "/api/meetings",
+        json={
+            "title": text("judul"),
+            "date": "2024-11-20",
+            "level": "desa",
+            "desa_code": "17.06.10.2001",
+            "venue": text("tempat"),
+            "organiser": text("penyelenggara"),
+            "notes": text("catatan"),
+            "agencies": ["camat", text("instansi")],
+            "external_id": text("id"),
+            "source_url": text("tautan"),
+            "lat": -2.6,
+            "lon": 101.52,
+        },
+    )
     assert meeting.status_code == 201, meeting.json
-    tps = client.post("/api/polling-stations", json={
-        "desa_code": "17.06.10.2001", "number": 31, "voters": 300, "address": text("alamat"),
-        "notes": text("catatan"), "police": 0, "linmas": 0})
+    tps = client.post(
+        "/api/polling-stations",
+        json={
+            "desa_code": "17.06.10.2001",
+            "number": 31,
+            "voters": 300,
+            "address": text("alamat"),
+            "notes": text("catatan"),
+            "police": 0,
+            "linmas": 0,
+        },
+    )
     assert tps.status_code == 201, tps.json
-    incident = client.post("/api/incidents", json={
-        "occurred_at": "2024-11-20T10:00", "category": "money_politics", "severity": "high",
-        "desa_code": "17.06.10.2001", "description": text("uraian"), "notes": text("catatan"),
-        "external_id": text("id"), "source_url": text("tautan")})
+    incident = client.post(
+        "/api/incidents",
+        json={
+            "occurred_at": "2024-11-20T10:00",
+            "category": "money_politics",
+            "severity": "high",
+            "desa_code": "17.06.10.2001",
+            "description": text("uraian"),
+            "notes": text("catatan"),
+            "external_id": text("id"),
+            "source_url": text("tautan"),
+        },
+    )
     assert incident.status_code == 201, incident.json
     return {"meeting": meeting.json, "tps": tps.json, "incident": incident.json}
 
@@ -44,8 +74,13 @@ def post_records(client, text) -> dict:
 @pytest.fixture
 def hostile(client):
     """One record of each kind whose every free-text field carries the payloads, in Desa Penarik."""
-    fixed = {"instansi": _payload("instansi")[:60], "alamat": _payload("alamat")[:200], "id": "x<script>1",
-             "uraian": FORMULA + _payload("uraian"), "tautan": "https://example.org/" + _payload("tautan")}
+    fixed = {
+        "instansi": _payload("instansi")[:60],
+        "alamat": _payload("alamat")[:200],
+        "id": "x<script>1",
+        "uraian": FORMULA + _payload("uraian"),
+        "tautan": "https://example.org/" + _payload("tautan"),
+    }
     return post_records(client, lambda tag: fixed.get(tag) or _payload(tag))
 
 
@@ -54,11 +89,25 @@ def _assert_safe_html(html: str, where: str) -> None:
         assert raw not in html, f"unescaped payload {raw!r} in {where}"
 
 
-@pytest.mark.parametrize("path", [
-    "/rakor", "/tps", "/insiden", "/rakor/{meeting}/ubah", "/tps/{tps}/ubah", "/insiden/{incident}/ubah",
-    "/", "/gaps", "/gaps/print", "/desa/17.06.10.2001", "/kecamatan/17.06.10",
-    "/map", "/map/kecamatan/17.06.10", "/map/desa/17.06.10.2001",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rakor",
+        "/tps",
+        "/insiden",
+        "/rakor/{meeting}/ubah",
+        "/tps/{tps}/ubah",
+        "/insiden/{incident}/ubah",
+        "/",
+        "/gaps",
+        "/gaps/print",
+        "/desa/17.06.10.2001",
+        "/kecamatan/17.06.10",
+        "/map",
+        "/map/kecamatan/17.06.10",
+        "/map/desa/17.06.10.2001",
+    ],
+)
 def test_pages_and_maps_show_payloads_as_text(client, hostile, path):
     url = path.format(meeting=hostile["meeting"]["id"], tps=hostile["tps"]["id"], incident=hostile["incident"]["id"])
     response = client.get(url)
@@ -94,7 +143,9 @@ def test_exports_neutralise_formulas(client, hostile, runner):
     for url in ("/gaps.csv", "/api/coverage?format=csv"):
         response = client.get(url)
         assert response.status_code == 200, url
-        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=_delim(response)))
+        rows = list(
+            csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=_delim(response))
+        )
         cells = [c for row in rows for c in row]
         assert any("cmd|" in c for c in cells), url
         assert all(_neutral(c) for c in cells if "cmd|" in c or "HYPERLINK" in c), url
@@ -114,17 +165,35 @@ SQLI = ["1' OR '1'='1", "1; DROP TABLE desa;--", "17.06.10' UNION SELECT * FROM 
 
 
 @pytest.mark.parametrize("value", SQLI)
-@pytest.mark.parametrize("url", [
-    "/api/polling-stations?kecamatan={v}", "/api/polling-stations?desa={v}", "/api/incidents?category={v}",
-    "/api/incidents?date_from={v}", "/api/meetings?level={v}", "/api/coverage?kecamatan={v}",
-    "/api/coverage?date={v}", "/api/gaps?status={v}", "/api/desa/{v}", "/gaps?kecamatan={v}", "/map?date={v}",
-    "/kecamatan/{v}", "/desa/{v}", "/api/audit?kind={v}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/polling-stations?kecamatan={v}",
+        "/api/polling-stations?desa={v}",
+        "/api/incidents?category={v}",
+        "/api/incidents?date_from={v}",
+        "/api/meetings?level={v}",
+        "/api/coverage?kecamatan={v}",
+        "/api/coverage?date={v}",
+        "/api/gaps?status={v}",
+        "/api/desa/{v}",
+        "/gaps?kecamatan={v}",
+        "/map?date={v}",
+        "/kecamatan/{v}",
+        "/desa/{v}",
+        "/api/audit?kind={v}",
+    ],
+)
 def test_sql_injection_strings_never_500(client, url, value):
     from urllib.parse import quote
 
     response = client.get(url.format(v=quote(value, safe="")))
     assert response.status_code in (200, 400, 404), (url, value, response.status_code)
-    if response.status_code == 200 and response.is_json and isinstance(response.json, dict) and "total" in response.json:
+    if (
+        response.status_code == 200
+        and response.is_json
+        and isinstance(response.json, dict)
+        and "total" in response.json
+    ):
         assert response.json["total"] == 0
     assert client.get("/api/desa").status_code == 200  # desa table still there

@@ -1,5 +1,6 @@
 """``geo-app layers build``: standalone maps with their assets, tables, manifest; no writes when nothing
 changed; a failing or killed run leaves the previous output; clear errors and exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ from tests.conftest import REPO, TEST_ADMIN, make_app
 
 def _state(out: Path) -> dict[str, tuple[int, int, int]]:
     """Every file under ``out`` with its inode, mtime (ns) and size."""
-    return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size)
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size)
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _build(app, out: Path, **kw):
@@ -60,8 +64,16 @@ def test_build_writes_maps_assets_tables_and_manifest(demo_app, tmp_path):  # no
         version = data_version(get_session())
         kecamatan = layer_service.coverage_service.get_coverage(get_session()).kecamatan["code"].tolist()
     names = {p.name for p in out.iterdir()}
-    assert {"overview.html", "manifest.json", "coverage_desa.csv", "coverage_kecamatan.csv", "gaps.csv",
-            "coverage_desa.geojson", "coverage_kecamatan.geojson", "assets"} <= names
+    assert {
+        "overview.html",
+        "manifest.json",
+        "coverage_desa.csv",
+        "coverage_kecamatan.csv",
+        "gaps.csv",
+        "coverage_desa.geojson",
+        "coverage_kecamatan.geojson",
+        "assets",
+    } <= names
     assert {f"kecamatan-{c}.html" for c in kecamatan} <= names and len(kecamatan) == 15
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data_version"] == version and manifest["settings"]["meeting_window_days"] == 60
@@ -96,9 +108,19 @@ def test_changed_settings_or_data_rebuild(demo_app, built):  # noqa: F811
     assert not report.skipped and second["settings"]["meeting_window_days"] == 30
     assert second["summary"]["status_counts"] != first["summary"]["status_counts"]
     with demo_app.app_context():
-        create_record(get_session(), demo_app.config["GEO_APP_SETTINGS"], "incidents",
-                      {"occurred_at": "20/11/2024 10:00", "category": "hoaks", "severity": "tinggi",
-                       "desa": "Penarik", "description": "Hoaks baru"}, actor=TEST_ADMIN)
+        create_record(
+            get_session(),
+            demo_app.config["GEO_APP_SETTINGS"],
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "hoaks",
+                "severity": "tinggi",
+                "desa": "Penarik",
+                "description": "Hoaks baru",
+            },
+            actor=TEST_ADMIN,
+        )
     report = _build(demo_app, out, overrides={"window_days": "30"})
     third = json.loads((out / "manifest.json").read_text())
     assert not report.skipped and third["data_version"] != second["data_version"]
@@ -157,10 +179,10 @@ def test_killed_run_leaves_previous_output(demo_app, built):  # noqa: F811
         partial = list(out.parent.glob(".layers.tmp-*"))
         assert len(partial) == 1 and (partial[0] / "overview.html").is_file()
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.communicate(timeout=10)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     assert {name: (out / name).read_bytes() for name in _state(out)} == before
     # the next run removes the half-written folder and, as inputs are unchanged, writes nothing
@@ -195,14 +217,30 @@ def test_cli_build_progress_and_errors(demo_app, tmp_path):  # noqa: F811
 
 def test_script_calls_the_same_service(demo_app, tmp_path):  # noqa: F811
     out = tmp_path / "by-script"
-    env = {**os.environ, "GEO_APP_DATABASE_URL": demo_app.config["DATABASE_URL"], "GEO_APP_SECRET_KEY": "x",
-           "GEO_APP_SHAPEFILE_DIR": demo_app.config["SHAPEFILE_DIR"]}
-    run = subprocess.run([sys.executable, "scripts/regenerate_layers.py", "--out", str(out)], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "GEO_APP_DATABASE_URL": demo_app.config["DATABASE_URL"],
+        "GEO_APP_SECRET_KEY": "x",
+        "GEO_APP_SHAPEFILE_DIR": demo_app.config["SHAPEFILE_DIR"],
+    }
+    run = subprocess.run(
+        [sys.executable, "scripts/regenerate_layers.py", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "ditulis / written" in run.stdout and (out / "overview.html").is_file()
-    bad = subprocess.run([sys.executable, "scripts/regenerate_layers.py", "--out", str(out), "--date", "kemarin"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "scripts/regenerate_layers.py", "--out", str(out), "--date", "kemarin"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "date" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -212,7 +250,9 @@ def test_swap_by_two_renames_and_recovery_after_a_kill_between_them(demo_app, bu
     out, _ = built
     monkeypatch.setattr(layer_service, "_exchange", lambda a, b: False)
     report = _build(demo_app, out, overrides={"window_days": "30"})
-    assert not report.skipped and json.loads((out / "manifest.json").read_text())["settings"]["meeting_window_days"] == 30
+    assert (
+        not report.skipped and json.loads((out / "manifest.json").read_text())["settings"]["meeting_window_days"] == 30
+    )
     assert [p.name for p in out.parent.iterdir() if p.name.startswith((".layers", "layers"))] == ["layers"]
     before = {name: (out / name).read_bytes() for name in _state(out)}
     out.rename(out.parent / ".layers.old-4242")  # as if killed right after the first rename

@@ -1,4 +1,5 @@
 """Front-end assets: every folium link the project uses has a local file; pages carry no CDN link."""
+
 from __future__ import annotations
 
 import re
@@ -10,6 +11,8 @@ from folium import plugins
 from geo_app.errors import AssetMissing
 from geo_app.maps import assets
 from geo_app.maps.assets import CDN_MAP, PACKAGES, AssetRegistry, remote_links, render_offline, render_standalone
+
+from .conftest import get_closed
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +29,21 @@ def _every_plugin_map() -> folium.Map:
     folium.Marker([-2.6, 101.2], icon=folium.Icon(icon="flag", prefix="fa")).add_to(cluster)
     plugins.HeatMap([[-2.6, 101.2, 1.0], [-2.7, 101.3, 0.5]], name="Panas").add_to(m)
     plugins.Fullscreen().add_to(m)
-    gj = folium.GeoJson({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"name": "A"},
-        "geometry": {"type": "Polygon", "coordinates": [[[101, -2.5], [101.1, -2.5], [101.1, -2.6], [101, -2.5]]]}}]})
+    gj = folium.GeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"name": "A"},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[101, -2.5], [101.1, -2.5], [101.1, -2.6], [101, -2.5]]],
+                    },
+                }
+            ],
+        }
+    )
     gj.add_to(m)
     plugins.Search(layer=gj, search_label="name", geom_type="Polygon").add_to(m)
     return m
@@ -60,8 +75,10 @@ def test_folium_plugins_render_with_local_links_only(registry):
 
 
 def test_remote_links_finds_scripts_and_styles_only():
-    html = ('<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="//cdn.example/y.css">'
-            '<script src="/assets/a.js"></script><a href="https://www.openstreetmap.org/copyright">OSM</a>')
+    html = (
+        '<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="//cdn.example/y.css">'
+        '<script src="/assets/a.js"></script><a href="https://www.openstreetmap.org/copyright">OSM</a>'
+    )
     assert remote_links(html) == ["https://cdn.example/x.js", "//cdn.example/y.css"]
 
 
@@ -94,21 +111,24 @@ def test_standalone_export_copies_assets_once(registry, tmp_path):
 
 def test_asset_route_serves_with_long_cache(client, registry):
     _root, version = registry.locate("leaflet")
-    resp = client.get(f"/assets/leaflet/{version}/leaflet.js")
+    resp = get_closed(client, f"/assets/leaflet/{version}/leaflet.js")
     assert resp.status_code == 200
     assert resp.data == registry.file("leaflet", "leaflet.js").read_bytes()
     assert resp.cache_control.max_age == assets.CACHE_MAX_AGE and resp.cache_control.public
     assert resp.mimetype in {"text/javascript", "application/javascript"}
-    css = client.get(f"/assets/leaflet/{version}/images/layers.png")
+    css = get_closed(client, f"/assets/leaflet/{version}/images/layers.png")
     assert css.status_code == 200 and css.mimetype == "image/png"
 
 
-@pytest.mark.parametrize("path", [
-    "/assets/leaflet/0.0.1/leaflet.js",  # another version than installed
-    "/assets/leaflet/{v}/leaflet-src.js",  # installed, but not a declared file
-    "/assets/leaflet/{v}/../jquery/data/jquery.js",
-    "/assets/nope/1.0/x.js",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/assets/leaflet/0.0.1/leaflet.js",  # another version than installed
+        "/assets/leaflet/{v}/leaflet-src.js",  # installed, but not a declared file
+        "/assets/leaflet/{v}/../jquery/data/jquery.js",
+        "/assets/nope/1.0/x.js",
+    ],
+)
 def test_asset_route_serves_declared_files_only(client, registry, path):
     resp = client.get(path.format(v=registry.locate("leaflet")[1]))
     assert resp.status_code == 404
@@ -125,12 +145,14 @@ def test_asset_route_and_map_name_setup_when_npm_assets_missing(tmp_path, templa
     try:
         client = app.test_client()
         # a visitor gets a plain 404 without server paths; the page that needs the file names the set-up
-        resp = client.get("/assets/bootstrap/5.2.2/css/bootstrap.min.css")
+        resp = get_closed(client, "/assets/bootstrap/5.2.2/css/bootstrap.min.css")
         assert resp.status_code == 404 and str(tmp_path).encode() not in resp.data
         page = client.get("/map")
         assert page.status_code == 500 and b"make assets" in page.data
         # files from PyPI packages are still served
-        assert client.get(f"/assets/jquery/{AssetRegistry().locate('jquery')[1]}/jquery.min.js").status_code == 200
+        assert (
+            get_closed(client, f"/assets/jquery/{AssetRegistry().locate('jquery')[1]}/jquery.min.js").status_code == 200
+        )
     finally:
         app.extensions["geo_app.engine"].dispose()
 
@@ -142,7 +164,7 @@ def test_npm_specs_cover_npm_packages():
 
 
 def test_asset_index_lists_versions_without_server_paths(client, registry):
-    body = client.get("/assets/").get_json()
+    body = get_closed(client, "/assets/").get_json()
     assert set(body) == set(PACKAGES)
     assert body["leaflet"]["version"] == registry.locate("leaflet")[1]
     assert all("root" not in info and "error" not in info for info in body.values())

@@ -1,5 +1,6 @@
 """Coverage map layers on the real boundaries with the demo set: status colours and legend counts,
 TPS/incident/rakor popups, escaping of user text, the kecamatan and category filters."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,6 @@ def view_data(demo_app):  # noqa: F811
         return view, result, layer_service.map_layers(session, result, view, "id")
 
 
-
 def _points(layer) -> list[list]:
     return json.loads(layer.markers.points_json)
 
@@ -56,10 +56,17 @@ def test_desa_filled_by_status_and_legend_counts(view_data):
     assert legend.counts == result.summary["status_counts"] and sum(legend.counts.values()) == 151
     shown = dict(re.findall(r'data-status="(\w+)">.*?<span class="count">(\d+)</span>', legend.html))
     assert {k: int(v) for k, v in shown.items()} == result.summary["status_counts"]
-    assert "L.control({position: \"bottomright\"})" in html
+    assert 'L.control({position: "bottomright"})' in html
     layer_names = [c.layer_name for c in m._children.values() if isinstance(c, folium.map.Layer)]
-    assert layer_names[2:] == ["Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan", "TPS", "Insiden",
-                               "Peta panas insiden", "Rakor"]
+    assert layer_names[2:] == [
+        "Desa/Kelurahan",
+        "Batas kecamatan",
+        "Nama kecamatan",
+        "TPS",
+        "Insiden",
+        "Peta panas insiden",
+        "Rakor",
+    ]
 
 
 def test_gap_popup_gives_status_and_reasons(view_data):
@@ -125,16 +132,17 @@ def test_kecamatan_and_category_filters(demo_app):  # noqa: F811
         session = get_session()
         view, result = layer_service.load_view(session, {"kecamatan": "Penarik", "category": "Politik uang"})
         layers = layer_service.map_layers(session, result, view, "en")
-        everything = layer_service.map_layers(session, result, replace(view, kecamatan=None,
-                                                                                     category=None), "en")
+        everything = layer_service.map_layers(session, result, replace(view, kecamatan=None, category=None), "en")
     assert view.kecamatan == "17.06.10" and view.category == "money_politics"
     assert view.query() == {"kecamatan": "17.06.10", "category": "money_politics"}
     assert set(layers.desa["kecamatan_code"]) == {"17.06.10"} and len(layers.desa) == 14
     assert set(layers.tps["desa_code"].str[:8]) == {"17.06.10"}
     assert len(layers.tps) == int(result.desa.loc[result.desa["kecamatan_code"] == "17.06.10", "tps_count"].sum())
     assert set(layers.incidents["category"]) <= {"money_politics"}
-    expected = everything.incidents[(everything.incidents["category"] == "money_politics")
-                                    & (everything.incidents["desa_code"].str[:8] == "17.06.10")]
+    expected = everything.incidents[
+        (everything.incidents["category"] == "money_politics")
+        & (everything.incidents["desa_code"].str[:8] == "17.06.10")
+    ]
     assert list(layers.incidents["id"]) == list(expected["id"])
     assert len(layers.meetings) < len(everything.meetings)
     m = build_coverage_map(layers, labels="desa", lang="en")

@@ -5,6 +5,7 @@ the migrations agree; the app refuses a database it must not touch. SQLite alway
 GEO_APP_TEST_POSTGRES_URL is set. The baseline databases are filled with SQLAlchemy Core on the reflected
 baseline tables (copied from the demo template), so these tests keep working as revisions are added.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +24,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import Column, Integer, MetaData, String, create_engine, func, inspect, select, text
+from sqlalchemy import Column, MetaData, String, create_engine, func, inspect, select, text
 
 from geo_app.cli import main as geo_app_cli
 from geo_app.errors import SchemaVersionError
@@ -80,8 +81,12 @@ def copy_rows(source: Path, url: str) -> dict[str, int]:
             if d.dialect.name == "postgresql":  # explicit ids leave the serial sequences behind
                 for table in dst_meta.sorted_tables:
                     if "id" in table.c and table.c.id.primary_key:
-                        d.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                       f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
+                        d.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+                            )
+                        )
     finally:
         src.dispose()
         dst.dispose()
@@ -95,13 +100,30 @@ def add_pre_upgrade_rows(url: str) -> None:
         with engine.begin() as conn:
             meta = MetaData()
             meta.reflect(conn, only=["api_token", "audit_log"])
-            now = datetime.now(timezone.utc)
-            conn.execute(meta.tables["api_token"].insert(), {
-                "name": "skrip lama", "token_hash": hashlib.sha256(TOKEN.encode()).hexdigest(), "role": "editor",
-                "created_by": TEST_ADMIN, "created_at": now})
-            conn.execute(meta.tables["audit_log"].insert(), {
-                "at": now, "actor": TEST_ADMIN, "action": "create", "kind": "meetings", "record_id": 999,
-                "batch": None, "before": None, "after": AUDIT_AFTER})
+            now = datetime.now(UTC)
+            conn.execute(
+                meta.tables["api_token"].insert(),
+                {
+                    "name": "skrip lama",
+                    "token_hash": hashlib.sha256(TOKEN.encode()).hexdigest(),
+                    "role": "editor",
+                    "created_by": TEST_ADMIN,
+                    "created_at": now,
+                },
+            )
+            conn.execute(
+                meta.tables["audit_log"].insert(),
+                {
+                    "at": now,
+                    "actor": TEST_ADMIN,
+                    "action": "create",
+                    "kind": "meetings",
+                    "record_id": 999,
+                    "batch": None,
+                    "before": None,
+                    "after": AUDIT_AFTER,
+                },
+            )
     finally:
         engine.dispose()
 
@@ -134,8 +156,13 @@ def test_upgrade_keeps_every_row(database_url, stamped, demo_template, tmp_path,
     assert copied["desa"] == 151 and copied["polling_station"] == 327 and copied["meeting_desa"] > 0
     assert copied["app_user"] >= 1 and copied["audit_log"] >= 0
 
-    app = make_app(tmp_path / "unused.sqlite", tmp_path / "shp", DATABASE_URL=database_url,
-                   BOUNDARY_SOURCE=boundary_source, ALLOW_ANONYMOUS_VIEW=False)
+    app = make_app(
+        tmp_path / "unused.sqlite",
+        tmp_path / "shp",
+        DATABASE_URL=database_url,
+        BOUNDARY_SOURCE=boundary_source,
+        ALLOW_ANONYMOUS_VIEW=False,
+    )
     try:
         engine = app.extensions["geo_app.engine"]
         with engine.connect() as conn:
@@ -144,8 +171,9 @@ def test_upgrade_keeps_every_row(database_url, stamped, demo_template, tmp_path,
             expected = {**copied, "api_token": copied["api_token"] + 1, "audit_log": copied["audit_log"] + 1}
             assert {t: counts[t] for t in expected} == expected
             assert conn.scalar(text("SELECT sum(voters) FROM polling_station")) == 139_976
-            assert conn.scalar(text("SELECT password_hash FROM app_user WHERE username = :u"), {"u": TEST_ADMIN}) \
-                == _value(demo_template, "SELECT password_hash FROM app_user WHERE username = ?", TEST_ADMIN)
+            assert conn.scalar(
+                text("SELECT password_hash FROM app_user WHERE username = :u"), {"u": TEST_ADMIN}
+            ) == _value(demo_template, "SELECT password_hash FROM app_user WHERE username = ?", TEST_ADMIN)
             geometry = conn.scalar(text("SELECT geometry FROM desa WHERE code = '17.06.10.2001'"))
             assert bytes(geometry) == _value(demo_template, "SELECT geometry FROM desa WHERE code = '17.06.10.2001'")
             audit = conn.execute(text("SELECT actor, after FROM audit_log WHERE record_id = 999")).one()
@@ -158,14 +186,24 @@ def test_upgrade_keeps_every_row(database_url, stamped, demo_template, tmp_path,
         desa = client.get("/api/desa", headers=bearer)
         assert desa.status_code == 200 and len(desa.json["features"]) == 151
         assert client.get("/api/coverage", headers=bearer).status_code == 200
-        created = client.post("/api/incidents", headers=bearer, json={
-            "occurred_at": "2024-11-26T09:00", "category": "hoax", "severity": "low", "desa": "Penarik",
-            "description": "dilaporkan setelah upgrade"})
+        created = client.post(
+            "/api/incidents",
+            headers=bearer,
+            json={
+                "occurred_at": "2024-11-26T09:00",
+                "category": "hoax",
+                "severity": "low",
+                "desa": "Penarik",
+                "description": "dilaporkan setelah upgrade",
+            },
+        )
         assert created.status_code == 201, created.json
     finally:
         app.extensions["geo_app.engine"].dispose()
-    print(f"upgrade test ({'stamped' if stamped else 'create_all'}, {database_url.split(':')[0]}): "
-          f"{time.perf_counter() - started:.2f} s")
+    print(
+        f"upgrade test ({'stamped' if stamped else 'create_all'}, {database_url.split(':')[0]}): "
+        f"{time.perf_counter() - started:.2f} s"
+    )
 
 
 def _value(db: Path, sql: str, *params):
@@ -210,12 +248,15 @@ def describe_schema(conn) -> str:
     insp = inspect(conn)
     lines = []
     for t in sorted(n for n in insp.get_table_names() if n != "alembic_version"):
-        columns = ", ".join(f"{c['name']} {c['type']}{'' if c['nullable'] else ' NOT NULL'} {c['default']}"
-                            for c in insp.get_columns(t))
+        columns = ", ".join(
+            f"{c['name']} {c['type']}{'' if c['nullable'] else ' NOT NULL'} {c['default']}" for c in insp.get_columns(t)
+        )
         keys = [f"pk{insp.get_pk_constraint(t)['constrained_columns']}"]
         keys += sorted(f"uq {u['name']} {u['column_names']}" for u in insp.get_unique_constraints(t))
-        keys += sorted(f"fk {f['constrained_columns']} {f['referred_table']}{f['referred_columns']} {f['options']}"
-                       for f in insp.get_foreign_keys(t))
+        keys += sorted(
+            f"fk {f['constrained_columns']} {f['referred_table']}{f['referred_columns']} {f['options']}"
+            for f in insp.get_foreign_keys(t)
+        )
         keys += sorted(f"ix {i['name']} {i['column_names']} {i['unique']}" for i in insp.get_indexes(t))
         lines.append(f"{t}({columns}) {'; '.join(keys)}")
     return "\n".join(lines)
@@ -252,11 +293,11 @@ def downgrade():
     pass
 '''
 #: a SQLite "move and copy" of meeting, the parent of meeting_desa (ON DELETE CASCADE)
-RECREATE_MEETING = '''    with op.batch_alter_table("meeting", recreate="always") as batch:
-        batch.add_column(sa.Column("probe", sa.String(8), nullable=True))'''
-FAILING = '''    op.add_column("app_user", sa.Column("probe", sa.Integer(), nullable=True))
+RECREATE_MEETING = """    with op.batch_alter_table("meeting", recreate="always") as batch:
+        batch.add_column(sa.Column("probe", sa.String(8), nullable=True))"""
+FAILING = """    op.add_column("app_user", sa.Column("probe", sa.Integer(), nullable=True))
     op.execute("UPDATE app_user SET probe = 1")
-    raise RuntimeError("probe migration fails half-way")'''
+    raise RuntimeError("probe migration fails half-way")"""
 
 
 def with_probe_revision(tmp_path, monkeypatch, body: str) -> str:
@@ -265,8 +306,9 @@ def with_probe_revision(tmp_path, monkeypatch, body: str) -> str:
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
     revision = "9001_probe"
-    (location / "versions" / f"{revision}.py").write_text(PROBE_REVISION.format(revision=revision, down=down,
-                                                                                 body=body))
+    (location / "versions" / f"{revision}.py").write_text(
+        PROBE_REVISION.format(revision=revision, down=down, body=body)
+    )
     monkeypatch.setattr(migrate, "script_location", location)
     return revision
 
@@ -277,8 +319,9 @@ def _at_head_copy(template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def test_behind_head_with_auto_upgrade_off_refuses_until_db_upgrade(demo_template, tmp_path, monkeypatch,
-                                                                     boundary_source):
+def test_behind_head_with_auto_upgrade_off_refuses_until_db_upgrade(
+    demo_template, tmp_path, monkeypatch, boundary_source
+):
     url = _at_head_copy(demo_template, tmp_path)
     old_head = migrate.head_revision()
     probe = with_probe_revision(tmp_path, monkeypatch, RECREATE_MEETING)
@@ -372,7 +415,8 @@ def test_concurrent_starts_upgrade_once(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
-                == [migrate.head_revision()]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                migrate.head_revision()
+            ]
     finally:
         engine.dispose()

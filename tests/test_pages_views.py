@@ -1,5 +1,6 @@
 """The planners' pages on the real boundaries with the demo set: dashboard, view parameters, language,
 the map cache and size budget, the gap list with its downloads and print view, kecamatan and desa pages."""
+
 from __future__ import annotations
 
 import csv
@@ -43,7 +44,9 @@ def test_dashboard_summary_matches_the_coverage(demo_app, demo_client):
     result = coverage(demo_app)
     s = result.summary
     html = demo_client.get("/").get_data(as_text=True)
-    reached = re.search(r'id="card-reached">.*?class="big">(\d+)%</div>\s*<div class="sub">(\d+) / (\d+) desa', html, re.S)
+    reached = re.search(
+        r'id="card-reached">.*?class="big">(\d+)%</div>\s*<div class="sub">(\d+) / (\d+) desa', html, re.S
+    )
     assert reached.groups() == (str(round(100 * s["desa_reached"] / s["desa_count"])), str(s["desa_reached"]), "151")
     tps = re.search(r'id="card-tps">.*?class="sub">(\d+) / (\d+) TPS', html, re.S)
     assert tps.groups() == (str(s["tps_secured"]), "327")
@@ -53,9 +56,13 @@ def test_dashboard_summary_matches_the_coverage(demo_app, demo_client):
     with demo_app.app_context():
         inc = incidents_frame(get_session(), desa_frame(get_session()))
     day = inc["occurred_at"].dt.normalize()
-    inside = inc[(day >= pd.Timestamp("2024-10-28")) & (day <= pd.Timestamp("2024-11-27")) & (inc["status"] != "dismissed")]
+    inside = inc[
+        (day >= pd.Timestamp("2024-10-28")) & (day <= pd.Timestamp("2024-11-27")) & (inc["status"] != "dismissed")
+    ]
     shown = dict(re.findall(r'data-severity="(\w+)">[^<]*<b>(\d+)</b>', html))
-    assert {k: int(v) for k, v in shown.items()} == {s: int((inside["severity"] == s).sum()) for s in ("high", "medium", "low")}
+    assert {k: int(v) for k, v in shown.items()} == {
+        s: int((inside["severity"] == s).sum()) for s in ("high", "medium", "low")
+    }
     assert sum(map(int, shown.values())) == s["incidents_in_window"] > 0
     # the ten highest-priority gaps, in order, and the embedded map with the same parameters
     codes = re.findall(r'<tr data-code="([\d.]+)" data-status', html)
@@ -72,25 +79,31 @@ def test_view_parameters_drive_tables_and_stay_in_links(demo_app, demo_client):
     assert result.summary["status_counts"] != coverage(demo_app).summary["status_counts"]
     main = html.split("</header>", 1)[1]  # the site header (base.html) links the plain pages
     links = re.findall(r'(?:href|src)="(/(?:map|gaps|kecamatan|desa)[^"]*)"', main)
-    assert links and all(
-        parse_qs(urlsplit(u.replace("&amp;", "&")).query).get("date") == ["2024-11-10"] for u in links)
+    assert links and all(parse_qs(urlsplit(u.replace("&amp;", "&")).query).get("date") == ["2024-11-10"] for u in links)
     iframe = re.search(r'<iframe class="map"[^>]+src="([^"]+)"', html).group(1).replace("&amp;", "&")
-    assert parse_qs(urlsplit(iframe).query) == {"date": ["2024-11-10"], "window_days": ["20"],
-                                                "incident_window_days": ["10"], "kecamatan": ["17.06.10"]}
+    assert parse_qs(urlsplit(iframe).query) == {
+        "date": ["2024-11-10"],
+        "window_days": ["20"],
+        "incident_window_days": ["10"],
+        "kecamatan": ["17.06.10"],
+    }
 
 
-@pytest.mark.parametrize("url, name", [
-    ("/?date=2024-13-01", "date"),
-    ("/map?window_days=-1", "window_days"),
-    ("/gaps?incident_window_days=tiga", "incident_window_days"),
-    ("/?kecamatan=%3Cscript%3EAtlantis", "kecamatan"),
-    ("/map?category=%3Cb%3Ehantu", "category"),
-    ("/gaps?sort=%3Cb%3Ehuruf", "sort"),
-    ("/gaps?status=covered", "status"),
-    ("/gaps.csv?status=aman", "status"),
-    ("/map?peta_dasar=satelit", "peta_dasar"),
-    ("/?lang=fr", "lang"),
-])
+@pytest.mark.parametrize(
+    "url, name",
+    [
+        ("/?date=2024-13-01", "date"),
+        ("/map?window_days=-1", "window_days"),
+        ("/gaps?incident_window_days=tiga", "incident_window_days"),
+        ("/?kecamatan=%3Cscript%3EAtlantis", "kecamatan"),
+        ("/map?category=%3Cb%3Ehantu", "category"),
+        ("/gaps?sort=%3Cb%3Ehuruf", "sort"),
+        ("/gaps?status=covered", "status"),
+        ("/gaps.csv?status=aman", "status"),
+        ("/map?peta_dasar=satelit", "peta_dasar"),
+        ("/?lang=fr", "lang"),
+    ],
+)
 def test_bad_parameters_are_a_400_naming_them(demo_app, demo_client, url, name):
     before = snapshot(demo_app)
     resp = demo_client.get(url)
@@ -148,9 +161,19 @@ def test_second_request_does_not_render_and_a_write_invalidates(demo_app, demo_c
     assert len(builds) == 2
 
     with demo_app.app_context():
-        create_record(get_session(), demo_app.config["GEO_APP_SETTINGS"], "incidents",
-                      {"occurred_at": "20/11/2024 10:00", "category": "hoaks", "severity": "tinggi",
-                       "desa": "Penarik", "description": "Hoaks baru di grup WA"}, actor=TEST_ADMIN)
+        create_record(
+            get_session(),
+            demo_app.config["GEO_APP_SETTINGS"],
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "hoaks",
+                "severity": "tinggi",
+                "desa": "Penarik",
+                "description": "Hoaks baru di grup WA",
+            },
+            actor=TEST_ADMIN,
+        )
     third = demo_client.get("/map?window_days=45").get_data(as_text=True)
     assert len(builds) == 3 and "Hoaks baru di grup WA" in third and "Hoaks baru di grup WA" not in first
 
@@ -159,12 +182,33 @@ def test_user_text_shows_as_text_in_popups_and_pages(demo_app, demo_client):
     settings = demo_app.config["GEO_APP_SETTINGS"]
     with demo_app.app_context():
         session = get_session()
-        create_record(session, settings, "incidents",
-                      {"occurred_at": "20/11/2024 10:00", "category": "intimidasi", "severity": "sedang",
-                       "desa_code": "17.06.10.2001", "description": EVIL + " di TPS 2"}, actor=TEST_ADMIN)
-        create_record(session, settings, "meetings",
-                      {"title": "Rakor desa", "date": "15/11/2024", "level": "desa", "desa_code": "17.06.10.2001",
-                       "venue": EVIL + " Balai desa", "agencies": "kades, BPD"}, actor=TEST_ADMIN)
+        create_record(
+            session,
+            settings,
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "intimidasi",
+                "severity": "sedang",
+                "desa_code": "17.06.10.2001",
+                "description": EVIL + " di TPS 2",
+            },
+            actor=TEST_ADMIN,
+        )
+        create_record(
+            session,
+            settings,
+            "meetings",
+            {
+                "title": "Rakor desa",
+                "date": "15/11/2024",
+                "level": "desa",
+                "desa_code": "17.06.10.2001",
+                "venue": EVIL + " Balai desa",
+                "agencies": "kades, BPD",
+            },
+            actor=TEST_ADMIN,
+        )
     for url in ("/map", "/map/kecamatan/17.06.10", "/map/desa/17.06.10.2001"):
         html = demo_client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html, url
@@ -196,8 +240,11 @@ def test_gap_list_sorts_and_filters(demo_app, demo_client):
     assert _rows(html) == list(zip(expected["code"], expected["status"])) and len(expected) > 0
     # the sort links keep the filters
     link = re.search(r'href="(/gaps\?[^"]*sort=voters[^"]*)"', html).group(1).replace("&amp;", "&")
-    assert parse_qs(urlsplit(link).query) == {"kecamatan": ["17.06.10"], "status": ["uncovered", "at_risk"],
-                                              "sort": ["voters"]}
+    assert parse_qs(urlsplit(link).query) == {
+        "kecamatan": ["17.06.10"],
+        "status": ["uncovered", "at_risk"],
+        "sort": ["voters"],
+    }
 
 
 def test_gap_downloads_match_the_list_and_neutralise_formulas(demo_app, demo_client):
@@ -232,11 +279,24 @@ def test_gap_downloads_match_the_list_and_neutralise_formulas(demo_app, demo_cli
     assert isinstance(values[1][7], int) and values[1][7] == int(own["voters"].iloc[0])
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+62 812", "'+62 812"), ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
-    ("-2", "-2"), ("-2,56", "-2,56"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("Desa =1", "Desa =1"), (-2, -2), (3.5, 3.5), (None, ""), (["=a", "b"], "'=a; b"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+62 812", "'+62 812"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("-2", "-2"),
+        ("-2,56", "-2,56"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Desa =1", "Desa =1"),
+        (-2, -2),
+        (3.5, 3.5),
+        (None, ""),
+        (["=a", "b"], "'=a; b"),
+    ],
+)
 def test_neutralise(value, expected):
     assert export.neutralise(value) == expected
 
@@ -283,8 +343,9 @@ def test_desa_page_lists_its_records(demo_app, demo_client):
     with demo_app.app_context():
         tps = tps_frame(get_session(), desa_frame(get_session()))
     html = demo_client.get(f"/desa/{code}").get_data(as_text=True)
-    tps_rows = re.findall(r"<tr class=\"(?:ok|short)\"><td class=\"num\">(\d+)</td>",
-                          html.split('id="tps-table"')[1].split("</table>")[0])
+    tps_rows = re.findall(
+        r"<tr class=\"(?:ok|short)\"><td class=\"num\">(\d+)</td>", html.split('id="tps-table"')[1].split("</table>")[0]
+    )
     assert sorted(map(int, tps_rows)) == sorted(tps.loc[tps["desa_code"] == code, "number"])
     meetings = html.split('id="meetings-table"')[1].split("</table>")[0]
     assert "11-11-2024" in meetings and "Teramang Jaya" in meetings

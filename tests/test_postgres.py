@@ -2,6 +2,7 @@
 
 Each test gets its own schema-free database so runs do not see each other's rows.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,17 @@ pytestmark = pytest.mark.skipif(not URL, reason="GEO_APP_TEST_POSTGRES_URL not s
 @pytest.fixture
 def pg_app(tmp_path, boundary_source):
     with postgres_database(URL) as url:
-        app = create_app({"TESTING": True, "DATABASE_URL": url, "SHAPEFILE_DIR": str(tmp_path / "shp"),
-                          "BOUNDARY_SOURCE": boundary_source, "SECRET_KEY": "test", "ALLOW_ANONYMOUS_VIEW": True,
-                          "CSRF_ENABLED": False})
+        app = create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": url,
+                "SHAPEFILE_DIR": str(tmp_path / "shp"),
+                "BOUNDARY_SOURCE": boundary_source,
+                "SECRET_KEY": "test",
+                "ALLOW_ANONYMOUS_VIEW": True,
+                "CSRF_ENABLED": False,
+            }
+        )
         yield app
         app.extensions["geo_app.engine"].dispose()
 
@@ -59,11 +68,27 @@ def test_api_and_access_on_postgres(pg_app):
         create_user(get_session(), TEST_ADMIN, "admin-test-password", "admin")
     client = pg_app.test_client()
     login_as(client, TEST_ADMIN)
-    created = client.post("/api/incidents", json={"occurred_at": "2024-11-20T10:00", "category": "hoax",
-                                                  "severity": "low", "desa": "Penarik", "description": "hoaks"})
+    created = client.post(
+        "/api/incidents",
+        json={
+            "occurred_at": "2024-11-20T10:00",
+            "category": "hoax",
+            "severity": "low",
+            "desa": "Penarik",
+            "description": "hoaks",
+        },
+    )
     assert created.status_code == 201, created.json
-    duplicate = client.post("/api/incidents", json={"occurred_at": "2024-11-20T10:00", "category": "hoax",
-                                                    "severity": "low", "desa": "Penarik", "description": "hoaks"})
+    duplicate = client.post(
+        "/api/incidents",
+        json={
+            "occurred_at": "2024-11-20T10:00",
+            "category": "hoax",
+            "severity": "low",
+            "desa": "Penarik",
+            "description": "hoaks",
+        },
+    )
     assert duplicate.status_code == 409
     listed = client.get("/api/incidents?kecamatan=Penarik&date_from=2024-11-01").json
     assert listed["total"] == 1

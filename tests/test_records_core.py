@@ -1,4 +1,5 @@
 """Unit tests of the record core: parsing, desa lookup, validation rules, placement on hand-made shapes."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -15,8 +16,8 @@ from geo_app.records.schema import RecordContext, clean_record
 from geo_app.store.adapter import desa_frame
 from geo_app.store.db import get_session
 
-
 # --- parsing as Indonesian spreadsheets write values -------------------------------------------------
+
 
 @pytest.mark.parametrize("raw, expected", [("-2,5613", -2.5613), ("101.25", 101.25), (" 3 ", 3.0), (7, 7.0)])
 def test_parse_float_decimal_comma(raw, expected):
@@ -58,6 +59,7 @@ def test_parse_bool_indonesian():
 
 # --- desa lookup -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():
@@ -87,18 +89,27 @@ def test_unknown_desa_gets_suggestions(ctx):
 
 # --- validation rules ----------------------------------------------------------------------------------
 
+
 def test_meeting_reaching_all_desa_of_host(ctx):
-    values = clean_record("meetings", {"title": "Rakor", "date": "11/11/2024", "level": "kecamatan",
-                                       "kecamatan": "Teramang Jaya", "reached_desa": "semua",
-                                       "agencies": "Camat; Panwaslu; kepala desa; Dinas X"}, ctx)
+    values = clean_record(
+        "meetings",
+        {
+            "title": "Rakor",
+            "date": "11/11/2024",
+            "level": "kecamatan",
+            "kecamatan": "Teramang Jaya",
+            "reached_desa": "semua",
+            "agencies": "Camat; Panwaslu; kepala desa; Dinas X",
+        },
+        ctx,
+    )
     assert values["host_kecamatan_code"] == "17.06.08" and values["reaches_all_desa"] is True
     assert values["agencies"] == ["camat", "panwascam", "kades", "Dinas X"]
 
 
 def test_meeting_errors_are_per_field(ctx):
     with pytest.raises(RecordInvalid) as info:
-        clean_record("meetings", {"title": "", "date": "32/13/2024", "level": "provinsi",
-                                  "reached_desa": "semua"}, ctx)
+        clean_record("meetings", {"title": "", "date": "32/13/2024", "level": "provinsi", "reached_desa": "semua"}, ctx)
     errors = info.value.errors
     assert set(errors) == {"title", "date", "level"}
     assert "wajib" in errors["title"] and "provinsi" in errors["level"]
@@ -106,8 +117,17 @@ def test_meeting_errors_are_per_field(ctx):
 
 def test_desa_in_other_kecamatan_is_rejected(ctx):
     with pytest.raises(RecordInvalid, match="kecamatan: desa 17.06.10.2001 ada di kecamatan 17.06.10"):
-        clean_record("meetings", {"title": "Rakor", "date": "01/11/2024", "level": "desa",
-                                  "kecamatan": "Ipuh", "desa_code": "17.06.10.2001"}, ctx)
+        clean_record(
+            "meetings",
+            {
+                "title": "Rakor",
+                "date": "01/11/2024",
+                "level": "desa",
+                "kecamatan": "Ipuh",
+                "desa_code": "17.06.10.2001",
+            },
+            ctx,
+        )
 
 
 def test_tps_needs_a_desa_and_checks_class(ctx):
@@ -118,14 +138,28 @@ def test_tps_needs_a_desa_and_checks_class(ctx):
 
 def test_incident_reported_before_occurring(ctx):
     with pytest.raises(RecordInvalid, match="reported_at"):
-        clean_record("incidents", {"occurred_at": "10/10/2024 10:00", "reported_at": "09/10/2024",
-                                   "category": "politik uang", "severity": "tinggi", "desa": "Penarik",
-                                   "description": "x"}, ctx)
+        clean_record(
+            "incidents",
+            {
+                "occurred_at": "10/10/2024 10:00",
+                "reported_at": "09/10/2024",
+                "category": "politik uang",
+                "severity": "tinggi",
+                "desa": "Penarik",
+                "description": "x",
+            },
+            ctx,
+        )
 
 
 def test_content_hash_is_stable_and_ignores_notes(ctx):
-    raw = {"occurred_at": "10/10/2024 10:00", "category": "hoaks", "severity": "rendah",
-           "desa": "Penarik", "description": "Hoaks di grup WA"}
+    raw = {
+        "occurred_at": "10/10/2024 10:00",
+        "category": "hoaks",
+        "severity": "rendah",
+        "desa": "Penarik",
+        "description": "Hoaks di grup WA",
+    }
     a = clean_record("incidents", raw, ctx)
     b = clean_record("incidents", {**raw, "notes": "catatan"}, ctx)
     c = clean_record("incidents", {**raw, "severity": "tinggi"}, ctx)
@@ -133,6 +167,7 @@ def test_content_hash_is_stable_and_ignores_notes(ctx):
 
 
 # --- placement on hand-made squares with known answers -------------------------------------------------
+
 
 def _square(x0: float, y0: float, size: float) -> shapely.Polygon:
     return shapely.box(x0, y0, x0 + size, y0 + size)
@@ -143,7 +178,11 @@ def squares():
     # two 1 km squares in UTM 47S that overlap by 100 m, and a third 2 km away
     metric = gpd.GeoDataFrame(
         {"code": ["A", "B", "C"]},
-        geometry=[_square(700_000, 9_700_000, 1000), _square(700_900, 9_700_000, 1000), _square(704_000, 9_700_000, 1000)],
+        geometry=[
+            _square(700_000, 9_700_000, 1000),
+            _square(700_900, 9_700_000, 1000),
+            _square(704_000, 9_700_000, 1000),
+        ],
         crs="EPSG:32747",
     )
     return metric.to_crs("EPSG:4326")
@@ -154,12 +193,14 @@ def _pts(xy):
 
 
 def test_placement_rules_known_answers(squares):
-    points = _pts([
-        (700_500, 9_700_500),  # inside A only
-        (700_920, 9_700_500),  # overlap: 80 m inside A, 20 m inside B -> deeper in A
-        (702_200, 9_700_500),  # gap: 300 m from B, 1800 m from C
-        (703_000, 9_700_500),  # 1100 m from B, 1000 m from C -> too far for 500 m
-    ])
+    points = _pts(
+        [
+            (700_500, 9_700_500),  # inside A only
+            (700_920, 9_700_500),  # overlap: 80 m inside A, 20 m inside B -> deeper in A
+            (702_200, 9_700_500),  # gap: 300 m from B, 1800 m from C
+            (703_000, 9_700_500),  # 1100 m from B, 1000 m from C -> too far for 500 m
+        ]
+    )
     out = assign_desa(points, squares, tolerance_m=500)
     assert out["desa_code"].tolist() == ["A", "A", "B", None]
     assert out["placement"].tolist() == ["inside", "overlap", "nearest", "outside"]
@@ -179,6 +220,7 @@ def test_placement_tolerance_is_configurable(squares):
 
 # --- audit trail and soft delete ---------------------------------------------------------------------
 
+
 def test_every_write_is_audited_and_delete_is_soft(app):
     from geo_app.services import records as service
     from geo_app.services.audit import history
@@ -186,8 +228,9 @@ def test_every_write_is_audited_and_delete_is_soft(app):
     settings = app.config["GEO_APP_SETTINGS"]
     with app.app_context():
         session = get_session()
-        tps = service.create_record(session, settings, "tps", {"desa": "Penarik", "number": "3", "voters": "410"},
-                                    actor="ani")
+        tps = service.create_record(
+            session, settings, "tps", {"desa": "Penarik", "number": "3", "voters": "410"}, actor="ani"
+        )
         service.update_record(session, settings, "tps", tps["id"], {"police": "1", "linmas": "2"}, actor="budi")
         service.delete_record(session, "tps", tps["id"], actor="budi")
         assert service.list_records(session, settings, "tps", {}).total == 0
@@ -195,7 +238,11 @@ def test_every_write_is_audited_and_delete_is_soft(app):
         assert service.get_record(session, "tps", tps["id"])["police"] == 1
         entries = history(session, kind="tps", record_id=tps["id"])
     assert [(e["action"], e["actor"]) for e in reversed(entries)] == [
-        ("create", "ani"), ("update", "budi"), ("delete", "budi"), ("restore", "admin")]
+        ("create", "ani"),
+        ("update", "budi"),
+        ("delete", "budi"),
+        ("restore", "admin"),
+    ]
     update = next(e for e in entries if e["action"] == "update")
     assert update["before"] == {"police": 0, "linmas": 0} and update["after"] == {"police": 1, "linmas": 2}
     delete = next(e for e in entries if e["action"] == "delete")

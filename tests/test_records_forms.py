@@ -1,5 +1,6 @@
 """Browser forms for rakor, TPS and insiden: pages render, valid posts save and redirect, invalid posts
 show per-field messages with the typed values kept, user text is always escaped."""
+
 from __future__ import annotations
 
 import re
@@ -52,13 +53,14 @@ def test_pages_render_with_our_own_script_only(client, url):
     html = resp.text
     assert 'lang="id"' in html
     assert "<script src" not in html and "http://" not in html.split("<main>")[1].split("</main>")[0].replace(
-        'type="url"', "")
+        'type="url"', ""
+    )
 
 
 def test_desa_picker_groups_every_desa_under_its_kecamatan(client, desa):
     html = client.get("/tps/baru").text
-    select = html[html.index('<select id="f-desa_code"'):]
-    select = select[:select.index("</select>")]
+    select = html[html.index('<select id="f-desa_code"') :]
+    select = select[: select.index("</select>")]
     assert 'data-kecamatan-from="f-kecamatan"' in select
     groups = re.findall(r'<optgroup label="Kec\. ([^"]+)" data-kecamatan="([\d.]+)">(.*?)</optgroup>', select, re.S)
     assert len(groups) == desa["kecamatan_code"].nunique()
@@ -66,20 +68,56 @@ def test_desa_picker_groups_every_desa_under_its_kecamatan(client, desa):
         codes = re.findall(r'<option value="([\d.]+)"', body)
         assert sorted(codes) == sorted(desa.index[desa["kecamatan_code"] == kec_code])
         assert desa.loc[codes[0], "kecamatan_name"] == unescape(kec_name)
-    assert 'data-kecamatan-picker' in html and "filterDesa" in html
+    assert "data-kecamatan-picker" in html and "filterDesa" in html
 
 
 def test_post_valid_tps_creates_and_redirects(client, desa):
     penarik = code_of(desa, "Penarik", "Penarik")
-    resp = client.post("/tps/baru", data={"kecamatan": penarik[:8], "desa_code": penarik, "number": "7",
-                                          "voters": "455", "address": "Balai desa", "vulnerability": "rawan",
-                                          "police": "2", "tni": "", "linmas": "2", "lat": "", "lon": "", "notes": ""})
+    resp = client.post(
+        "/tps/baru",
+        data={
+            "kecamatan": penarik[:8],
+            "desa_code": penarik,
+            "number": "7",
+            "voters": "455",
+            "address": "Balai desa",
+            "vulnerability": "rawan",
+            "police": "2",
+            "tni": "",
+            "linmas": "2",
+            "lat": "",
+            "lon": "",
+            "notes": "",
+        },
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/tps")
     [tps] = api_items(client, "/api/polling-stations")
-    assert {k: tps[k] for k in ("desa_code", "number", "voters", "address", "vulnerability", "police", "tni",
-                                "linmas", "lat", "notes")} == {
-        "desa_code": penarik, "number": 7, "voters": 455, "address": "Balai desa", "vulnerability": "rawan",
-        "police": 2, "tni": 0, "linmas": 2, "lat": None, "notes": None}
+    assert {
+        k: tps[k]
+        for k in (
+            "desa_code",
+            "number",
+            "voters",
+            "address",
+            "vulnerability",
+            "police",
+            "tni",
+            "linmas",
+            "lat",
+            "notes",
+        )
+    } == {
+        "desa_code": penarik,
+        "number": 7,
+        "voters": 455,
+        "address": "Balai desa",
+        "vulnerability": "rawan",
+        "police": 2,
+        "tni": 0,
+        "linmas": 2,
+        "lat": None,
+        "notes": None,
+    }
     listing = client.get("/tps").text
     assert "disimpan" in listing and "Penarik" in listing
 
@@ -87,17 +125,33 @@ def test_post_valid_tps_creates_and_redirects(client, desa):
 def test_post_valid_meeting_with_checkboxes_other_agency_and_reached_desa(client, desa):
     kec = desa[desa["kecamatan_name"] == "Teramang Jaya"]
     reached = sorted(kec.index[:3])
-    data = {"title": "Rakor Pilkada damai", "date": "2024-11-11", "start_time": "09:00", "level": "kecamatan",
-            "kecamatan": kec["kecamatan_code"].iloc[0], "desa_code": "", "venue": "Aula", "organiser": "Pemkab",
-            "lat": "", "lon": "", "agencies": ["camat", "ppk", "bpd"], "agencies_other": "Karang Taruna; PKK",
-            "reached_desa": reached, "notes": "", "source_url": ""}
+    data = {
+        "title": "Rakor Pilkada damai",
+        "date": "2024-11-11",
+        "start_time": "09:00",
+        "level": "kecamatan",
+        "kecamatan": kec["kecamatan_code"].iloc[0],
+        "desa_code": "",
+        "venue": "Aula",
+        "organiser": "Pemkab",
+        "lat": "",
+        "lon": "",
+        "agencies": ["camat", "ppk", "bpd"],
+        "agencies_other": "Karang Taruna; PKK",
+        "reached_desa": reached,
+        "notes": "",
+        "source_url": "",
+    }
     resp = client.post("/rakor/baru", data=data)
     assert resp.status_code == 303
     [meeting] = api_items(client, "/api/meetings")
     assert meeting["agencies"] == ["camat", "ppk", "bpd", "Karang Taruna", "PKK"]
     assert meeting["reached_desa_codes"] == reached and meeting["reaches_all_desa"] is False
     assert (meeting["date"], meeting["start_time"], meeting["host_kecamatan_code"]) == (
-        "2024-11-11", "09:00:00", kec["kecamatan_code"].iloc[0])
+        "2024-11-11",
+        "09:00:00",
+        kec["kecamatan_code"].iloc[0],
+    )
 
     edit = client.get(f"/rakor/{meeting['id']}/ubah").text
     for key in ("camat", "ppk", "bpd"):
@@ -107,8 +161,10 @@ def test_post_valid_meeting_with_checkboxes_other_agency_and_reached_desa(client
     for code in reached:
         assert f'<option value="{code}" selected>' in edit
 
-    resp = client.post(f"/rakor/{meeting['id']}/ubah", data={**data, "agencies": ["camat"], "agencies_other": "",
-                                                             "reached_desa": [], "reaches_all_desa": "1"})
+    resp = client.post(
+        f"/rakor/{meeting['id']}/ubah",
+        data={**data, "agencies": ["camat"], "agencies_other": "", "reached_desa": [], "reaches_all_desa": "1"},
+    )
     assert resp.status_code == 303
     again = client.get(f"/api/meetings/{meeting['id']}").json
     assert again["agencies"] == ["camat"] and again["reaches_all_desa"] is True and again["reached_desa_codes"] == []
@@ -118,9 +174,19 @@ def test_post_invalid_shows_messages_next_to_fields_and_keeps_values(client, app
     penarik = code_of(desa, "Penarik", "Penarik")
     lon, lat = desa.loc[penarik, "rep_lon"], desa.loc[penarik, "rep_lat"]
     before = snapshot(app)
-    resp = client.post("/tps/baru", data={"kecamatan": penarik[:8], "desa_code": penarik, "number": "7",
-                                          "voters": "700", "address": "Balai desa", "vulnerability": "tidak_rawan",
-                                          "lat": str(lon), "lon": str(lat)})
+    resp = client.post(
+        "/tps/baru",
+        data={
+            "kecamatan": penarik[:8],
+            "desa_code": penarik,
+            "number": "7",
+            "voters": "700",
+            "address": "Balai desa",
+            "vulnerability": "tidak_rawan",
+            "lat": str(lon),
+            "lon": str(lat),
+        },
+    )
     assert resp.status_code == 400
     html = resp.text
     assert "600" in field_error(html, "voters")
@@ -135,8 +201,10 @@ def test_post_invalid_shows_messages_next_to_fields_and_keeps_values(client, app
 
 def test_required_fields_and_unknown_desa_in_incident_form(client, app):
     before = snapshot(app)
-    resp = client.post("/insiden/baru", data={"occurred_at": "", "category": "", "severity": "tinggi",
-                                              "description": "", "desa_code": "17.06.99.9999"})
+    resp = client.post(
+        "/insiden/baru",
+        data={"occurred_at": "", "category": "", "severity": "tinggi", "description": "", "desa_code": "17.06.99.9999"},
+    )
     assert resp.status_code == 400
     html = resp.text
     for name in ("occurred_at", "category", "description"):
@@ -168,10 +236,20 @@ def test_duplicate_tps_in_form_is_409_with_message(client, app, desa):
 def test_script_in_text_fields_is_escaped_in_list_and_edit_pages(client, desa):
     penarik = code_of(desa, "Penarik", "Penarik")
     client.post("/tps/baru", data={"desa_code": penarik, "number": "2", "voters": "10", "address": XSS, "notes": XSS})
-    client.post("/insiden/baru", data={"occurred_at": "2024-10-10T10:00", "category": "hoax", "severity": "low",
-                                       "desa_code": penarik, "description": XSS})
-    client.post("/rakor/baru", data={"title": XSS, "date": "2024-11-01", "level": "kabupaten",
-                                     "agencies_other": XSS, "venue": XSS})
+    client.post(
+        "/insiden/baru",
+        data={
+            "occurred_at": "2024-10-10T10:00",
+            "category": "hoax",
+            "severity": "low",
+            "desa_code": penarik,
+            "description": XSS,
+        },
+    )
+    client.post(
+        "/rakor/baru",
+        data={"title": XSS, "date": "2024-11-01", "level": "kabupaten", "agencies_other": XSS, "venue": XSS},
+    )
     for kind, url in (("tps", "/api/polling-stations"), ("insiden", "/api/incidents"), ("rakor", "/api/meetings")):
         [record] = api_items(client, url)
         for page in (f"/{kind}", f"/{kind}/{record['id']}/ubah"):
@@ -187,16 +265,36 @@ def test_edit_moving_the_point_moves_a_desa_that_came_from_the_point(client, des
     first = code_of(desa, "Lubuk Gedang", "Lubuk Pinang")
     second = code_of(desa, "Penarik", "Penarik")
     lon, lat = desa.loc[first, "rep_lon"], desa.loc[first, "rep_lat"]
-    assert client.post("/insiden/baru", data={"occurred_at": "2024-10-10T10:00", "category": "neutrality_bpd",
-                                              "severity": "medium", "lat": str(lat), "lon": str(lon),
-                                              "description": "BPD berkampanye"}).status_code == 303
+    assert (
+        client.post(
+            "/insiden/baru",
+            data={
+                "occurred_at": "2024-10-10T10:00",
+                "category": "neutrality_bpd",
+                "severity": "medium",
+                "lat": str(lat),
+                "lon": str(lon),
+                "description": "BPD berkampanye",
+            },
+        ).status_code
+        == 303
+    )
     [incident] = api_items(client, "/api/incidents")
     assert incident["desa_code"] == first
     html = client.get(f"/insiden/{incident['id']}/ubah").text
     form = {name: input_value(html, name) for name in ("occurred_at", "reported_at", "lat", "lon", "source_url")}
-    form.update(category="neutrality_bpd", severity="medium", status="reported", kecamatan=first[:8],
-                desa_code=first, description="BPD berkampanye", source="", notes="",
-                lat=str(desa.loc[second, "rep_lat"]), lon=str(desa.loc[second, "rep_lon"]))
+    form.update(
+        category="neutrality_bpd",
+        severity="medium",
+        status="reported",
+        kecamatan=first[:8],
+        desa_code=first,
+        description="BPD berkampanye",
+        source="",
+        notes="",
+        lat=str(desa.loc[second, "rep_lat"]),
+        lon=str(desa.loc[second, "rep_lon"]),
+    )
     assert client.post(f"/insiden/{incident['id']}/ubah", data=form).status_code == 303
     moved = client.get(f"/api/incidents/{incident['id']}").json
     assert (moved["desa_code"], moved["point_desa_code"], moved["location_mismatch"]) == (second, second, False)
@@ -221,12 +319,27 @@ def test_delete_button_and_undo(client, app, desa):
 
 def test_list_filters_and_bad_filter_value(client, desa):
     for name, kec in (("Penarik", "Penarik"), ("Lubuk Gedang", "Lubuk Pinang")):
-        client.post("/insiden/baru", data={"occurred_at": "2024-10-10T10:00", "category": "hoax", "severity": "low",
-                                           "desa_code": code_of(desa, name, kec), "description": f"Hoaks di {name}"})
+        client.post(
+            "/insiden/baru",
+            data={
+                "occurred_at": "2024-10-10T10:00",
+                "category": "hoax",
+                "severity": "low",
+                "desa_code": code_of(desa, name, kec),
+                "description": f"Hoaks di {name}",
+            },
+        )
     html = client.get("/insiden", query_string={"kecamatan": "Air Majunto"}).text
     assert "0 data" in html
-    html = client.get("/insiden", query_string={"kecamatan": code_of(desa, "Penarik", "Penarik")[:8],
-                                                "category": "hoax", "date_from": "", "status": ""}).text
+    html = client.get(
+        "/insiden",
+        query_string={
+            "kecamatan": code_of(desa, "Penarik", "Penarik")[:8],
+            "category": "hoax",
+            "date_from": "",
+            "status": "",
+        },
+    ).text
     assert "Hoaks di Penarik" in html and "Hoaks di Lubuk Gedang" not in html
     html = client.get("/insiden", query_string={"desa": code_of(desa, "Lubuk Gedang", "Lubuk Pinang")}).text
     assert "Hoaks di Lubuk Gedang" in html and "Hoaks di Penarik" not in html
@@ -249,6 +362,7 @@ def test_vocab_labels_are_shown_in_indonesian(client):
 
 
 # --- the desa picker's few lines of JS, in a real browser (Debian Chromium via Playwright) --------------
+
 
 @pytest.fixture
 def served(app):
@@ -280,8 +394,9 @@ def test_desa_picker_filters_by_kecamatan_in_a_browser(served, desa):
     penarik = code_of(desa, "Penarik", "Penarik")
     all_kec = sorted(set(desa["kecamatan_code"]))
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         try:
             page = browser.new_page()
             errors: list[str] = []

@@ -1,5 +1,6 @@
 """Importing rakor/TPS/incident files (CSV as Excel writes it in Indonesia, XLSX, GeoJSON) through the
 service and the CLI. Every failure mode asserts that nothing was written (``snapshot``)."""
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,7 @@ MESSY_TPS = (
     "17.06.08.2006;;;1;412;Balai Desa;tidak rawan;1;0;2;-2,797706;101,370524;ya;contoh;x\r\n"
     ";pondok  baru;Selagan Raya;2;1.0;SD Negeri 11;Rawan;2;;2;-2,447073;101,451507;Ya;;\r\n"
     "\r\n"
-    ";;;3;598;\"Jl. Lintas Barat; RT 03\";;1;0;2;-2,68296;101,311426;tidak;\"=HYPERLINK(\"\"x\"\")\";\r\n"
+    ';;;3;598;"Jl. Lintas Barat; RT 03";;1;0;2;-2,68296;101,311426;tidak;"=HYPERLINK(""x"")";\r\n'
 )
 
 
@@ -53,11 +54,28 @@ def run_import(app, kind, source, filename=None, **kw):
 def tps_rows(app):
     with app.app_context():
         rows = get_session().scalars(select(PollingStation).order_by(PollingStation.desa_code, PollingStation.number))
-        return [(r.desa_code, r.number, r.voters, r.address, r.vulnerability, r.police, r.tni, r.linmas, r.lat, r.lon,
-                 r.synthetic, r.notes, r.placement) for r in rows]
+        return [
+            (
+                r.desa_code,
+                r.number,
+                r.voters,
+                r.address,
+                r.vulnerability,
+                r.police,
+                r.tni,
+                r.linmas,
+                r.lat,
+                r.lon,
+                r.synthetic,
+                r.notes,
+                r.placement,
+            )
+            for r in rows
+        ]
 
 
 # --- the happy paths --------------------------------------------------------------------------------
+
 
 def test_messy_semicolon_csv_with_bom_decimal_commas_and_indonesian_headers(app, tmp_path):
     path = write(tmp_path, "tps.csv", MESSY_TPS)
@@ -65,10 +83,37 @@ def test_messy_semicolon_csv_with_bom_decimal_commas_and_indonesian_headers(app,
     assert (result.inserted, result.updated, result.unchanged, result.rejected) == (3, 0, 0, 0)
     assert any("Kolom Lain" in w and "unknown columns" in w for w in result.warnings)
     assert tps_rows(app) == [
-        ("17.06.08.2006", 1, 412, "Balai Desa", "tidak_rawan", 1, 0, 2, -2.797706, 101.370524, True, "contoh", "inside"),
+        (
+            "17.06.08.2006",
+            1,
+            412,
+            "Balai Desa",
+            "tidak_rawan",
+            1,
+            0,
+            2,
+            -2.797706,
+            101.370524,
+            True,
+            "contoh",
+            "inside",
+        ),
         ("17.06.09.2005", 2, 1, "SD Negeri 11", "rawan", 2, 0, 2, -2.447073, 101.451507, True, None, "inside"),
-        ("17.06.10.2003", 3, 598, "Jl. Lintas Barat; RT 03", "tidak_rawan", 1, 0, 2, -2.68296, 101.311426, False,
-         '=HYPERLINK("x")', "inside"),
+        (
+            "17.06.10.2003",
+            3,
+            598,
+            "Jl. Lintas Barat; RT 03",
+            "tidak_rawan",
+            1,
+            0,
+            2,
+            -2.68296,
+            101.311426,
+            False,
+            '=HYPERLINK("x")',
+            "inside",
+        ),
     ]
     with app.app_context():
         batches = set(get_session().scalars(select(PollingStation.import_batch)))
@@ -97,17 +142,24 @@ def test_changed_row_is_updated_in_place(app, tmp_path):
 
 
 def test_meetings_csv(app, tmp_path):
-    text = ("id;Judul;Tanggal;Jam;Tingkat;Kecamatan;Tempat;Penyelenggara;Instansi;Desa Terjangkau;Tautan;Catatan\n"
-            "r-1;Rakor Pilkada damai;21/10/2024;09.00 WIB;kecamatan;XIV Koto;Aula Camat;Pemkab Mukomuko;"
-            "camat, Polsek, Panwaslu, kepala desa, Karang Taruna;Lubuk Sanai, 17.06.11.2002;https://example.org/a;\n"
-            "r-2;Rakor Air Majunto;05/11/2024;;kec;Air Majunto;;;camat;semua;;catatan\n")
+    text = (
+        "id;Judul;Tanggal;Jam;Tingkat;Kecamatan;Tempat;Penyelenggara;Instansi;Desa Terjangkau;Tautan;Catatan\n"
+        "r-1;Rakor Pilkada damai;21/10/2024;09.00 WIB;kecamatan;XIV Koto;Aula Camat;Pemkab Mukomuko;"
+        "camat, Polsek, Panwaslu, kepala desa, Karang Taruna;Lubuk Sanai, 17.06.11.2002;https://example.org/a;\n"
+        "r-2;Rakor Air Majunto;05/11/2024;;kec;Air Majunto;;;camat;semua;;catatan\n"
+    )
     result = run_import(app, "meetings", write(tmp_path, "rakor.csv", text, "utf-8-sig"))
     assert result.inserted == 2
     with app.app_context():
         rows = {m.external_id: m for m in get_session().scalars(select(Meeting))}
         m1, m2 = rows["r-1"], rows["r-2"]
         assert (m1.title, m1.date, m1.start_time, m1.level, m1.host_kecamatan_code) == (
-            "Rakor Pilkada damai", date(2024, 10, 21), time(9, 0), "kecamatan", "17.06.11")
+            "Rakor Pilkada damai",
+            date(2024, 10, 21),
+            time(9, 0),
+            "kecamatan",
+            "17.06.11",
+        )
         assert m1.agencies == ["camat", "polri", "panwascam", "kades", "Karang Taruna"]
         assert [d.code for d in m1.reached_desa] == ["17.06.11.2001", "17.06.11.2002"]
         assert m1.source_url == "https://example.org/a" and not m1.reaches_all_desa
@@ -116,27 +168,47 @@ def test_meetings_csv(app, tmp_path):
 
 def test_incidents_csv_datetimes_and_labels(app, tmp_path):
     code, lat, lon = BUMI_MULYA
-    text = ("Tanggal Kejadian,Tanggal Lapor,Kategori,Keparahan,Status,Desa,Kecamatan,Lintang,Bujur,Uraian,Sumber\n"
-            f"05/10/2024 14:30,06/10/2024 09:00,Politik uang,sedang,dilaporkan,Bumi Mulya,Penarik,\"{lat}\",\"{lon}\","
-            "\"Dugaan pembagian uang, sembako\",masyarakat\n"
-            "2024-11-20T14:00:00Z,,hoaks,Tinggi,Diteruskan,Pondok Lunang,Air Dikit,,,Pesan berantai,media\n")
+    text = (
+        "Tanggal Kejadian,Tanggal Lapor,Kategori,Keparahan,Status,Desa,Kecamatan,Lintang,Bujur,Uraian,Sumber\n"
+        f'05/10/2024 14:30,06/10/2024 09:00,Politik uang,sedang,dilaporkan,Bumi Mulya,Penarik,"{lat}","{lon}",'
+        '"Dugaan pembagian uang, sembako",masyarakat\n'
+        "2024-11-20T14:00:00Z,,hoaks,Tinggi,Diteruskan,Pondok Lunang,Air Dikit,,,Pesan berantai,media\n"
+    )
     result = run_import(app, "incidents", write(tmp_path, "insiden.csv", text))
     assert result.inserted == 2
     with app.app_context():
         rows = sorted(get_session().scalars(select(Incident)), key=lambda i: i.occurred_at)
-        assert [(i.occurred_at, i.reported_at, i.category, i.severity, i.status, i.desa_code, i.source, i.description)
-                for i in rows] == [
-            (datetime(2024, 10, 5, 14, 30), datetime(2024, 10, 6, 9, 0), "money_politics", "medium", "reported", code,
-             "public", "Dugaan pembagian uang, sembako"),
-            (datetime(2024, 11, 20, 21, 0), None, "hoax", "high", "forwarded", "17.06.14.2003", "media",
-             "Pesan berantai"),  # 14:00 UTC is 21:00 WIB
+        assert [
+            (i.occurred_at, i.reported_at, i.category, i.severity, i.status, i.desa_code, i.source, i.description)
+            for i in rows
+        ] == [
+            (
+                datetime(2024, 10, 5, 14, 30),
+                datetime(2024, 10, 6, 9, 0),
+                "money_politics",
+                "medium",
+                "reported",
+                code,
+                "public",
+                "Dugaan pembagian uang, sembako",
+            ),
+            (
+                datetime(2024, 11, 20, 21, 0),
+                None,
+                "hoax",
+                "high",
+                "forwarded",
+                "17.06.14.2003",
+                "media",
+                "Pesan berantai",
+            ),  # 14:00 UTC is 21:00 WIB
         ]
         assert rows[0].external_id is None and rows[0].content_hash
 
 
 def test_comma_delimited_csv_in_cp1252(app, tmp_path):
     code, lat, lon = TERAMANG_JAYA
-    text = f"kode_desa,no_tps,jumlah_dpt,alamat,lintang,bujur\n{code},4,300,Café – depan pasar,\"{lat}\",\"{lon}\"\n"
+    text = f'kode_desa,no_tps,jumlah_dpt,alamat,lintang,bujur\n{code},4,300,Café – depan pasar,"{lat}","{lon}"\n'
     result = run_import(app, "tps", write(tmp_path, "tps.csv", text, "cp1252"))
     assert result.inserted == 1
     assert any("Windows-1252" in w for w in result.warnings)
@@ -157,7 +229,9 @@ def test_xlsx_import_picks_the_sheet_named_like_the_kind(app, tmp_path):
     assert result.inserted == 2 and any("'TPS'" in w for w in result.warnings)
     rows = tps_rows(app)
     assert [(r[0], r[1], r[2], r[4], r[8]) for r in rows] == [
-        ("17.06.02.1009", 2, 598, "tidak_rawan", None), ("17.06.08.2006", 1, 412, "rawan", -2.797706)]
+        ("17.06.02.1009", 2, 598, "tidak_rawan", None),
+        ("17.06.08.2006", 1, 412, "rawan", -2.797706),
+    ]
 
 
 def test_xlsx_meeting_with_date_and_time_cells(app, tmp_path):
@@ -171,28 +245,44 @@ def test_xlsx_meeting_with_date_and_time_cells(app, tmp_path):
     with app.app_context():
         m = get_session().scalars(select(Meeting)).one()
         assert (m.date, m.start_time, m.host_desa_code, m.host_kecamatan_code) == (
-            date(2024, 11, 18), time(19, 30), "17.06.12.2002", "17.06.12")
+            date(2024, 11, 18),
+            time(19, 30),
+            "17.06.12.2002",
+            "17.06.12",
+        )
 
 
 def test_geojson_points_import(app, tmp_path):
     code, lat, lon = PONDOK_BARU_SELAGAN
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-         "properties": {"no_tps": 5, "jumlah_dpt": 250, "kerawanan": "tidak rawan", "lintang": 0}},
-        {"type": "Feature", "geometry": None, "properties": {"kode_desa": "17.06.02.1009", "no_tps": 6,
-                                                              "jumlah_dpt": 100}},
-    ]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"no_tps": 5, "jumlah_dpt": 250, "kerawanan": "tidak rawan", "lintang": 0},
+            },
+            {
+                "type": "Feature",
+                "geometry": None,
+                "properties": {"kode_desa": "17.06.02.1009", "no_tps": 6, "jumlah_dpt": 100},
+            },
+        ],
+    }
     result = run_import(app, "tps", json.dumps(doc).encode(), "tps.geojson")
     assert result.inserted == 2 and any("lintang" in w and "geometri" in w for w in result.warnings)
     rows = tps_rows(app)
     assert [(r[0], r[1], r[8], r[9], r[12]) for r in rows] == [
-        ("17.06.02.1009", 6, None, None, "desa"), (code, 5, lat, lon, "inside")]
+        ("17.06.02.1009", 6, None, None, "desa"),
+        (code, 5, lat, lon, "inside"),
+    ]
 
 
 def test_points_used_here_are_inside_their_desa(app, tmp_path):
     text = "kode_desa;no_tps;jumlah_dpt;lintang;bujur\n" + "".join(
         f"{c};9;10;{str(la).replace('.', ',')};{str(lo).replace('.', ',')}\n"
-        for c, la, lo in (TERAMANG_JAYA, PONDOK_BARU_SELAGAN, BUMI_MULYA))
+        for c, la, lo in (TERAMANG_JAYA, PONDOK_BARU_SELAGAN, BUMI_MULYA)
+    )
     run_import(app, "tps", write(tmp_path, "p.csv", text))
     assert all(r[12] == "inside" for r in tps_rows(app))
 
@@ -210,7 +300,9 @@ def test_sample_files_import(app):
 
 
 def test_header_aliases_are_case_space_and_underscore_insensitive():
-    assert field_for("Kode Desa", "tps") == field_for("KODE_DESA", "tps") == field_for("kode-desa", "tps") == "desa_code"
+    assert (
+        field_for("Kode Desa", "tps") == field_for("KODE_DESA", "tps") == field_for("kode-desa", "tps") == "desa_code"
+    )
     assert field_for("Desa/Kelurahan", "tps") == "desa"
     assert field_for("keterangan", "incidents") == "description"
     assert field_for("keterangan", "tps") == "notes"
@@ -221,6 +313,7 @@ def test_header_aliases_are_case_space_and_underscore_insensitive():
 
 # --- failure modes: clear message, nothing written ----------------------------------------------------
 
+
 @pytest.fixture
 def unchanged(app):
     """Asserts after the test body that the database is exactly as before."""
@@ -230,11 +323,13 @@ def unchanged(app):
 
 
 def test_bad_row_values_list_every_row_and_write_nothing(app, tmp_path, unchanged):
-    text = ("kode_desa;no_tps;jumlah_dpt;lintang;bujur\n"
-            "17.06.08.2006;1;300;;\n"
-            "17.06.08.2006;2;banyak;;\n"
-            "17.06.08.2006;3;700;;\n"
-            "17.06.08.2006;4;100;101,2;-2,6\n")
+    text = (
+        "kode_desa;no_tps;jumlah_dpt;lintang;bujur\n"
+        "17.06.08.2006;1;300;;\n"
+        "17.06.08.2006;2;banyak;;\n"
+        "17.06.08.2006;3;700;;\n"
+        "17.06.08.2006;4;100;101,2;-2,6\n"
+    )
     with pytest.raises(ValidationError, match=r"tps\.csv: 3 dari 4 baris tidak valid, tidak ada yang disimpan") as info:
         run_import(app, "tps", write(tmp_path, "tps.csv", text))
     errors = [(e["row"], e["column"]) for e in info.value.details["errors"]]
@@ -244,8 +339,11 @@ def test_bad_row_values_list_every_row_and_write_nothing(app, tmp_path, unchange
 
 
 def test_missing_required_column(app, tmp_path, unchanged):
-    with pytest.raises(InputFileError, match=r"tps\.csv: kolom wajib tidak ada / missing required columns: "
-                                             r"voters \(jumlah_dpt\).*headers found: kode_desa, no_tps, alamat"):
+    with pytest.raises(
+        InputFileError,
+        match=r"tps\.csv: kolom wajib tidak ada / missing required columns: "
+        r"voters \(jumlah_dpt\).*headers found: kode_desa, no_tps, alamat",
+    ):
         run_import(app, "tps", write(tmp_path, "tps.csv", "kode_desa;no_tps;alamat\n17.06.08.2006;1;x\n"))
     with pytest.raises(InputFileError, match=r"desa_code/desa/lat\+lon"):
         run_import(app, "tps", write(tmp_path, "tps.csv", "no_tps;jumlah_dpt\n1;100\n"))
@@ -253,36 +351,58 @@ def test_missing_required_column(app, tmp_path, unchanged):
 
 def test_unknown_desa(app, tmp_path, unchanged):
     text = "desa;kecamatan;no_tps;jumlah_dpt\nTeramang Jaya;Teramang Jaya;1;100\nPondok Lunag;;1;100\n"
-    with pytest.raises(ValidationError, match=r"1 dari 2 baris.*baris 3, kolom desa: desa 'Pondok Lunag' tidak "
-                                              r"dikenal.*Pondok Lunang"):
+    with pytest.raises(
+        ValidationError,
+        match=r"1 dari 2 baris.*baris 3, kolom desa: desa 'Pondok Lunag' tidak "
+        r"dikenal.*Pondok Lunang",
+    ):
         run_import(app, "tps", write(tmp_path, "tps.csv", text))
 
 
 def test_duplicate_key_within_file_names_both_rows(app, tmp_path, unchanged):
-    text = ("kode_desa;desa;kecamatan;no_tps;jumlah_dpt\n"
-            "17.06.08.2003;;;1;100\n"
-            "17.06.08.2006;;;1;100\n"
-            ";Pondok Baru;Teramang Jaya;1;120\n")
-    with pytest.raises(ValidationError, match=r"baris 4, kolom no_tps: duplikat baris 2 \(TPS 1 desa 17\.06\.08\.2003\)"):
+    text = (
+        "kode_desa;desa;kecamatan;no_tps;jumlah_dpt\n"
+        "17.06.08.2003;;;1;100\n"
+        "17.06.08.2006;;;1;100\n"
+        ";Pondok Baru;Teramang Jaya;1;120\n"
+    )
+    with pytest.raises(
+        ValidationError, match=r"baris 4, kolom no_tps: duplikat baris 2 \(TPS 1 desa 17\.06\.08\.2003\)"
+    ):
         run_import(app, "tps", write(tmp_path, "tps.csv", text))
-    inc = ("id;tanggal_kejadian;kategori;keparahan;uraian;kode_desa\n"
-           "a;01/10/2024;apk;rendah;x;17.06.08.2006\nb;01/10/2024;apk;rendah;x;17.06.08.2006\n")
-    with pytest.raises(ValidationError, match=r"baris 3, kolom \(baris\): duplikat baris 2 \(isi sama / same content\)"):
+    inc = (
+        "id;tanggal_kejadian;kategori;keparahan;uraian;kode_desa\n"
+        "a;01/10/2024;apk;rendah;x;17.06.08.2006\nb;01/10/2024;apk;rendah;x;17.06.08.2006\n"
+    )
+    with pytest.raises(
+        ValidationError, match=r"baris 3, kolom \(baris\): duplikat baris 2 \(isi sama / same content\)"
+    ):
         run_import(app, "incidents", write(tmp_path, "i.csv", inc))
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("tps.csv", bytes(range(256)) * 4, r"tps\.csv: bukan berkas teks CSV \(isi biner\)"),
-    ("tps.csv", b"", r"tps\.csv: berkas kosong"),
-    ("tps.csv", b"\xef\xbb\xbf \r\n\r\n", r"tps\.csv: berkas kosong"),
-    ("tps.csv", b"kode_desa;no_tps;jumlah_dpt\r\n", r"tps\.csv: tidak ada baris data"),
-    ("tps.geojson", b"{\"type\": \"FeatureCollection\"", r"tps\.geojson: bukan GeoJSON yang sah"),
-    ("tps.geojson", json.dumps({"type": "FeatureCollection", "features": [], "crs": {
-        "type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32747"}}}).encode(),
-     r"tps\.geojson: CRS urn:ogc:def:crs:EPSG::32747 tidak didukung"),
-    ("tps.xls", b"\xd0\xcf\x11\xe0 old excel", r"tps\.xls: format Excel lama"),
-    ("tps.pdf", b"%PDF-1.4", r"tps\.pdf: format \.pdf tidak didukung"),
-])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("tps.csv", bytes(range(256)) * 4, r"tps\.csv: bukan berkas teks CSV \(isi biner\)"),
+        ("tps.csv", b"", r"tps\.csv: berkas kosong"),
+        ("tps.csv", b"\xef\xbb\xbf \r\n\r\n", r"tps\.csv: berkas kosong"),
+        ("tps.csv", b"kode_desa;no_tps;jumlah_dpt\r\n", r"tps\.csv: tidak ada baris data"),
+        ("tps.geojson", b'{"type": "FeatureCollection"', r"tps\.geojson: bukan GeoJSON yang sah"),
+        (
+            "tps.geojson",
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [],
+                    "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32747"}},
+                }
+            ).encode(),
+            r"tps\.geojson: CRS urn:ogc:def:crs:EPSG::32747 tidak didukung",
+        ),
+        ("tps.xls", b"\xd0\xcf\x11\xe0 old excel", r"tps\.xls: format Excel lama"),
+        ("tps.pdf", b"%PDF-1.4", r"tps\.pdf: format \.pdf tidak didukung"),
+    ],
+)
 def test_unreadable_files_are_named(app, tmp_path, unchanged, name, data, message):
     with pytest.raises(InputFileError, match=message):
         run_import(app, "tps", write_bytes(tmp_path, name, data))
@@ -308,9 +428,16 @@ def test_truncated_xlsx(app, tmp_path, unchanged):
 
 
 def test_geojson_with_a_line_is_rejected(app, tmp_path, unchanged):
-    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-        "kode_desa": "17.06.08.2006", "no_tps": 1, "jumlah_dpt": 10},
-        "geometry": {"type": "LineString", "coordinates": [[101.3, -2.7], [101.4, -2.8]]}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"kode_desa": "17.06.08.2006", "no_tps": 1, "jumlah_dpt": 10},
+                "geometry": {"type": "LineString", "coordinates": [[101.3, -2.7], [101.4, -2.8]]},
+            }
+        ],
+    }
     with pytest.raises(ValidationError, match=r"fitur 1, kolom geometry: hanya titik \(Point\)"):
         run_import(app, "tps", json.dumps(doc).encode(), "t.geojson")
 
@@ -338,11 +465,13 @@ def test_dry_run_writes_nothing_but_counts(app, tmp_path, unchanged):
 
 
 def test_skip_invalid_imports_the_rest_and_writes_rejects(app, tmp_path):
-    text = ("kode_desa;no_tps;jumlah_dpt;alamat\n"
-            "17.06.08.2006;1;300;Balai desa\n"
-            "17.06.08.2006;2;banyak;=cmd|' /C calc'!A0\n"
-            "17.06.99.9999;3;100;@SUM(A1)\n"
-            "17.06.08.2006;4;-5;-2,5\n")
+    text = (
+        "kode_desa;no_tps;jumlah_dpt;alamat\n"
+        "17.06.08.2006;1;300;Balai desa\n"
+        "17.06.08.2006;2;banyak;=cmd|' /C calc'!A0\n"
+        "17.06.99.9999;3;100;@SUM(A1)\n"
+        "17.06.08.2006;4;-5;-2,5\n"
+    )
     rejects = tmp_path / "out" / "ditolak.csv"
     result = run_import(app, "tps", write(tmp_path, "tps.csv", text), skip_invalid=True, rejects_path=rejects)
     assert (result.inserted, result.rejected) == (1, 3)
@@ -373,12 +502,15 @@ def test_read_is_pure_and_numbers_rows_like_a_spreadsheet(tmp_path):
     assert rows.row_numbers == [2, 3, 5]  # the blank line 4 keeps its number
     assert rows.mapping["voters"] == "Jumlah DPT" and rows.rows[0]["lat"] == "-2,797706"
     # Excel's "sep=," line wins over counting delimiters in the header (4 ";" against 3 ",")
-    hinted = read_records_file(b"sep=,\r\nkode_desa,no_tps,jumlah_dpt,a;b;c;d\r\n17.06.08.2006,1,2,x\r\n", "t.csv", "tps")
+    hinted = read_records_file(
+        b"sep=,\r\nkode_desa,no_tps,jumlah_dpt,a;b;c;d\r\n17.06.08.2006,1,2,x\r\n", "t.csv", "tps"
+    )
     assert hinted.rows == [{"desa_code": "17.06.08.2006", "number": "1", "voters": "2"}] and hinted.row_numbers == [2]
     assert hinted.warnings == ["t.csv: kolom tidak dikenal diabaikan / unknown columns ignored: a;b;c;d"]
 
 
 # --- command line ------------------------------------------------------------------------------------
+
 
 def test_cli_import_ok_and_rerun(app, runner, tmp_path):
     path = write(tmp_path, "tps.csv", MESSY_TPS)
@@ -408,6 +540,7 @@ def test_cli_skip_invalid_needs_rejects(app, runner, tmp_path, unchanged):
 def test_cli_progress_bar_on_large_files(app, runner, tmp_path):
     with app.app_context():
         from geo_app.store.models import Desa
+
         codes = list(get_session().scalars(select(Desa.code).order_by(Desa.code)))
     lines = [f"{c};{n};{100 + n}" for n in (1, 2, 3) for c in codes][:320]
     path = write(tmp_path, "tps.csv", "kode_desa;no_tps;jumlah_dpt\n" + "\n".join(lines) + "\n")

@@ -3,6 +3,7 @@
 Every expected desa is computed here from the data with plain shapely, independently of
 geo_app.analysis.placement.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -97,8 +98,18 @@ def test_point_outside_the_kabupaten_is_rejected(ctx, metric_desa):
     assert distance > 500
     lon, lat = lonlat(point)
     with pytest.raises(RecordInvalid, match=r"di luar Kabupaten Mukomuko.*outside Mukomuko") as info:
-        clean_record("incidents", {"occurred_at": "01/10/2024", "category": "apk", "severity": "low",
-                                   "description": "x", "lat": lat, "lon": lon}, ctx)
+        clean_record(
+            "incidents",
+            {
+                "occurred_at": "01/10/2024",
+                "category": "apk",
+                "severity": "low",
+                "description": "x",
+                "lat": lat,
+                "lon": lon,
+            },
+            ctx,
+        )
     assert set(info.value.errors) == {"lat"}
 
 
@@ -159,27 +170,48 @@ def test_point_and_desa_disagreeing_are_kept_flagged_and_listed(app, tmp_path):
         lon, lat = lonlat(metric["17.06.05.2006"].representative_point())  # Pasar Ipuh
         path = tmp_path / "tps.csv"
         comma = lambda v: repr(v).replace(".", ",")  # noqa: E731 - decimal commas as Excel writes them here
-        path.write_text(f"kode_desa;no_tps;jumlah_dpt;lintang;bujur\n17.06.02.1009;1;250;{comma(lat)};{comma(lon)}\n",
-                        encoding="utf-8-sig")
+        path.write_text(
+            f"kode_desa;no_tps;jumlah_dpt;lintang;bujur\n17.06.02.1009;1;250;{comma(lat)};{comma(lon)}\n",
+            encoding="utf-8-sig",
+        )
         result = import_records(session, app.config["GEO_APP_SETTINGS"], "tps", path)
         assert result.inserted == 1
         row = session.scalars(select(PollingStation)).one()
         assert (row.desa_code, row.point_desa_code, row.location_mismatch) == ("17.06.02.1009", "17.06.05.2006", True)
         listed = mismatches(session)
         assert [(m["kind"], m["id"], m["desa_code"], m["point_desa_code"]) for m in listed] == [
-            ("tps", row.id, "17.06.02.1009", "17.06.05.2006")]
+            ("tps", row.id, "17.06.02.1009", "17.06.05.2006")
+        ]
 
 
 def test_desa_code_checked_against_names_given_with_it(ctx):
     ok = clean_record("tps", tps(desa_code="17.06.08.2003", desa="Pondok Baru", kecamatan="Teramang Jaya"), ctx)
     assert ok["desa_code"] == "17.06.08.2003"
     # a spelling the lookup does not know is not an error: the code decides
-    assert clean_record("tps", tps(desa_code="17.06.11.2007", desa="Lubuk Sanai 2"), ctx)["desa_code"] == "17.06.11.2007"
-    with pytest.raises(RecordInvalid, match=r"kecamatan: desa 17\.06\.08\.2003 ada di kecamatan 17\.06\.08 \(Teramang "
-                                            r"Jaya\), bukan 17\.06\.09 \(Selagan Raya\)") as info:
+    assert (
+        clean_record("tps", tps(desa_code="17.06.11.2007", desa="Lubuk Sanai 2"), ctx)["desa_code"] == "17.06.11.2007"
+    )
+    with pytest.raises(
+        RecordInvalid,
+        match=r"kecamatan: desa 17\.06\.08\.2003 ada di kecamatan 17\.06\.08 \(Teramang "
+        r"Jaya\), bukan 17\.06\.09 \(Selagan Raya\)",
+    ) as info:
         clean_record("tps", tps(desa_code="17.06.08.2003", desa="Pondok Baru", kecamatan="Selagan Raya"), ctx)
     assert set(info.value.errors) == {"kecamatan"}
-    with pytest.raises(RecordInvalid, match=r"desa: kode 17\.06\.08\.2006 adalah Desa Teramang Jaya, bukan Pondok Baru "
-                                            r"\(17\.06\.08\.2003\)"):
-        clean_record("incidents", {"occurred_at": "01/10/2024", "category": "apk", "severity": "low",
-                                   "description": "x", "desa_code": "17.06.08.2006", "desa": "Pondok Baru"}, ctx)
+    with pytest.raises(
+        RecordInvalid,
+        match=r"desa: kode 17\.06\.08\.2006 adalah Desa Teramang Jaya, bukan Pondok Baru "
+        r"\(17\.06\.08\.2003\)",
+    ):
+        clean_record(
+            "incidents",
+            {
+                "occurred_at": "01/10/2024",
+                "category": "apk",
+                "severity": "low",
+                "description": "x",
+                "desa_code": "17.06.08.2006",
+                "desa": "Pondok Baru",
+            },
+            ctx,
+        )

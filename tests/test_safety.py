@@ -1,4 +1,5 @@
 """Safety under load and failure: a killed import, imports racing each other and map readers."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
 
 from .conftest import snapshot
 
@@ -32,10 +32,19 @@ def _desa_codes(app) -> list[str]:
 
 
 def _cli(app, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "GEO_APP_DATABASE_URL": app.config["DATABASE_URL"],
-           "GEO_APP_SHAPEFILE_DIR": app.config["SHAPEFILE_DIR"], "GEO_APP_SECRET_KEY": "test"}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "geo_app:create_app", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "GEO_APP_DATABASE_URL": app.config["DATABASE_URL"],
+        "GEO_APP_SHAPEFILE_DIR": app.config["SHAPEFILE_DIR"],
+        "GEO_APP_SECRET_KEY": "test",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "geo_app:create_app", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigkill_mid_import_leaves_database_as_before(app, tmp_path):
@@ -52,7 +61,7 @@ def test_sigkill_mid_import_leaves_database_as_before(app, tmp_path):
     time.sleep(0.5)
     assert proc.poll() is None, "import finished before it could be killed: make the file larger"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     assert snapshot(app) == before
     con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
@@ -77,7 +86,12 @@ def test_concurrent_imports_while_maps_are_read(app, client, tmp_path):
 
     def read_maps() -> None:
         reader = app.test_client()
-        paths = ["/api/desa/17.06.10.2001", "/api/coverage?format=json&kecamatan=17.06.10", "/map", "/api/polling-stations"]
+        paths = [
+            "/api/desa/17.06.10.2001",
+            "/api/coverage?format=json&kecamatan=17.06.10",
+            "/map",
+            "/api/polling-stations",
+        ]
         i = 0
         while not stop.is_set() and i < 400:
             answers.append(reader.get(paths[i % len(paths)]).status_code)

@@ -1,4 +1,5 @@
 """/assets/ serves only the files resolved at start: no traversal, in any encoding, for any package."""
+
 from __future__ import annotations
 
 import os
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from geo_app.maps.assets import PACKAGES, app_registry
+
+from .conftest import get_closed
 
 SECRET = "traversal-canary-7f3a"
 
@@ -48,7 +51,7 @@ def test_traversal_in_every_form_is_404_for_every_package(app, canary, key):
     for folder in folders:
         for target in (canary, Path("/etc/passwd")):
             for attack in _attacks(folder, root, target):
-                resp = client.get(f"/assets/{key}/{version}/{attack}")
+                resp = get_closed(client, f"/assets/{key}/{version}/{attack}")
                 assert resp.status_code == 404, (key, attack, resp.status_code)
                 body = resp.get_data(as_text=True)
                 assert SECRET not in body and "root:x:0:0" not in body, (key, attack)
@@ -59,15 +62,15 @@ def test_a_served_file_still_comes_and_a_missing_one_is_a_plain_404(app):
     client = app.test_client()
     registry = app_registry(app)
     _root, version = registry.locate("leaflet")
-    ok = client.get(f"/assets/leaflet/{version}/images/marker-icon.png")
+    ok = get_closed(client, f"/assets/leaflet/{version}/images/marker-icon.png")
     assert ok.status_code == 200 and ok.data[:4] == b"\x89PNG"
     assert "immutable" in ok.headers["Cache-Control"]
-    missing = client.get(f"/assets/leaflet/{version}/images/no-such-file.png")
+    missing = get_closed(client, f"/assets/leaflet/{version}/images/no-such-file.png")
     assert missing.status_code == 404
     assert "site-packages" not in missing.get_data(as_text=True)
     assert "immutable" not in missing.headers.get("Cache-Control", "")
-    assert client.get(f"/assets/leaflet/0.0.0/leaflet.js").status_code == 404
-    assert client.get(f"/assets/nosuchpackage/{version}/leaflet.js").status_code == 404
+    assert get_closed(client, "/assets/leaflet/0.0.0/leaflet.js").status_code == 404
+    assert get_closed(client, f"/assets/nosuchpackage/{version}/leaflet.js").status_code == 404
 
 
 def test_a_symlink_out_of_a_package_is_not_served(tmp_path, canary):

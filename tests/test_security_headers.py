@@ -1,5 +1,6 @@
 """Security headers: a Content-Security-Policy with a per-response nonce, nosniff, framing only by
 this site, no referrer to other sites, and nothing a logged-in user saw kept in a shared cache."""
+
 from __future__ import annotations
 
 import re
@@ -9,13 +10,31 @@ import pytest
 from geo_app.maps.assets import NONCE_PLACEHOLDER, app_registry
 from geo_app.web.headers import tile_hosts
 
-PAGES = ["/", "/map", "/gaps", "/gaps/print", "/rakor", "/rakor/baru", "/impor", "/login", "/api/desa",
-         "/healthz", "/kecamatan/17.06.08", "/desa/17.06.08.2001", "/map/kecamatan/17.06.08", "/no-such-page"]
+from .conftest import get_closed
+
+PAGES = [
+    "/",
+    "/map",
+    "/gaps",
+    "/gaps/print",
+    "/rakor",
+    "/rakor/baru",
+    "/impor",
+    "/login",
+    "/api/desa",
+    "/healthz",
+    "/kecamatan/17.06.08",
+    "/desa/17.06.08.2001",
+    "/map/kecamatan/17.06.08",
+    "/no-such-page",
+]
 
 
 def _csp(response) -> dict[str, str]:
-    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else ""
-            for d in (p.strip() for p in response.headers["Content-Security-Policy"].split(";"))}
+    return {
+        d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else ""
+        for d in (p.strip() for p in response.headers["Content-Security-Policy"].split(";"))
+    }
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -57,14 +76,16 @@ def test_every_script_tag_carries_this_responses_nonce(client, path):
 def test_assets_stay_cacheable_and_anonymous_pages_are_not_no_store(app):
     client = app.test_client()
     _root, version = app_registry(app).locate("leaflet")
-    asset = client.get(f"/assets/leaflet/{version}/leaflet.js")
+    asset = get_closed(client, f"/assets/leaflet/{version}/leaflet.js")
     assert "immutable" in asset.headers["Cache-Control"] and asset.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/api/kecamatan").headers.get("Cache-Control") != "no-store"
 
 
 def test_tile_hosts_setting_accepts_https_origins_only():
     assert tile_hosts("https://tile.openstreetmap.org, https://tiles.example.go.id:8443") == [
-        "https://tile.openstreetmap.org", "https://tiles.example.go.id:8443"]
+        "https://tile.openstreetmap.org",
+        "https://tiles.example.go.id:8443",
+    ]
     for bad in ("http://tile.example", "https://x.example/path", "'unsafe-inline'", "https://a.example; script-src *"):
         with pytest.raises(ValueError, match="GEO_APP_TILE_HOSTS"):
             tile_hosts(bad)

@@ -1,18 +1,22 @@
 """Roles are declared on each view; a view without a declaration is refused (deny by default)."""
+
 from __future__ import annotations
 
 from flask import Blueprint
 
 from geo_app.web.access import FRAMEWORK_PUBLIC, access_of
 
-from .conftest import login_as
-from .conftest import _login
+from .conftest import _login, login_as
 
 
 def test_every_route_declares_its_role(app):
-    undeclared = sorted({rule.endpoint for rule in app.url_map.iter_rules()
-                         if rule.endpoint not in FRAMEWORK_PUBLIC
-                         and access_of(app.view_functions[rule.endpoint]) is None})
+    undeclared = sorted(
+        {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint not in FRAMEWORK_PUBLIC and access_of(app.view_functions[rule.endpoint]) is None
+        }
+    )
     assert undeclared == []
 
 
@@ -66,3 +70,11 @@ def test_import_batches_are_hidden_from_anonymous_and_viewers(app, secure_app):
     editor = secure_app.test_client()
     _login(editor, "edi")
     assert editor.get("/api/import-batches").status_code == 200
+
+
+def test_deeply_nested_json_bodies_are_a_400_everywhere(client):
+    body = "[" * 100_000 + "]" * 100_000
+    headers = {"Content-Type": "application/json"}
+    for path in ("/api/tokens", "/api/polling-stations", "/api/meetings", "/api/incidents"):
+        response = client.post(path, data=body, headers=headers)
+        assert response.status_code == 400, (path, response.status_code)

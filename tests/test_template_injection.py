@@ -8,6 +8,7 @@ Every payload below sits in every text field of rakor, TPS and insiden (JSON API
 in desa, kecamatan and kabupaten names (a BIG-style GeoPackage); every page, map, export and the
 ``layers build`` output must answer 200 and show the text literally.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,17 @@ PAYLOADS = {
     "{%": None,
     r"$\frac{$": None,  # matplotlib mathtext (a pair of $): raises when parsed (print view PNGs)
 }
-IDS = ["expression", "shell", "statement", "comment", "undefined-call", "bad-if", "open-expression",
-       "open-statement", "mathtext"]
+IDS = [
+    "expression",
+    "shell",
+    "statement",
+    "comment",
+    "undefined-call",
+    "bad-if",
+    "open-expression",
+    "open-statement",
+    "mathtext",
+]
 PENARIK, PENARIK_KEC = "17.06.10.2001", "17.06.10"
 
 
@@ -141,8 +151,9 @@ def assert_exact(values: list[str], texts, where: str) -> None:
         assert text in values or any(text in v for v in values), f"{text!r} missing from {where}"
 
 
-def check_layers_build(app, tmp_path: Path, tags, payloads, shown_overview, shown_kecamatan: dict[str, list[str]],
-                       exact_tables=()) -> None:
+def check_layers_build(
+    app, tmp_path: Path, tags, payloads, shown_overview, shown_kecamatan: dict[str, list[str]], exact_tables=()
+) -> None:
     out = tmp_path / "layers"
     report = layer_service.run_build(app, out, {})
     assert not report.skipped
@@ -156,8 +167,7 @@ def check_layers_build(app, tmp_path: Path, tags, payloads, shown_overview, show
         assert text.count("PWNED") == text.count("echo PWNED"), name
     geo = json.loads((out / "coverage_desa.geojson").read_text(encoding="utf-8"))
     assert_exact(json_strings(geo), exact_tables, "coverage_desa.geojson")
-    cells = [c for row in csv.reader(io.StringIO((out / "coverage_desa.csv").read_text(encoding="utf-8")))
-             for c in row]
+    cells = [c for row in csv.reader(io.StringIO((out / "coverage_desa.csv").read_text(encoding="utf-8"))) for c in row]
     assert_exact(cells, exact_tables, "coverage_desa.csv")
 
 
@@ -189,25 +199,39 @@ def test_typed_records_never_run_as_templates(client, typed):
     ids = {k: r["id"] for k, r in records.items()}
     popups = [text(t) for t in ("judul", "tempat", "instansi", "alamat", "uraian")]
     # maps: every popup text, brace-encoded inside the script's JSON
-    for url in ("/map", f"/map/kecamatan/{PENARIK_KEC}", f"/map/desa/{PENARIK}", "/map?lang=en",
-                "/map?peta_dasar=none&category=money_politics"):
+    for url in (
+        "/map",
+        f"/map/kecamatan/{PENARIK_KEC}",
+        f"/map/desa/{PENARIK}",
+        "/map?lang=en",
+        "/map?peta_dasar=none&category=money_politics",
+    ):
         check_html(client, url, tags, payloads, popups)
     # pages: Jinja-escaped text
     check_html(client, f"/desa/{PENARIK}", tags, payloads, [text(t) for t in ("judul", "tempat", "alamat", "uraian")])
     check_html(client, "/rakor", tags, payloads, [text("judul"), text("instansi")])
     check_html(client, "/tps", tags, payloads, [text("alamat")])
     check_html(client, "/insiden", tags, payloads, [text("uraian")])
-    check_html(client, f"/rakor/{ids['meeting']}/ubah", tags, payloads,
-               [text(t) for t in ("judul", "tempat", "penyelenggara", "catatan", "instansi", "tautan")])
+    check_html(
+        client,
+        f"/rakor/{ids['meeting']}/ubah",
+        tags,
+        payloads,
+        [text(t) for t in ("judul", "tempat", "penyelenggara", "catatan", "instansi", "tautan")],
+    )
     check_html(client, f"/tps/{ids['tps']}/ubah", tags, payloads, [text("alamat"), text("catatan")])
-    check_html(client, f"/insiden/{ids['incident']}/ubah", tags, payloads,
-               [text(t) for t in ("uraian", "catatan", "tautan")])
+    check_html(
+        client, f"/insiden/{ids['incident']}/ubah", tags, payloads, [text(t) for t in ("uraian", "catatan", "tautan")]
+    )
     for url in ("/", "/?lang=en", "/gaps", "/gaps/print", f"/kecamatan/{PENARIK_KEC}", "/impor"):
         check_html(client, url, tags, payloads)
     check_png(client, f"/gaps/print/{PENARIK_KEC}.png")
     # exports and the API hold the text exactly
-    for resource, record, fields in (("meetings", "meeting", MEETING_TAGS), ("polling-stations", "tps", TPS_TAGS),
-                                     ("incidents", "incident", INCIDENT_TAGS)):
+    for resource, record, fields in (
+        ("meetings", "meeting", MEETING_TAGS),
+        ("polling-stations", "tps", TPS_TAGS),
+        ("incidents", "incident", INCIDENT_TAGS),
+    ):
         expected = [text("instansi" if t == "inst" else t) for t in fields]
         for url in (f"/api/{resource}", f"/api/{resource}?format=geojson", f"/api/{resource}/{ids[record]}"):
             assert_exact(json_strings(get_ok(client, url).json), expected, url)
@@ -221,19 +245,39 @@ def post_every_payload(client) -> list[str]:
     """Per payload one rakor, TPS and insiden in Penarik with it in their map texts; returns those texts."""
     texts = []
     for n, payload in enumerate(PAYLOADS):
+
         def text(tag, payload=payload):
             return field_text(tag, payload)
 
-        meeting = client.post("/api/meetings", json={
-            "title": text("judul"), "date": "2024-11-20", "level": "desa", "desa_code": PENARIK,
-            "venue": text("tempat"), "agencies": [text("instansi")], "lat": -2.6, "lon": 101.52})
+        meeting = client.post(
+            "/api/meetings",
+            json={
+                "title": text("judul"),
+                "date": "2024-11-20",
+                "level": "desa",
+                "desa_code": PENARIK,
+                "venue": text("tempat"),
+                "agencies": [text("instansi")],
+                "lat": -2.6,
+                "lon": 101.52,
+            },
+        )
         assert meeting.status_code == 201, meeting.json
-        tps = client.post("/api/polling-stations", json={"desa_code": PENARIK, "number": 40 + n, "voters": 200,
-                                                          "address": text("alamat")})
+        tps = client.post(
+            "/api/polling-stations",
+            json={"desa_code": PENARIK, "number": 40 + n, "voters": 200, "address": text("alamat")},
+        )
         assert tps.status_code == 201, tps.json
-        incident = client.post("/api/incidents", json={
-            "occurred_at": "2024-11-20T10:00", "category": "hoax", "severity": "low", "desa_code": PENARIK,
-            "description": text("uraian")})
+        incident = client.post(
+            "/api/incidents",
+            json={
+                "occurred_at": "2024-11-20T10:00",
+                "category": "hoax",
+                "severity": "low",
+                "desa_code": PENARIK,
+                "description": text("uraian"),
+            },
+        )
         assert incident.status_code == 201, incident.json
         texts += [text(t) for t in ("judul", "tempat", "instansi", "alamat", "uraian")]
     return texts
@@ -253,20 +297,77 @@ def _workbook(path: Path) -> Path:
     wb = openpyxl.Workbook()
     rakor = wb.active
     rakor.title = "Rakor"
-    rakor.append(["id", "Judul", "Tanggal", "Tingkat", "Desa", "Kecamatan", "Tempat", "Penyelenggara", "Instansi",
-                  "Tautan", "Catatan", "Lintang", "Bujur"])
+    rakor.append(
+        [
+            "id",
+            "Judul",
+            "Tanggal",
+            "Tingkat",
+            "Desa",
+            "Kecamatan",
+            "Tempat",
+            "Penyelenggara",
+            "Instansi",
+            "Tautan",
+            "Catatan",
+            "Lintang",
+            "Bujur",
+        ]
+    )
     tps = wb.create_sheet("TPS")
     tps.append(["Kode Desa", "No TPS", "Jumlah DPT", "Alamat", "Keterangan", "Lintang", "Bujur"])
     insiden = wb.create_sheet("Insiden")
-    insiden.append(["id", "Tanggal Kejadian", "Kategori", "Keparahan", "Kode Desa", "Uraian", "Catatan", "Tautan",
-                    "Lintang", "Bujur"])
+    insiden.append(
+        [
+            "id",
+            "Tanggal Kejadian",
+            "Kategori",
+            "Keparahan",
+            "Kode Desa",
+            "Uraian",
+            "Catatan",
+            "Tautan",
+            "Lintang",
+            "Bujur",
+        ]
+    )
     for n, payload in enumerate(PAYLOADS):
-        t = lambda tag: field_text(tag, payload)  # noqa: E731
-        rakor.append([t("id"), t("judul"), "20/11/2024", "desa", "Penarik", "Penarik", t("tempat"),
-                      t("penyelenggara"), t("instansi"), t("tautan"), t("catatan"), -2.6, 101.52])
+
+        def t(tag: str, payload: str = payload) -> str:
+            return field_text(tag, payload)
+
+        rakor.append(
+            [
+                t("id"),
+                t("judul"),
+                "20/11/2024",
+                "desa",
+                "Penarik",
+                "Penarik",
+                t("tempat"),
+                t("penyelenggara"),
+                t("instansi"),
+                t("tautan"),
+                t("catatan"),
+                -2.6,
+                101.52,
+            ]
+        )
         tps.append([PENARIK, 50 + n, 250, t("alamat"), t("catatan"), -2.6, 101.52])
-        insiden.append([t("id"), "20/11/2024 10:00", "hoaks", "sedang", PENARIK, t("uraian"), t("catatan"),
-                        t("tautan"), -2.6, 101.52])
+        insiden.append(
+            [
+                t("id"),
+                "20/11/2024 10:00",
+                "hoaks",
+                "sedang",
+                PENARIK,
+                t("uraian"),
+                t("catatan"),
+                t("tautan"),
+                -2.6,
+                101.52,
+            ]
+        )
     wb.save(path)
     return path
 
@@ -275,11 +376,14 @@ def test_spreadsheet_import_never_runs_as_templates(client, tmp_path):
     book = _workbook(tmp_path / "catatan.xlsx")
     for slug in ("rakor", "tps", "insiden"):
         with book.open("rb") as fh:
-            response = client.post(f"/api/import/{slug}", data={"file": (fh, "catatan.xlsx")},
-                                   content_type="multipart/form-data")
+            response = client.post(
+                f"/api/import/{slug}", data={"file": (fh, "catatan.xlsx")}, content_type="multipart/form-data"
+            )
         assert response.status_code in (200, 201), response.json
-    texts = {tag: [field_text(tag, p) for p in PAYLOADS] for tag in
-             ("judul", "tempat", "penyelenggara", "instansi", "tautan", "catatan", "alamat", "uraian", "id")}
+    texts = {
+        tag: [field_text(tag, p) for p in PAYLOADS]
+        for tag in ("judul", "tempat", "penyelenggara", "instansi", "tautan", "catatan", "alamat", "uraian", "id")
+    }
     popups = [x for tag in ("judul", "tempat", "instansi", "alamat", "uraian") for x in texts[tag]]
     tags, payloads = ALL_TAGS, list(PAYLOADS)
     for url in ("/map", f"/map/kecamatan/{PENARIK_KEC}", f"/map/desa/{PENARIK}"):
@@ -292,8 +396,11 @@ def test_spreadsheet_import_never_runs_as_templates(client, tmp_path):
         check_html(client, url, tags, payloads)
     check_png(client, f"/gaps/print/{PENARIK_KEC}.png")
     meetings = get_ok(client, "/api/meetings?per_page=100").json
-    assert_exact(json_strings(meetings), [x for tag in ("judul", "tempat", "penyelenggara", "instansi", "tautan",
-                                                        "catatan", "id") for x in texts[tag]], "/api/meetings")
+    assert_exact(
+        json_strings(meetings),
+        [x for tag in ("judul", "tempat", "penyelenggara", "instansi", "tautan", "catatan", "id") for x in texts[tag]],
+        "/api/meetings",
+    )
     incidents = get_ok(client, "/api/incidents?format=geojson&per_page=100").json
     assert_exact(json_strings(incidents), texts["uraian"] + texts["catatan"] + texts["id"], "/api/incidents")
     tps = get_ok(client, "/api/polling-stations?per_page=100").json
@@ -303,8 +410,7 @@ def test_spreadsheet_import_never_runs_as_templates(client, tmp_path):
 # --- names from a boundary file ---------------------------------------------------------------------------
 
 #: payload i names the kecamatan NAME_KEC[i] and its desa NAME_DESA[i] (Penarik first: the records are there)
-NAME_KEC = ["17.06.10", "17.06.01", "17.06.02", "17.06.03", "17.06.04", "17.06.05", "17.06.06", "17.06.07",
-            "17.06.08"]
+NAME_KEC = ["17.06.10", "17.06.01", "17.06.02", "17.06.03", "17.06.04", "17.06.05", "17.06.06", "17.06.07", "17.06.08"]
 
 
 @pytest.fixture
@@ -314,7 +420,7 @@ def renamed(app, client, bigstyle_shapefile, tmp_path):
     a TPS in each renamed desa."""
     big = gpd.read_file(bigstyle_shapefile)
     desa_names, kec_names = {}, {}
-    for n, (code, payload) in enumerate(zip(NAME_KEC, PAYLOADS)):
+    for code, payload in zip(NAME_KEC, PAYLOADS):
         own = big[big["KDCPUM"] == code]
         desa_code = PENARIK if code == PENARIK_KEC else sorted(own["KDEPUM"])[0]
         desa_names[desa_code] = tagged("desa", payload)
@@ -355,16 +461,28 @@ def test_boundary_names_never_run_as_templates(client, renamed, tmp_path):
         check_html(client, url, tags, payloads, [desa_names[PENARIK], kec_names[PENARIK_KEC]])
     for url in ("/gaps.csv", "/api/coverage?format=csv", "/api/gaps?format=csv"):
         assert_exact(csv_cells(get_ok(client, url)), names, url)
-    assert_exact(csv_cells(get_ok(client, "/api/coverage/kecamatan?format=csv")), list(kec_names.values()),
-                 "coverage kecamatan csv")
+    assert_exact(
+        csv_cells(get_ok(client, "/api/coverage/kecamatan?format=csv")),
+        list(kec_names.values()),
+        "coverage kecamatan csv",
+    )
     assert_exact(xlsx_cells(get_ok(client, "/gaps.xlsx").data), names, "/gaps.xlsx")
     for url in ("/api/coverage?format=geojson", "/api/desa", "/api/gaps"):
         assert_exact(json_strings(get_ok(client, url).json), names, url)
     for url in ("/api/coverage/kecamatan?format=geojson", "/api/kecamatan"):
         assert_exact(json_strings(get_ok(client, url).json), list(kec_names.values()), url)
-    check_layers_build(client.application, tmp_path, tags, payloads, names,
-                       {code: [kec, *(d for c, d in desa_names.items() if c.startswith(code + "."))]
-                        for code, kec in kec_names.items()}, exact_tables=names)
+    check_layers_build(
+        client.application,
+        tmp_path,
+        tags,
+        payloads,
+        names,
+        {
+            code: [kec, *(d for c, d in desa_names.items() if c.startswith(code + "."))]
+            for code, kec in kec_names.items()
+        },
+        exact_tables=names,
+    )
 
 
 # --- the cause: no map element's output is template source ---------------------------------------------
@@ -386,17 +504,31 @@ def test_no_map_element_output_is_template_source(client, renamed):
         session = get_session()
         result = coverage_service.get_coverage(session)
         view = layer_service.MapView()
-        maps = [layer_service.coverage_map(session, result, view, "id", desa_url=lambda code: f"/desa/{code}"),
-                layer_service.coverage_map(session, result, layer_service.MapView(kecamatan=PENARIK_KEC), "en",
-                                           labels="desa", highlight=result.desa[result.desa["code"] == PENARIK])]
+        maps = [
+            layer_service.coverage_map(session, result, view, "id", desa_url=lambda code: f"/desa/{code}"),
+            layer_service.coverage_map(
+                session,
+                result,
+                layer_service.MapView(kecamatan=PENARIK_KEC),
+                "en",
+                labels="desa",
+                highlight=result.desa[result.desa["code"] == PENARIK],
+            ),
+        ]
         desa, kecamatan = desa_frame(session), kecamatan_frame(session)
-        maps += [build_overview_map(desa, kecamatan),
-                 build_kecamatan_map(desa[desa["kecamatan_code"] == PENARIK_KEC], kecamatan, PENARIK_KEC)]
+        maps += [
+            build_overview_map(desa, kecamatan),
+            build_kecamatan_map(desa[desa["kecamatan_code"] == PENARIK_KEC], kecamatan, PENARIK_KEC),
+        ]
     for m in maps:
         figure = m.get_root()
         figure.render()
-        outputs = [el._template_str for part in (figure.header, figure.html, figure.script)
-                   for el in part._children.values() if type(el) is Element and el._template_str]
+        outputs = [
+            el._template_str
+            for part in (figure.header, figure.html, figure.script)
+            for el in part._children.values()
+            if type(el) is Element and el._template_str
+        ]
         assert len(outputs) > 10
         for text in outputs:
             kinds = {kind for _line, kind, _value in env.lex(text)}

@@ -1,5 +1,6 @@
 """The boundary web surface on the real data: health, GeoJSON API, the Leaflet map, the landing page,
 and what an empty database answers."""
+
 from __future__ import annotations
 
 import re

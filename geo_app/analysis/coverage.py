@@ -36,6 +36,7 @@ Rules (all documented defaults live in ``CoverageSettings``):
   with defaults 10, 2, 1, 1: an unreached desa outranks one high-severity incident (9), a
   typical desa of ~930 voters adds ~1.9, each missing guard adds 1. Ties are broken by code.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,6 +102,7 @@ def _frozen_map(value: Mapping) -> MappingProxyType:
 #: Reference dates accepted (pandas timestamps end in 2262; a window may reach 10 years back).
 REFERENCE_DATE_RANGE = (date(1900, 1, 1), date(2200, 12, 31))
 
+
 @dataclass(frozen=True)
 class CoverageSettings:
     """Every tunable of the analysis, with the documented defaults (see the module docstring).
@@ -125,12 +127,17 @@ class CoverageSettings:
             raise ValidationError(f"reference_date: expected a date, got {ref!r}")
         if not REFERENCE_DATE_RANGE[0] <= ref <= REFERENCE_DATE_RANGE[1]:
             # pandas timestamps (and windows before the date) must stay representable
-            raise ValidationError(f"reference_date: expected a date from {REFERENCE_DATE_RANGE[0]} to "
-                                  f"{REFERENCE_DATE_RANGE[1]}, got {ref}", details={"date": "out of range"})
+            raise ValidationError(
+                f"reference_date: expected a date from {REFERENCE_DATE_RANGE[0]} to "
+                f"{REFERENCE_DATE_RANGE[1]}, got {ref}",
+                details={"date": "out of range"},
+            )
         for name in ("meeting_window_days", "incident_window_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_WINDOW_DAYS:
-                raise ValidationError(f"{name}: expected a whole number of days from 0 to {MAX_WINDOW_DAYS}, got {value!r}")
+                raise ValidationError(
+                    f"{name}: expected a whole number of days from 0 to {MAX_WINDOW_DAYS}, got {value!r}"
+                )
         if not isinstance(self.requirements, Mapping) or not self.requirements:
             raise ValidationError("requirements: expected at least one vulnerability class")
         for cls, req in self.requirements.items():
@@ -140,7 +147,9 @@ class CoverageSettings:
                 raise ValidationError(f"requirement.{cls}: expected exactly the forces {', '.join(FORCES)}")
             for force, n in req.items():
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= 100:
-                    raise ValidationError(f"requirement.{cls}.{force}: expected a whole number from 0 to 100, got {n!r}")
+                    raise ValidationError(
+                        f"requirement.{cls}.{force}: expected a whole number from 0 to 100, got {n!r}"
+                    )
         if not isinstance(self.severity_weights, Mapping) or set(self.severity_weights) != set(SEVERITIES):
             raise ValidationError(f"severity_weights: expected exactly {', '.join(SEVERITIES)}")
         for sev, w in self.severity_weights.items():
@@ -152,21 +161,30 @@ class CoverageSettings:
             value = getattr(self, name)
             unknown = [s for s in value if s not in INCIDENT_STATUSES]
             if isinstance(value, str) or unknown:
-                raise ValidationError(f"{name}: unknown status {', '.join(map(repr, unknown)) or repr(value)}; "
-                                      f"known: {', '.join(INCIDENT_STATUSES)}")
+                raise ValidationError(
+                    f"{name}: unknown status {', '.join(map(repr, unknown)) or repr(value)}; "
+                    f"known: {', '.join(INCIDENT_STATUSES)}"
+                )
         both = set(self.unresolved_statuses) & set(self.excluded_statuses)
         if both:
-            raise ValidationError(f"unresolved_statuses: {', '.join(sorted(both))} cannot be both unresolved and excluded")
+            raise ValidationError(
+                f"unresolved_statuses: {', '.join(sorted(both))} cannot be both unresolved and excluded"
+            )
         if not isinstance(self.priority_weights, Mapping) or set(self.priority_weights) != set(PRIORITY_KEYS):
             raise ValidationError(f"priority_weights: expected exactly {', '.join(PRIORITY_KEYS)}")
         for key, w in self.priority_weights.items():
             if not _finite_non_negative(w):
                 raise ValidationError(f"priority_weight.{key}: expected a number >= 0, got {w!r}")
         # freeze the mappings so a settings object can be shared between cached results
-        object.__setattr__(self, "requirements", _frozen_map({k: {f: int(v[f]) for f in FORCES}
-                                                              for k, v in self.requirements.items()}))
-        object.__setattr__(self, "severity_weights", _frozen_map({k: float(v) for k, v in self.severity_weights.items()}))
-        object.__setattr__(self, "priority_weights", _frozen_map({k: float(v) for k, v in self.priority_weights.items()}))
+        object.__setattr__(
+            self, "requirements", _frozen_map({k: {f: int(v[f]) for f in FORCES} for k, v in self.requirements.items()})
+        )
+        object.__setattr__(
+            self, "severity_weights", _frozen_map({k: float(v) for k, v in self.severity_weights.items()})
+        )
+        object.__setattr__(
+            self, "priority_weights", _frozen_map({k: float(v) for k, v in self.priority_weights.items()})
+        )
         object.__setattr__(self, "unresolved_statuses", tuple(sorted(self.unresolved_statuses)))
         object.__setattr__(self, "excluded_statuses", tuple(sorted(self.excluded_statuses)))
         object.__setattr__(self, "at_risk_threshold", float(self.at_risk_threshold))
@@ -237,29 +255,39 @@ class CoverageSettings:
                 changes["at_risk_threshold"] = value
             elif len(parts) == 2 and parts[0] in ("severity_weight", "weight"):
                 if parts[1] not in SEVERITIES:
-                    raise ValidationError(f"{key}: unknown severity {parts[1]!r}; known: {', '.join(SEVERITIES)}",
-                                          details={key: "unknown severity"})
+                    raise ValidationError(
+                        f"{key}: unknown severity {parts[1]!r}; known: {', '.join(SEVERITIES)}",
+                        details={key: "unknown severity"},
+                    )
                 severity[parts[1]] = _parse_float(key, text)
             elif len(parts) == 3 and parts[0] == "requirement":
                 cls, force = parts[1], parts[2]
                 if not _CLASS_NAME.match(cls):
-                    raise ValidationError(f"{key}: class name {cls!r} must be lower-case letters, digits or _",
-                                          details={key: "bad class name"})
+                    raise ValidationError(
+                        f"{key}: class name {cls!r} must be lower-case letters, digits or _",
+                        details={key: "bad class name"},
+                    )
                 if force not in FORCES:
-                    raise ValidationError(f"{key}: unknown force {force!r}; known: {', '.join(FORCES)}",
-                                          details={key: "unknown force"})
+                    raise ValidationError(
+                        f"{key}: unknown force {force!r}; known: {', '.join(FORCES)}", details={key: "unknown force"}
+                    )
                 requirements.setdefault(cls, {f: 0 for f in FORCES})[force] = _parse_int(key, text, 0, 100, "personnel")
             elif len(parts) == 2 and parts[0] == "priority_weight":
                 if parts[1] not in PRIORITY_KEYS:
-                    raise ValidationError(f"{key}: unknown priority weight {parts[1]!r}; known: {', '.join(PRIORITY_KEYS)}",
-                                          details={key: "unknown priority weight"})
+                    raise ValidationError(
+                        f"{key}: unknown priority weight {parts[1]!r}; known: {', '.join(PRIORITY_KEYS)}",
+                        details={key: "unknown priority weight"},
+                    )
                 priority[parts[1]] = _parse_float(key, text)
             elif key == "unresolved_statuses":
                 items = tuple(s.strip() for s in str(text).split(",") if s.strip())
                 unknown = [s for s in items if s not in INCIDENT_STATUSES]
                 if unknown or not items:
-                    raise ValidationError(f"{key}: unknown status {', '.join(map(repr, unknown)) or repr(raw)}; "
-                                          f"known: {', '.join(INCIDENT_STATUSES)}", details={key: "unknown status"})
+                    raise ValidationError(
+                        f"{key}: unknown status {', '.join(map(repr, unknown)) or repr(raw)}; "
+                        f"known: {', '.join(INCIDENT_STATUSES)}",
+                        details={key: "unknown status"},
+                    )
                 changes["unresolved_statuses"] = items
             else:
                 raise ValidationError(
@@ -268,7 +296,9 @@ class CoverageSettings:
                     details={str(key): "unknown setting"},
                 )
         try:
-            return replace(self, requirements=requirements, severity_weights=severity, priority_weights=priority, **changes)
+            return replace(
+                self, requirements=requirements, severity_weights=severity, priority_weights=priority, **changes
+            )
         except ValidationError as exc:
             # name the user's key when the check on construction fails (e.g. the field of a combination)
             raise ValidationError(exc.message, details=exc.details) from None
@@ -288,18 +318,23 @@ def _parse_date(key: str, raw: Any) -> date:
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise ValidationError(f"{key}: expected a date as YYYY-MM-DD, got {raw!r}", details={key: "not a date"}) from None
+        raise ValidationError(
+            f"{key}: expected a date as YYYY-MM-DD, got {raw!r}", details={key: "not a date"}
+        ) from None
 
 
 def _parse_int(key: str, raw: Any, low: int, high: int, unit: str) -> int:
     text = str(raw).strip()
     if isinstance(raw, bool) or not re.fullmatch(r"[+-]?\d+", text):
-        raise ValidationError(f"{key}: expected a whole number of {unit} from {low} to {high}, got {raw!r}",
-                              details={key: "not a whole number"})
+        raise ValidationError(
+            f"{key}: expected a whole number of {unit} from {low} to {high}, got {raw!r}",
+            details={key: "not a whole number"},
+        )
     value = int(text)
     if not low <= value <= high:
-        raise ValidationError(f"{key}: expected a whole number of {unit} from {low} to {high}, got {value}",
-                              details={key: "out of range"})
+        raise ValidationError(
+            f"{key}: expected a whole number of {unit} from {low} to {high}, got {value}", details={key: "out of range"}
+        )
     return value
 
 
@@ -319,8 +354,18 @@ def _parse_float(key: str, raw: Any) -> float:
 
 DESA_COLUMNS = ("code", "name", "kecamatan_code", "rep_lon", "rep_lat")
 KECAMATAN_COLUMNS = ("code", "name")
-MEETING_COLUMNS = ("id", "title", "date", "level", "host_kecamatan_code", "host_desa_code", "reaches_all_desa",
-                   "reached_desa_codes", "lon", "lat")
+MEETING_COLUMNS = (
+    "id",
+    "title",
+    "date",
+    "level",
+    "host_kecamatan_code",
+    "host_desa_code",
+    "reaches_all_desa",
+    "reached_desa_codes",
+    "lon",
+    "lat",
+)
 TPS_COLUMNS = ("id", "desa_code", "number", "voters", "vulnerability", "police", "tni", "linmas", "lon", "lat")
 INCIDENT_COLUMNS = ("id", "occurred_at", "severity", "status", "category", "desa_code")
 
@@ -396,8 +441,10 @@ def _datetimes(df: pd.DataFrame, name: str, col: str) -> pd.Series:
         absent = raw.isna().to_numpy()
         if (absent == bad).all():
             _fail(f"{name}: {col} is missing", _labels(name, df["id"], absent))
-        _fail(f"{name}: {col} is missing or not a date",
-              _labels(name, df["id"], bad & ~absent, raw) + _labels(name, df["id"], absent))
+        _fail(
+            f"{name}: {col} is missing or not a date",
+            _labels(name, df["id"], bad & ~absent, raw) + _labels(name, df["id"], absent),
+        )
     return values.astype("datetime64[ns]")
 
 
@@ -411,8 +458,13 @@ def _check_ids(df: pd.DataFrame, name: str) -> None:
 
 
 def _choice(df: pd.DataFrame, name: str, col: str, allowed: tuple[str, ...] | Mapping, hint: str = "") -> np.ndarray:
-    values = df[col].astype(object).where(df[col].notna(), None).map(
-        lambda v: None if v is None else str(v).strip().lower().replace(" ", "_")).to_numpy(dtype=object)
+    values = (
+        df[col]
+        .astype(object)
+        .where(df[col].notna(), None)
+        .map(lambda v: None if v is None else str(v).strip().lower().replace(" ", "_"))
+        .to_numpy(dtype=object)
+    )
     bad = ~pd.Series(values, dtype=object).isin(list(allowed)).to_numpy()
     if bad.any():
         labels = _labels(name, df["id"], bad, df[col])
@@ -449,8 +501,13 @@ def project(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 
 
-def locate_points(lon: np.ndarray, lat: np.ndarray, desa: gpd.GeoDataFrame,
-                  prefer: np.ndarray | None = None, tree: shapely.STRtree | None = None) -> np.ndarray:
+def locate_points(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    desa: gpd.GeoDataFrame,
+    prefer: np.ndarray | None = None,
+    tree: shapely.STRtree | None = None,
+) -> np.ndarray:
     """The code of the desa each point (EPSG:4326) lies strictly inside, or ``None``.
 
     One vectorised STRtree query (predicate ``within``) instead of testing every point against every
@@ -542,27 +599,42 @@ def reason_texts(row: Any, settings: CoverageSettings) -> tuple[list[str], list[
     ref = _fmt_date(settings.reference_date)
     for reason in row.reasons:
         if reason == "uncovered":
-            ind.append(f"Belum dijangkau rakor dalam {settings.meeting_window_days} hari sampai {ref} "
-                       f"({row.tps_count} TPS, {row.voters} pemilih)")
-            eng.append(f"No coordination meeting reached it in the {settings.meeting_window_days} days up to {ref} "
-                       f"({row.tps_count} TPS, {row.voters} voters)")
+            ind.append(
+                f"Belum dijangkau rakor dalam {settings.meeting_window_days} hari sampai {ref} "
+                f"({row.tps_count} TPS, {row.voters} pemilih)"
+            )
+            eng.append(
+                f"No coordination meeting reached it in the {settings.meeting_window_days} days up to {ref} "
+                f"({row.tps_count} TPS, {row.voters} voters)"
+            )
         elif reason == "insecure":
             short = {f: int(getattr(row, f"shortfall_{f}")) for f in FORCES}
             id_parts = ", ".join(f"{n} {FORCE_LABELS_ID[f]}" for f, n in short.items() if n)
             en_parts = ", ".join(f"{n} {FORCE_LABELS_EN[f]}" for f, n in short.items() if n)
-            ind.append(f"{row.tps_below_requirement} dari {row.tps_count} TPS kurang personel pengamanan "
-                       f"(kurang {id_parts})")
-            eng.append(f"{row.tps_below_requirement} of {row.tps_count} TPS below the required security personnel "
-                       f"(short of {en_parts})")
+            ind.append(
+                f"{row.tps_below_requirement} dari {row.tps_count} TPS kurang personel pengamanan (kurang {id_parts})"
+            )
+            eng.append(
+                f"{row.tps_below_requirement} of {row.tps_count} TPS below the required security personnel "
+                f"(short of {en_parts})"
+            )
         elif reason == "at_risk:unresolved_incidents":
-            ind.append(f"{row.unresolved_count} insiden belum tuntas dengan bobot {_fmt_num(row.unresolved_weight)} "
-                       f"(ambang {_fmt_num(settings.at_risk_threshold)}) dalam {settings.incident_window_days} hari terakhir")
-            eng.append(f"{row.unresolved_count} unresolved incidents weighing {_fmt_num(row.unresolved_weight)} "
-                       f"(threshold {_fmt_num(settings.at_risk_threshold)}) in the last {settings.incident_window_days} days")
+            ind.append(
+                f"{row.unresolved_count} insiden belum tuntas dengan bobot {_fmt_num(row.unresolved_weight)} "
+                f"(ambang {_fmt_num(settings.at_risk_threshold)}) dalam {settings.incident_window_days} hari terakhir"
+            )
+            eng.append(
+                f"{row.unresolved_count} unresolved incidents weighing {_fmt_num(row.unresolved_weight)} "
+                f"(threshold {_fmt_num(settings.at_risk_threshold)}) in the last {settings.incident_window_days} days"
+            )
         elif reason == "at_risk:incident_after_meeting":
-            ind.append(f"Ada insiden ({_fmt_date(row.last_incident_at)}) setelah rakor terakhir ({_fmt_date(row.last_meeting_date)})")
-            eng.append(f"An incident ({_fmt_date(row.last_incident_at)}) came after the last meeting "
-                       f"({_fmt_date(row.last_meeting_date)})")
+            ind.append(
+                f"Ada insiden ({_fmt_date(row.last_incident_at)}) setelah rakor terakhir ({_fmt_date(row.last_meeting_date)})"
+            )
+            eng.append(
+                f"An incident ({_fmt_date(row.last_incident_at)}) came after the last meeting "
+                f"({_fmt_date(row.last_meeting_date)})"
+            )
     return ind, eng
 
 
@@ -606,8 +678,10 @@ def _prepare_kecamatan(kecamatan: pd.DataFrame, desa: gpd.GeoDataFrame) -> pd.Da
         kec = kec.to_crs(WGS84)
     unknown = ~desa["kecamatan_code"].isin(kec["code"]).to_numpy()
     if unknown.any():
-        _fail("desa: kecamatan_code not in the kecamatan frame",
-              [f"{c} ({k})" for c, k in zip(desa.loc[unknown, "code"], desa.loc[unknown, "kecamatan_code"])])
+        _fail(
+            "desa: kecamatan_code not in the kecamatan frame",
+            [f"{c} ({k})" for c, k in zip(desa.loc[unknown, "code"], desa.loc[unknown, "kecamatan_code"])],
+        )
     if not kec["code"].is_monotonic_increasing:
         kec = kec.sort_values("code", kind="stable").reset_index(drop=True)
     return kec
@@ -673,38 +747,50 @@ def compute_coverage(
     ]
     shortfall_total = per_tps["shortfall_police"] + per_tps["shortfall_tni"] + per_tps["shortfall_linmas"]
     pw = settings.priority_weights
-    priority = (pw["uncovered"] * uncovered + pw["voters_per_1000"] * per_tps["voters"] / 1000.0
-                + pw["incident_weight"] * inc["incident_weight"] + pw["shortfall_person"] * shortfall_total)
+    priority = (
+        pw["uncovered"] * uncovered
+        + pw["voters_per_1000"] * per_tps["voters"] / 1000.0
+        + pw["incident_weight"] * inc["incident_weight"]
+        + pw["shortfall_person"] * shortfall_total
+    )
     priority = np.round(priority.astype(float), 6)
     order = np.lexsort((desa_codes.to_numpy(dtype=str), -priority))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
 
-    base_cols = [c for c in ("code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat")
-                 if c in desa.columns]
-    computed = pd.DataFrame({
-        "status": status,
-        "reasons": reasons,
-        "priority": priority,
-        "priority_rank": rank,
-        "reached": reached,
-        "meetings_count": reach_count,
-        "last_meeting_date": last_meeting,
-        "nearest_venue_km": nearest_km,
-        **per_tps,
-        "shortfall_total": shortfall_total,
-        **inc,
-    })
+    base_cols = [
+        c
+        for c in ("code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat")
+        if c in desa.columns
+    ]
+    computed = pd.DataFrame(
+        {
+            "status": status,
+            "reasons": reasons,
+            "priority": priority,
+            "priority_rank": rank,
+            "reached": reached,
+            "meetings_count": reach_count,
+            "last_meeting_date": last_meeting,
+            "nearest_venue_km": nearest_km,
+            **per_tps,
+            "shortfall_total": shortfall_total,
+            **inc,
+        }
+    )
     if "kecamatan_name" not in desa.columns:
         base_cols.append("kecamatan_name")
-        desa = desa.assign(kecamatan_name=pd.Series(kec["name"].to_numpy(), index=kec_codes).reindex(desa_kec).to_numpy())
+        desa = desa.assign(
+            kecamatan_name=pd.Series(kec["name"].to_numpy(), index=kec_codes).reindex(desa_kec).to_numpy()
+        )
     table = pd.concat([desa[base_cols], computed, desa[[desa.geometry.name]]], axis=1)
     out = gpd.GeoDataFrame(table, geometry=desa.geometry.name, crs=WGS84)
 
     kec_table = _rollup(out, kec)
     summary = _summary(out, kec_table, meetings_out, tps_out, incidents, inc_rows, settings)
-    return CoverageResult(desa=out, kecamatan=kec_table, summary=summary, tps=tps_out, meetings=meetings_out,
-                          settings=settings)
+    return CoverageResult(
+        desa=out, kecamatan=kec_table, summary=summary, tps=tps_out, meetings=meetings_out, settings=settings
+    )
 
 
 def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa_y, ref, settings):
@@ -724,7 +810,10 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
     reaches_all = meetings["reaches_all_desa"].astype(object).where(meetings["reaches_all_desa"].notna(), False)
     bad_flag = ~reaches_all.map(lambda v: isinstance(v, (bool, np.bool_)) or v in (0, 1)).to_numpy(dtype=bool)
     if bad_flag.any():
-        _fail(f"{name}: reaches_all_desa must be true or false", _labels(name, meetings["id"], bad_flag, meetings["reaches_all_desa"]))
+        _fail(
+            f"{name}: reaches_all_desa must be true or false",
+            _labels(name, meetings["id"], bad_flag, meetings["reaches_all_desa"]),
+        )
     reaches_all = reaches_all.to_numpy(dtype=bool)
 
     # host kecamatan, falling back to the host desa's kecamatan
@@ -734,7 +823,9 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
     eff_kec[fill] = desa_kec[desa_pos_of_host[fill]]
     needs_host = (level == "kecamatan") & reaches_all & (eff_kec == None)  # noqa: E711
     if needs_host.any():
-        _fail(f"{name}: reaches_all_desa needs a host kecamatan or host desa", _labels(name, meetings["id"], needs_host))
+        _fail(
+            f"{name}: reaches_all_desa needs a host kecamatan or host desa", _labels(name, meetings["id"], needs_host)
+        )
 
     # venue: recorded point, else host desa rep point, else host kecamatan rep point
     venue_lon, venue_lat = lon.copy(), lat.copy()
@@ -761,7 +852,10 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
         if isinstance(v, str) or not hasattr(v, "__len__"):
-            _fail(f"{name}: reached_desa_codes must be a list of desa codes", [f"{name} id {meetings['id'].iloc[i]} ({v!r})"])
+            _fail(
+                f"{name}: reached_desa_codes must be a list of desa codes",
+                [f"{name} id {meetings['id'].iloc[i]} ({v!r})"],
+            )
         lens[i] = len(v)
     flat = np.array([c for v, k in zip(lists, lens) if k for c in v], dtype=object)
     flat_meeting = np.repeat(np.arange(len(lists)), lens)
@@ -769,8 +863,10 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
     if (flat_pos < 0).any():
         bad = flat_pos < 0
         ids = meetings["id"].to_numpy(dtype=object)
-        _fail(f"{name}: reached_desa_codes has an unknown desa code",
-              [f"{name} id {ids[m]} ({c!r})" for m, c in zip(flat_meeting[bad], flat[bad])])
+        _fail(
+            f"{name}: reached_desa_codes has an unknown desa code",
+            [f"{name} id {ids[m]} ({c!r})" for m, c in zip(flat_meeting[bad], flat[bad])],
+        )
     pairs_m = [flat_meeting]
     pairs_d = [flat_pos]
     # (b) desa-level meeting reaches its host desa
@@ -805,19 +901,21 @@ def _meetings(meetings, desa, desa_codes, kec, kec_codes, desa_kec, desa_x, desa
     nearest[np.isinf(nearest)] = np.nan
 
     reached_by = np.bincount(pm, minlength=len(meetings)) if len(meetings) else np.array([], dtype=np.int64)
-    meetings_out = pd.DataFrame({
-        "id": meetings["id"].to_numpy(),
-        "title": _obj(meetings["title"].to_numpy(dtype=object)),
-        "date": day.to_numpy(dtype="datetime64[ns]"),
-        "level": _obj(level),
-        "host_kecamatan_code": _obj(eff_kec),
-        "host_desa_code": _obj(host_desa),
-        "venue_lon": venue_lon,
-        "venue_lat": venue_lat,
-        "venue_source": _obj(source),
-        "in_window": in_window,
-        "reached_desa_count": reached_by.astype(np.int64),
-    })
+    meetings_out = pd.DataFrame(
+        {
+            "id": meetings["id"].to_numpy(),
+            "title": _obj(meetings["title"].to_numpy(dtype=object)),
+            "date": day.to_numpy(dtype="datetime64[ns]"),
+            "level": _obj(level),
+            "host_kecamatan_code": _obj(eff_kec),
+            "host_desa_code": _obj(host_desa),
+            "venue_lon": venue_lon,
+            "venue_lat": venue_lat,
+            "venue_source": _obj(source),
+            "in_window": in_window,
+            "reached_desa_count": reached_by.astype(np.int64),
+        }
+    )
     return reach_count, last_meeting, nearest, meetings_out
 
 
@@ -833,19 +931,32 @@ def _tps(tps, desa, desa_codes, settings):
     pos = desa_codes.get_indexer(codes) if len(codes) else np.array([], dtype=np.int64)
     if (pos < 0).any():
         _fail(f"{name}: desa_code is not a known desa code", _labels(name, tps["id"], pos < 0, codes))
-    vuln = _choice(tps, name, "vulnerability", tuple(settings.requirements),
-                   hint="a new class needs its requirement (setting requirement.<class>.<force>)") \
-        if len(tps) else np.array([], dtype=object)
+    vuln = (
+        _choice(
+            tps,
+            name,
+            "vulnerability",
+            tuple(settings.requirements),
+            hint="a new class needs its requirement (setting requirement.<class>.<force>)",
+        )
+        if len(tps)
+        else np.array([], dtype=object)
+    )
     voters = _numbers(tps, name, "voters", integer=True).astype(np.int64)
     number = _numbers(tps, name, "number", integer=True).astype(np.int64)
     assigned = {f: _numbers(tps, name, f, integer=True).astype(np.int64) for f in FORCES}
     lon = _numbers(tps, name, "lon", integer=False, allow_nan=True)
     lat = _numbers(tps, name, "lat", integer=False, allow_nan=True)
 
-    out = pd.DataFrame({
-        "id": tps["id"].to_numpy(), "desa_code": _obj(codes), "number": number, "voters": voters,
-        "vulnerability": _obj(vuln),
-    })
+    out = pd.DataFrame(
+        {
+            "id": tps["id"].to_numpy(),
+            "desa_code": _obj(codes),
+            "number": number,
+            "voters": voters,
+            "vulnerability": _obj(vuln),
+        }
+    )
     below = np.zeros(len(tps), dtype=bool)
     per_desa: dict[str, np.ndarray] = {
         "tps_count": np.bincount(pos, minlength=n).astype(np.int64),
@@ -854,7 +965,9 @@ def _tps(tps, desa, desa_codes, settings):
     shortfalls = {}
     for f in FORCES:
         req_map = {cls: req[f] for cls, req in settings.requirements.items()}
-        required = pd.Series(vuln, dtype=object).map(req_map).to_numpy(dtype=np.int64) if len(tps) else np.array([], np.int64)
+        required = (
+            pd.Series(vuln, dtype=object).map(req_map).to_numpy(dtype=np.int64) if len(tps) else np.array([], np.int64)
+        )
         short = np.maximum(required - assigned[f], 0)
         out[f] = assigned[f]
         out[f"required_{f}"] = required
@@ -894,8 +1007,11 @@ def _incidents(incidents, desa_codes, last_meeting, ref, settings):
     start = ref - pd.Timedelta(days=settings.incident_window_days)
     counted = ((day >= start) & (day <= ref)).to_numpy(dtype=bool, copy=True)
     counted = counted & ~pd.Series(status, dtype=object).isin(settings.excluded_statuses).to_numpy(dtype=bool)
-    weight = pd.Series(severity, dtype=object).map(dict(settings.severity_weights)).to_numpy(dtype=float) \
-        if len(incidents) else np.array([], dtype=float)
+    weight = (
+        pd.Series(severity, dtype=object).map(dict(settings.severity_weights)).to_numpy(dtype=float)
+        if len(incidents)
+        else np.array([], dtype=float)
+    )
     unresolved = pd.Series(status, dtype=object).isin(settings.unresolved_statuses).to_numpy(dtype=bool)
 
     sel = counted & (pos >= 0)
@@ -921,7 +1037,9 @@ def _incidents(incidents, desa_codes, last_meeting, ref, settings):
 
 def _share(num: np.ndarray | float, den: np.ndarray | float):
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.asarray(den) > 0, np.asarray(num, dtype=float) / np.where(np.asarray(den) > 0, den, 1), np.nan)
+        return np.where(
+            np.asarray(den) > 0, np.asarray(num, dtype=float) / np.where(np.asarray(den) > 0, den, 1), np.nan
+        )
 
 
 def _share_or_none(num: int, den: int) -> float | None:
@@ -931,21 +1049,23 @@ def _share_or_none(num: int, den: int) -> float | None:
 
 def _rollup(out: pd.DataFrame, kec: pd.DataFrame) -> pd.DataFrame:
     """Per kecamatan: share of desa reached, of TPS secured, voters in uncovered desa, weighted incidents."""
-    df = pd.DataFrame({
-        "kecamatan_code": out["kecamatan_code"].to_numpy(dtype=object),
-        "desa_count": 1,
-        "desa_reached": out["reached"].to_numpy(dtype=np.int64),
-        "tps_count": out["tps_count"].to_numpy(),
-        "tps_secured": out["tps_secured"].to_numpy(),
-        "voters": out["voters"].to_numpy(),
-        "voters_uncovered": np.where(out["status"].to_numpy() == "uncovered", out["voters"].to_numpy(), 0),
-        "incidents_count": out["incidents_count"].to_numpy(),
-        "incident_weight": out["incident_weight"].to_numpy(),
-        "unresolved_count": out["unresolved_count"].to_numpy(),
-        "unresolved_weight": out["unresolved_weight"].to_numpy(),
-        "shortfall_total": out["shortfall_total"].to_numpy(),
-        **{f"status_{s}": (out["status"].to_numpy() == s).astype(np.int64) for s in STATUSES},
-    })
+    df = pd.DataFrame(
+        {
+            "kecamatan_code": out["kecamatan_code"].to_numpy(dtype=object),
+            "desa_count": 1,
+            "desa_reached": out["reached"].to_numpy(dtype=np.int64),
+            "tps_count": out["tps_count"].to_numpy(),
+            "tps_secured": out["tps_secured"].to_numpy(),
+            "voters": out["voters"].to_numpy(),
+            "voters_uncovered": np.where(out["status"].to_numpy() == "uncovered", out["voters"].to_numpy(), 0),
+            "incidents_count": out["incidents_count"].to_numpy(),
+            "incident_weight": out["incident_weight"].to_numpy(),
+            "unresolved_count": out["unresolved_count"].to_numpy(),
+            "unresolved_weight": out["unresolved_weight"].to_numpy(),
+            "shortfall_total": out["shortfall_total"].to_numpy(),
+            **{f"status_{s}": (out["status"].to_numpy() == s).astype(np.int64) for s in STATUSES},
+        }
+    )
     sums = df.groupby("kecamatan_code", sort=True).sum().reindex(kec["code"].to_numpy(), fill_value=0)
     table = pd.DataFrame({"code": kec["code"].to_numpy(dtype=object), "name": kec["name"].to_numpy(dtype=object)})
     for col in sums.columns:
@@ -991,7 +1111,9 @@ def _summary(out, kec_table, meetings_out, tps_out, incidents, inc_rows, setting
         "unresolved_weight": float(weight[counted & unresolved].sum()),
         "incidents_without_desa": int((counted & no_desa).sum()),
         "tps_with_point": int(has_point.sum()),
-        "tps_location_mismatch": int((has_point & ~tps_out["location_matches"].fillna(True).to_numpy(dtype=bool)).sum()),
+        "tps_location_mismatch": int(
+            (has_point & ~tps_out["location_matches"].fillna(True).to_numpy(dtype=bool)).sum()
+        ),
         "status_counts": status_counts,
         "settings": settings.to_dict(),
     }

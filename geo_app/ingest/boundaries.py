@@ -5,6 +5,7 @@ The hierarchy comes from the Kemendagri code: desa ``17.06.08.2006`` belongs to 
 ``17.06.08`` of kabupaten ``17.06``. Kecamatan polygons are the dissolve of their desa so that every
 desa lies in its kecamatan; the coarser upstream kecamatan polygons are kept beside them (FACTS.md).
 """
+
 from __future__ import annotations
 
 import re
@@ -103,8 +104,10 @@ def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
     n_coords = shapely.get_num_coordinates(desa.geometry.to_numpy())
     too_big = n_coords > MAX_VERTICES_PER_DESA
     if too_big.any():
-        _fail(f"polygon has more than {MAX_VERTICES_PER_DESA:,} vertices (simplify it first)",
-              [f"{_row_label(r)}: {n:,} vertices" for (_, r), n in zip(desa[too_big].iterrows(), n_coords[too_big])])
+        _fail(
+            f"polygon has more than {MAX_VERTICES_PER_DESA:,} vertices (simplify it first)",
+            [f"{_row_label(r)}: {n:,} vertices" for (_, r), n in zip(desa[too_big].iterrows(), n_coords[too_big])],
+        )
 
     repairs: list[str] = []
     invalid = ~desa.geometry.is_valid

@@ -3,6 +3,7 @@
 The source is the upstream base URL or a local folder with the same layout; both work the same.
 Files are written to a temporary name and renamed, so a failed fetch never leaves half a file.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Read desa boundaries from any vector file GDAL reads, through pyogrio, with a column mapping."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,11 @@ class ColumnMapping:
 #: Column names of BIG (Badan Informasi Geospasial) RBI administrative layers (FACTS.md).
 PRESETS: dict[str, ColumnMapping] = {
     "big": ColumnMapping(
-        desa_code="KDEPUM", desa_name="NAMOBJ", kecamatan_code="KDCPUM", kecamatan_name="WADMKC", kabupaten_name="WADMKK"
+        desa_code="KDEPUM",
+        desa_name="NAMOBJ",
+        kecamatan_code="KDCPUM",
+        kecamatan_name="WADMKC",
+        kabupaten_name="WADMKK",
     ),
 }
 
@@ -104,11 +109,19 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
         if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or is_link:
             raise InputFileError(f"{path}: unsafe path in zip archive: {info.filename!r}")
         total += info.file_size
-        if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 10 * 1024 * 1024:
-            raise InputFileError(f"{path}: {info.filename!r} unpacks {info.file_size // info.compress_size}x "
-                                 "its size: refused as a possible zip bomb")
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > MAX_ZIP_RATIO
+            and info.file_size > 10 * 1024 * 1024
+        ):
+            raise InputFileError(
+                f"{path}: {info.filename!r} unpacks {info.file_size // info.compress_size}x "
+                "its size: refused as a possible zip bomb"
+            )
     if total > MAX_ZIP_UNPACKED:
-        raise InputFileError(f"{path}: zip unpacks to {total // (1024 * 1024)} MB (max {MAX_ZIP_UNPACKED // (1024 * 1024)} MB)")
+        raise InputFileError(
+            f"{path}: zip unpacks to {total // (1024 * 1024)} MB (max {MAX_ZIP_UNPACKED // (1024 * 1024)} MB)"
+        )
     return members
 
 
@@ -182,5 +195,9 @@ def read_desa_file(path: str | Path, mapping: ColumnMapping) -> gpd.GeoDataFrame
             out[attr] = gdf[col].astype("string").fillna("").str.strip().to_numpy()
     out = out.reset_index(drop=True)
     # validation messages name the source columns, not only the internal ones
-    out.attrs["columns"] = {"code": mapping.desa_code, "name": mapping.desa_name, "kecamatan_code": mapping.kecamatan_code}
+    out.attrs["columns"] = {
+        "code": mapping.desa_code,
+        "name": mapping.desa_name,
+        "kecamatan_code": mapping.kecamatan_code,
+    }
     return out

@@ -3,6 +3,7 @@
 Each row is ``(kode, nama, lat, lng, path)`` where ``path`` is JSON in **[lat, lng]** order:
 depth 3 is one polygon (a list of rings), depth 4 a list of polygons (FACTS.md).
 """
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@ exists at the right version, npm packages (``make assets``, into the git-ignored
 A URL with no local file raises :class:`~geo_app.errors.AssetMissing` naming the package and the
 set-up command; a rendered page that still links a remote script or stylesheet is refused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,12 +19,12 @@ import fnmatch
 import importlib
 import json
 import re
-from urllib.parse import urlparse
 import shutil
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 import folium
 from branca.element import Element
@@ -99,29 +100,60 @@ class AssetPackage:
 PACKAGES: dict[str, AssetPackage] = {
     p.key: p
     for p in (
-        AssetPackage("leaflet", "xstatic", "XStatic-Leaflet>=1.9.3", "xstatic.pkg.leaflet",
-                     files=("leaflet.js", "leaflet.css", "images/*.png")),
+        AssetPackage(
+            "leaflet",
+            "xstatic",
+            "XStatic-Leaflet>=1.9.3",
+            "xstatic.pkg.leaflet",
+            files=("leaflet.js", "leaflet.css", "images/*.png"),
+        ),
         AssetPackage("jquery", "xstatic", "XStatic-jQuery>=3.7.1", "xstatic.pkg.jquery", files=("jquery.min.js",)),
         # XStatic-Font-Awesome 6.2.1 (folium links 6.2.0)
-        AssetPackage("font-awesome", "xstatic", "XStatic-Font-Awesome>=6.2", "xstatic.pkg.font_awesome",
-                     files=("css/all.min.css", "webfonts/*")),
+        AssetPackage(
+            "font-awesome",
+            "xstatic",
+            "XStatic-Font-Awesome>=6.2",
+            "xstatic.pkg.font_awesome",
+            files=("css/all.min.css", "webfonts/*"),
+        ),
         # XStatic-Leaflet-MarkerCluster 1.4.1 (folium links 1.1.0; same API, made for Leaflet 1.x)
-        AssetPackage("leaflet-markercluster", "xstatic", "XStatic-Leaflet-MarkerCluster>=1.4",
-                     "xstatic.pkg.leaflet_markercluster",
-                     files=("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css")),
+        AssetPackage(
+            "leaflet-markercluster",
+            "xstatic",
+            "XStatic-Leaflet-MarkerCluster>=1.4",
+            "xstatic.pkg.leaflet_markercluster",
+            files=("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"),
+        ),
         # XStatic-Bootstrap does not build with current setuptools: the npm release folium links.
-        AssetPackage("bootstrap", "npm", "bootstrap@5.2.2", subdir="dist",
-                     files=("js/bootstrap.bundle.min.js", "css/bootstrap.min.css")),
+        AssetPackage(
+            "bootstrap",
+            "npm",
+            "bootstrap@5.2.2",
+            subdir="dist",
+            files=("js/bootstrap.bundle.min.js", "css/bootstrap.min.css"),
+        ),
         # 2.0.2 (folium's link) is not on npm; 2.0.5 is the same plugin.
-        AssetPackage("leaflet-awesome-markers", "npm", "leaflet.awesome-markers@2.0.5", subdir="dist",
-                     files=("leaflet.awesome-markers.js", "leaflet.awesome-markers.css", "images/*.png")),
-        AssetPackage("leaflet-fullscreen", "npm", "leaflet.fullscreen@3.0.0",
-                     files=("Control.FullScreen.js", "Control.FullScreen.css", "icon-fullscreen.svg")),
-        AssetPackage("leaflet-search", "npm", "leaflet-search@2.9.7",
-                     files=("dist/leaflet-search.min.js", "dist/leaflet-search.min.css", "images/*")),
+        AssetPackage(
+            "leaflet-awesome-markers",
+            "npm",
+            "leaflet.awesome-markers@2.0.5",
+            subdir="dist",
+            files=("leaflet.awesome-markers.js", "leaflet.awesome-markers.css", "images/*.png"),
+        ),
+        AssetPackage(
+            "leaflet-fullscreen",
+            "npm",
+            "leaflet.fullscreen@3.0.0",
+            files=("Control.FullScreen.js", "Control.FullScreen.css", "icon-fullscreen.svg"),
+        ),
+        AssetPackage(
+            "leaflet-search",
+            "npm",
+            "leaflet-search@2.9.7",
+            files=("dist/leaflet-search.min.js", "dist/leaflet-search.min.css", "images/*"),
+        ),
         # folium ships leaflet.heat itself (folium/templates/leaflet_heat.min.js).
-        AssetPackage("folium", "python", "folium>=0.17", "folium", subdir="templates",
-                     files=("leaflet_heat.min.js",)),
+        AssetPackage("folium", "python", "folium>=0.17", "folium", subdir="templates", files=("leaflet_heat.min.js",)),
     )
 }
 
@@ -134,36 +166,36 @@ CDN_MAP: dict[str, tuple[str, str] | None] = {
     "/npm/leaflet@1.9.3/dist/leaflet.js": ("leaflet", "leaflet.js"),
     "/npm/leaflet@1.9.3/dist/leaflet.css": ("leaflet", "leaflet.css"),
     "/jquery-3.7.1.min.js": ("jquery", "jquery.min.js"),
-    "/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": (
-        "bootstrap", "js/bootstrap.bundle.min.js"),
+    "/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": ("bootstrap", "js/bootstrap.bundle.min.js"),
     "/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("bootstrap", "css/bootstrap.min.css"),
-    "/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": (
-        "font-awesome", "css/all.min.css"),
+    "/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": ("font-awesome", "css/all.min.css"),
     "/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": (
-        "leaflet-awesome-markers", "leaflet.awesome-markers.js"),
+        "leaflet-awesome-markers",
+        "leaflet.awesome-markers.js",
+    ),
     "/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": (
-        "leaflet-awesome-markers", "leaflet.awesome-markers.css"),
+        "leaflet-awesome-markers",
+        "leaflet.awesome-markers.css",
+    ),
     # Bootstrap 3 glyphicons: no registry package ships the font; the project's markers use
     # Font Awesome icons (prefix="fa"), see layers.fa_icon.
     "/bootstrap/3.0.0/css/bootstrap-glyphicons.css": OMIT,
     # only for folium.Icon(angle=...), which the project does not use; not shipped in folium's wheel
     "/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": OMIT,
     "/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
-        "leaflet-markercluster", "leaflet.markercluster.js"),
-    "/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css": (
-        "leaflet-markercluster", "MarkerCluster.css"),
+        "leaflet-markercluster",
+        "leaflet.markercluster.js",
+    ),
+    "/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css": ("leaflet-markercluster", "MarkerCluster.css"),
     "/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
-        "leaflet-markercluster", "MarkerCluster.Default.css"),
-    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
-        "leaflet-fullscreen", "Control.FullScreen.js"),
-    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": (
-        "leaflet-fullscreen", "Control.FullScreen.css"),
-    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": (
-        "leaflet-search", "dist/leaflet-search.min.js"),
-    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": (
-        "leaflet-search", "dist/leaflet-search.min.css"),
-    "/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (
-        "folium", "leaflet_heat.min.js"),
+        "leaflet-markercluster",
+        "MarkerCluster.Default.css",
+    ),
+    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": ("leaflet-fullscreen", "Control.FullScreen.js"),
+    "/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": ("leaflet-fullscreen", "Control.FullScreen.css"),
+    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": ("leaflet-search", "dist/leaflet-search.min.js"),
+    "/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": ("leaflet-search", "dist/leaflet-search.min.css"),
+    "/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": ("folium", "leaflet_heat.min.js"),
 }
 
 _REMOTE_LINK = re.compile(
@@ -331,7 +363,9 @@ def copy_assets(html: str, registry: AssetRegistry, out_dir: Path, prefix: str =
     return written
 
 
-def render_standalone(m: folium.Map, registry: AssetRegistry, out_dir: Path, prefix: str = "assets/") -> tuple[str, list[Path]]:
+def render_standalone(
+    m: folium.Map, registry: AssetRegistry, out_dir: Path, prefix: str = "assets/"
+) -> tuple[str, list[Path]]:
     """HTML for a file saved in ``out_dir`` with its assets copied beside it (relative URLs)."""
     html = render_offline(m, registry, prefix)
     return html, copy_assets(html, registry, out_dir, prefix)

@@ -15,6 +15,7 @@ functions here, and neither lets a ``{`` that could open a Jinja tag through:
 - ``script_json``: data for a ``<script>`` of a map (JSON that cannot close the script, start markup or
   open a Jinja tag).
 """
+
 from __future__ import annotations
 
 import html

@@ -5,6 +5,7 @@ tooltip, popup or label (every string property of a GeoJSON too); popup HTML is 
 escaped parts, and data embedded in a script goes through ``display.script_json``. branca renders
 each element's output through Jinja a second time: see ``display`` for why both matter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -38,8 +39,7 @@ class _GeoJsonLayer(folium.FeatureGroup):
     #: a property holding popup HTML built from escaped parts (None: no popup)
     popup_field: str | None = None
 
-    def __init__(self, gdf: gpd.GeoDataFrame, name: str, show: bool = True, lang: str = DEFAULT_LANG,
-                 **style) -> None:
+    def __init__(self, gdf: gpd.GeoDataFrame, name: str, show: bool = True, lang: str = DEFAULT_LANG, **style) -> None:
         super().__init__(name=name, show=show)
         self.lang = lang
         cols = [c for c, _ in self.tooltip_fields]
@@ -59,8 +59,11 @@ class _GeoJsonLayer(folium.FeatureGroup):
             tooltip=folium.GeoJsonTooltip(
                 fields=cols, aliases=[t(key, lang) for _, key in self.tooltip_fields], sticky=True
             ),
-            popup=(folium.GeoJsonPopup(fields=[self.popup_field], labels=False, localize=False, max_width=360)
-                   if self.popup_field else None),
+            popup=(
+                folium.GeoJsonPopup(fields=[self.popup_field], labels=False, localize=False, max_width=360)
+                if self.popup_field
+                else None
+            ),
             smooth_factor=1.0,
         )
         self.geojson.add_to(self)
@@ -84,8 +87,7 @@ class DesaPolygons(_GeoJsonLayer):
         out["label"] = [f"{n} — {k}" for n, k in zip(gdf["name"], gdf["kecamatan_name"])]
         return out
 
-    def __init__(self, desa: gpd.GeoDataFrame, name: str = "Desa/Kelurahan", lang: str = DEFAULT_LANG,
-                 **style) -> None:
+    def __init__(self, desa: gpd.GeoDataFrame, name: str = "Desa/Kelurahan", lang: str = DEFAULT_LANG, **style) -> None:
         style = {"color": "#555555", "weight": 1, "fillColor": "#8fbf8f", "fillOpacity": 0.35, **style}
         super().__init__(desa, name, lang=lang, **style)
 
@@ -94,8 +96,9 @@ class KecamatanOutlines(_GeoJsonLayer):
     tooltip_fields = [("name", "kecamatan"), ("code", "code")]
     css_class = "kecamatan-outline"
 
-    def __init__(self, kecamatan: gpd.GeoDataFrame, name: str = "Batas kecamatan", lang: str = DEFAULT_LANG,
-                 **style) -> None:
+    def __init__(
+        self, kecamatan: gpd.GeoDataFrame, name: str = "Batas kecamatan", lang: str = DEFAULT_LANG, **style
+    ) -> None:
         style = {"color": "#222222", "weight": 2.5, "fill": False, **style}
         super().__init__(kecamatan, name, lang=lang, **style)
 
@@ -119,9 +122,12 @@ class DesaSearch(Search):
 class FullscreenControl(Fullscreen):
     def __init__(self, lang: str = DEFAULT_LANG) -> None:
         en = lang == "en"
-        super().__init__(position="topleft", title="Full screen" if en else "Layar penuh",
-                         title_cancel="Exit full screen" if en else "Keluar dari layar penuh",
-                         force_separate_button=True)
+        super().__init__(
+            position="topleft",
+            title="Full screen" if en else "Layar penuh",
+            title_cancel="Exit full screen" if en else "Keluar dari layar penuh",
+            force_separate_button=True,
+        )
 
 
 class ScaleControl(folium.MacroElement):
@@ -230,9 +236,15 @@ class CoverageDesaPolygons(DesaPolygons):
 
     popup_field = "popup"
 
-    def __init__(self, desa: gpd.GeoDataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
-                 desa_url: Callable[[str], str] | None = None, reasons: Mapping[str, list[str]] | None = None,
-                 **style) -> None:
+    def __init__(
+        self,
+        desa: gpd.GeoDataFrame,
+        name: str | None = None,
+        lang: str = DEFAULT_LANG,
+        desa_url: Callable[[str], str] | None = None,
+        reasons: Mapping[str, list[str]] | None = None,
+        **style,
+    ) -> None:
         self.desa_url = desa_url
         self.reasons = reasons or {}
         self._lang = lang
@@ -318,8 +330,10 @@ class StatusLegend(folium.MacroElement):
         self.counts = {s: int(counts.get(s, 0)) for s in STATUS_COLORS}
         lines = [f"<b>{escape(t('legend_title', lang))}</b>"]
         for status, color in STATUS_COLORS.items():
-            lines.append(f'<div data-status="{status}"><i style="background:{color}"></i>'
-                         f"{escape(status_label(status, lang))}: <span class=\"count\">{self.counts[status]}</span></div>")
+            lines.append(
+                f'<div data-status="{status}"><i style="background:{color}"></i>'
+                f'{escape(status_label(status, lang))}: <span class="count">{self.counts[status]}</span></div>'
+            )
         self.html = "".join(lines)
         self.html_json = script_json(self.html)
 
@@ -368,8 +382,11 @@ class TpsCluster(MarkerCluster):
     """
 
     def __init__(self, tps: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True) -> None:
-        super().__init__(name=name or t("layer.tps", lang), show=show,
-                         options={"maxClusterRadius": 40, "disableClusteringAtZoom": 14})
+        super().__init__(
+            name=name or t("layer.tps", lang),
+            show=show,
+            options={"maxClusterRadius": 40, "disableClusteringAtZoom": 14},
+        )
         points = []
         for r in _located(tps, "display_lon", "display_lat").itertuples(index=False):
             secured = all(getattr(r, f) >= getattr(r, f"required_{f}") for f in ("police", "tni", "linmas"))
@@ -387,16 +404,25 @@ class TpsCluster(MarkerCluster):
             if getattr(r, "address", None) and not pd.isna(r.address):
                 rows.append(_row(t("address", lang), escape(r.address)))
             popup = _popup(f"{escape(t('tps_number', lang))} {int(r.number)}", rows)
-            points.append([round(float(r.display_lat), 5), round(float(r.display_lon), 5), "check-to-slot",
-                           "green" if secured else "red", popup, "tps-marker"])
+            points.append(
+                [
+                    round(float(r.display_lat), 5),
+                    round(float(r.display_lon), 5),
+                    "check-to-slot",
+                    "green" if secured else "red",
+                    popup,
+                    "tps-marker",
+                ]
+            )
         self.markers = _PointMarkers(points).add_to(self)
 
 
 class IncidentMarkers(folium.FeatureGroup):
     """Incidents as markers coloured by severity; popup: category, severity, status, time, desa, description."""
 
-    def __init__(self, incidents: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
-                 show: bool = True) -> None:
+    def __init__(
+        self, incidents: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True
+    ) -> None:
         super().__init__(name=name or t("layer.incidents", lang), show=show)
         from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 
@@ -411,21 +437,40 @@ class IncidentMarkers(folium.FeatureGroup):
                 _row(t("description", lang), escape(r.description)),
             ]
             popup = _popup(escape(category_label(r.category, lang)), rows)
-            points.append([round(float(r.display_lat), 5), round(float(r.display_lon), 5), "triangle-exclamation",
-                           SEVERITY_MARKER_COLORS.get(r.severity, "gray"), popup, f"incident-marker severity-{r.severity}"])
+            points.append(
+                [
+                    round(float(r.display_lat), 5),
+                    round(float(r.display_lon), 5),
+                    "triangle-exclamation",
+                    SEVERITY_MARKER_COLORS.get(r.severity, "gray"),
+                    popup,
+                    f"incident-marker severity-{r.severity}",
+                ]
+            )
         self.markers = _PointMarkers(points).add_to(self)
 
 
 class IncidentHeat(HeatMap):
     """Heat layer of incidents weighted by severity (off at start: it is a second view of the same points)."""
 
-    def __init__(self, incidents: pd.DataFrame, weights: Mapping[str, float], name: str | None = None,
-                 lang: str = DEFAULT_LANG, show: bool = False) -> None:
+    def __init__(
+        self,
+        incidents: pd.DataFrame,
+        weights: Mapping[str, float],
+        name: str | None = None,
+        lang: str = DEFAULT_LANG,
+        show: bool = False,
+    ) -> None:
         located = _located(incidents, "display_lon", "display_lat")
         top = max(weights.values()) or 1.0
-        data = [[round(float(r.display_lat), 5), round(float(r.display_lon), 5),
-                 round(float(weights.get(r.severity, 1.0)) / top, 3)]
-                for r in located.itertuples(index=False)]
+        data = [
+            [
+                round(float(r.display_lat), 5),
+                round(float(r.display_lon), 5),
+                round(float(weights.get(r.severity, 1.0)) / top, 3),
+            ]
+            for r in located.itertuples(index=False)
+        ]
         super().__init__(data, name=name or t("layer.heat", lang), show=show, radius=22, blur=18, min_opacity=0.3)
 
 
@@ -436,8 +481,9 @@ class MeetingMarkers(folium.FeatureGroup):
     ``reached_names`` (names of the desa listed as reached) and ``host_kecamatan_name``.
     """
 
-    def __init__(self, meetings: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG,
-                 show: bool = True) -> None:
+    def __init__(
+        self, meetings: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True
+    ) -> None:
         super().__init__(name=name or t("layer.meetings", lang), show=show)
         from ..records.vocab import AGENCIES, MEETING_LEVELS
 
@@ -446,16 +492,22 @@ class MeetingMarkers(folium.FeatureGroup):
             agencies = r.agencies if isinstance(r.agencies, (list, tuple, np.ndarray)) else []
             reached = list(getattr(r, "reached_names", []) or [])
             if r.reaches_all_desa:
-                reached.insert(0, f"{t('all_desa_of_kecamatan', lang)} {getattr(r, 'host_kecamatan_name', '') or ''}".strip())
+                reached.insert(
+                    0, f"{t('all_desa_of_kecamatan', lang)} {getattr(r, 'host_kecamatan_name', '') or ''}".strip()
+                )
             rows = [
-                _row(t("date", lang), escape(_fmt_day(r.date))
-                     + (f" {escape(str(r.start_time)[:5])}" if r.start_time and not pd.isna(r.start_time) else "")),
+                _row(
+                    t("date", lang),
+                    escape(_fmt_day(r.date))
+                    + (f" {escape(str(r.start_time)[:5])}" if r.start_time and not pd.isna(r.start_time) else ""),
+                ),
                 _row(t("venue", lang), escape(r.venue or "-")),
                 _row(t("level", lang), escape(MEETING_LEVELS.get(r.level, r.level))),
                 _row(t("agencies", lang), escape(", ".join(AGENCIES.get(a, a) for a in agencies) or "-")),
                 _row(t("desa_reached", lang), escape(", ".join(reached) or "-")),
             ]
             popup = _popup(escape(r.title), rows)
-            points.append([round(float(r.venue_lat), 5), round(float(r.venue_lon), 5), "users", "blue", popup,
-                           "meeting-marker"])
+            points.append(
+                [round(float(r.venue_lat), 5), round(float(r.venue_lon), 5), "users", "blue", popup, "meeting-marker"]
+            )
         self.markers = _PointMarkers(points).add_to(self)

@@ -2,6 +2,7 @@
 
 Builders take frames and return a ``folium.Map``; they never touch the request.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -65,7 +66,9 @@ def build_overview_map(desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, base
     return m
 
 
-def build_kecamatan_map(desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, code: str, base: str = "osm") -> folium.Map:
+def build_kecamatan_map(
+    desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, code: str, base: str = "osm"
+) -> folium.Map:
     """One kecamatan zoomed in: its desa with name labels and a search box, all kecamatan outlines for context.
 
     ``desa`` holds the desa of this kecamatan; ``kecamatan`` all kecamatan (``code`` must be among them).
@@ -100,10 +103,15 @@ class MapLayers:
     reasons: Mapping[str, list[str]] = field(default_factory=dict)
 
 
-def build_coverage_map(layers: MapLayers, focus: gpd.GeoDataFrame | None = None, labels: str = "kecamatan",
-                       base: str = "osm", lang: str = DEFAULT_LANG,
-                       desa_url: Callable[[str], str] | None = None,
-                       highlight: gpd.GeoDataFrame | None = None) -> folium.Map:
+def build_coverage_map(
+    layers: MapLayers,
+    focus: gpd.GeoDataFrame | None = None,
+    labels: str = "kecamatan",
+    base: str = "osm",
+    lang: str = DEFAULT_LANG,
+    desa_url: Callable[[str], str] | None = None,
+    highlight: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
     """Desa coloured by coverage status with a legend of counts, kecamatan outlines and labels,
     and switchable TPS (clustered), incident (markers and heat) and rakor layers.
 
@@ -114,10 +122,12 @@ def build_coverage_map(layers: MapLayers, focus: gpd.GeoDataFrame | None = None,
     if labels not in ("kecamatan", "desa"):
         raise ValueError(f"labels must be 'kecamatan' or 'desa', not {labels!r}")
     m = base_map(focus if focus is not None and len(focus) else layers.desa, base=base, lang=lang)
-    desa_layer = CoverageDesaPolygons(simplify_for_display(layers.desa), lang=lang, desa_url=desa_url,
-                                      reasons=layers.reasons).add_to(m)
-    KecamatanOutlines(simplify_for_display(drop_small_holes(layers.kecamatan)), name=t("layer.kecamatan", lang),
-                      lang=lang).add_to(m)
+    desa_layer = CoverageDesaPolygons(
+        simplify_for_display(layers.desa), lang=lang, desa_url=desa_url, reasons=layers.reasons
+    ).add_to(m)
+    KecamatanOutlines(
+        simplify_for_display(drop_small_holes(layers.kecamatan)), name=t("layer.kecamatan", lang), lang=lang
+    ).add_to(m)
     if highlight is not None and len(highlight):
         DesaHighlight(simplify_for_display(highlight), lang=lang).add_to(m)
     if labels == "kecamatan":

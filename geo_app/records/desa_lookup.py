@@ -1,6 +1,7 @@
 """Find a desa or kecamatan from what people type: a code, or a name in any case/spacing, with the
 known spelling variants of Mukomuko (FACTS.md). Desa names repeat across kecamatan, so a repeated
 name needs its kecamatan; an unknown name gets the closest suggestions."""
+
 from __future__ import annotations
 
 import difflib
@@ -63,14 +64,20 @@ class DesaLookup:
         if key in self.kecamatan_by_key:
             return self.kecamatan_by_key[key]
         close = difflib.get_close_matches(key, list(self.kecamatan_by_key), n=3, cutoff=0.6)
-        hint = f"; mungkin / did you mean: {', '.join(self.kecamatan_names[self.kecamatan_by_key[c]] for c in close)}" if close else ""
+        hint = (
+            f"; mungkin / did you mean: {', '.join(self.kecamatan_names[self.kecamatan_by_key[c]] for c in close)}"
+            if close
+            else ""
+        )
         raise LookupError_(f"kecamatan {text!r} tidak dikenal / unknown{hint}", "kecamatan")
 
     # -- desa -------------------------------------------------------------------------------------
     def desa_code(self, code: object) -> str:
         text = str(code or "").strip()
         if not _DESA_CODE.match(text):
-            raise LookupError_(f"kode desa {text!r} bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code", "desa_code")
+            raise LookupError_(
+                f"kode desa {text!r} bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code", "desa_code"
+            )
         if text not in self.codes:
             raise LookupError_(f"kode desa {text} tidak ada di Mukomuko / unknown desa code", "desa_code")
         return text
@@ -90,14 +97,16 @@ class DesaLookup:
                 names = [pool[pool["key"] == c].iloc[0]["name"] for c in close]
                 hint = f"; mungkin / did you mean: {', '.join(names)}" if names else ""
                 raise LookupError_(
-                    f"desa {text!r} tidak ada di Kecamatan {self.kecamatan_names[kec_code]} / not in that kecamatan{hint}")
+                    f"desa {text!r} tidak ada di Kecamatan {self.kecamatan_names[kec_code]} / not in that kecamatan{hint}"
+                )
         if len(candidates) == 1:
             return candidates.iloc[0]["code"]
         if len(candidates) > 1:
             where = ", ".join(sorted(candidates["kecamatan_name"]))
             raise LookupError_(
                 f"nama desa {text!r} ada di beberapa kecamatan ({where}); sebutkan kecamatannya / "
-                "name exists in several kecamatan: give the kecamatan")
+                "name exists in several kecamatan: give the kecamatan"
+            )
         close = difflib.get_close_matches(key, list(dict.fromkeys(self.desa["key"])), n=3, cutoff=0.6)
         labels = []
         for c in close:

@@ -2,6 +2,7 @@
 
 Each parser raises ``ValueError`` with a short reason; callers attach the field and row.
 """
+
 from __future__ import annotations
 
 import math
@@ -153,7 +154,8 @@ def parse_datetime(value: object) -> datetime | None:
                 dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError(
-                    f"{value!r} bukan tanggal-jam / not a date-time (dd/mm/yyyy HH:MM or ISO 8601)") from None
+                    f"{value!r} bukan tanggal-jam / not a date-time (dd/mm/yyyy HH:MM or ISO 8601)"
+                ) from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(WIB).replace(tzinfo=None)
     return dt

@@ -12,6 +12,7 @@ Canonical input fields (file headers and API bodies are mapped onto these):
 
 Every problem is collected per field and raised together as ``RecordInvalid``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,9 @@ class RecordContext:
         geoms = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in todo], [p[1] for p in todo]), crs="EPSG:4326")
         result = assign_desa(geoms, self.desa, self.tolerance_m)
         # column lists, not iterrows(): iterrows turns the None of an outside point into NaN
-        for p, code, how, dist in zip(todo, result["desa_code"].tolist(), result["placement"].tolist(),
-                                      result["distance_m"].tolist()):
+        for p, code, how, dist in zip(
+            todo, result["desa_code"].tolist(), result["placement"].tolist(), result["distance_m"].tolist()
+        ):
             code = code if isinstance(code, str) else None
             self._placed[p] = (code, how, float(dist) if code else float("nan"))
 
@@ -85,7 +87,9 @@ class _Collector:
             return default
         return default if result is None else result
 
-    def choice(self, name: str, allowed, aliases=None, required: bool = False, default: str | None = None) -> str | None:
+    def choice(
+        self, name: str, allowed, aliases=None, required: bool = False, default: str | None = None
+    ) -> str | None:
         def _parse(value: Any) -> str:
             key = vocab.lookup(str(value), allowed, aliases)
             if key is None:
@@ -111,22 +115,34 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
         except LookupError_:
             other = kec_of
         if other != kec_of:
-            c.fail("kecamatan", f"desa {code} ada di kecamatan {kec_of} ({kec_name}), bukan {other} "
-                                f"({ctx.lookup.kecamatan_names[other]}) / the desa is in another kecamatan")
+            c.fail(
+                "kecamatan",
+                f"desa {code} ada di kecamatan {kec_of} ({kec_name}), bukan {other} "
+                f"({ctx.lookup.kecamatan_names[other]}) / the desa is in another kecamatan",
+            )
     if not parse.is_blank(c.raw.get("desa")):
         try:
             other = ctx.lookup.desa_by_name(c.raw.get("desa"), kec_of)
         except LookupError_:
             other = code
         if other != code:
-            c.fail("desa", f"kode {code} adalah Desa {ctx.lookup.names[code]}, bukan {ctx.lookup.names[other]} "
-                           f"({other}) / the desa code and name disagree")
+            c.fail(
+                "desa",
+                f"kode {code} adalah Desa {ctx.lookup.names[code]}, bukan {ctx.lookup.names[other]} "
+                f"({other}) / the desa code and name disagree",
+            )
 
 
 def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, Any]:
     """Resolve desa from code/name and place the point; flag disagreement between the two."""
-    out: dict[str, Any] = {"lon": None, "lat": None, "point_desa_code": None, "location_mismatch": False,
-                           "placement": None, "desa_code": None}
+    out: dict[str, Any] = {
+        "lon": None,
+        "lat": None,
+        "point_desa_code": None,
+        "location_mismatch": False,
+        "placement": None,
+        "desa_code": None,
+    }
     desa_code = None
     if not parse.is_blank(c.raw.get("desa_code")):
         desa_code = c.get("desa_code", ctx.lookup.desa_code)
@@ -140,7 +156,9 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
     lat = c.get("lat", parse.parse_float)
     lon = c.get("lon", parse.parse_float)
     if (lat is None) != (lon is None):
-        c.fail("lat" if lat is None else "lon", "lintang dan bujur harus diisi berdua / give both latitude and longitude")
+        c.fail(
+            "lat" if lat is None else "lon", "lintang dan bujur harus diisi berdua / give both latitude and longitude"
+        )
     elif lat is not None:
         try:
             check_lat_lon(lat, lon, "lokasi / location")
@@ -149,15 +167,22 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         else:
             placed, how, distance = ctx.place(lon, lat)
             if placed is None:
-                c.fail("lat", f"titik ({lat}, {lon}) di luar Kabupaten Mukomuko (lebih dari {ctx.tolerance_m:g} m "
-                              "dari desa mana pun) / point is outside Mukomuko")
+                c.fail(
+                    "lat",
+                    f"titik ({lat}, {lon}) di luar Kabupaten Mukomuko (lebih dari {ctx.tolerance_m:g} m "
+                    "dari desa mana pun) / point is outside Mukomuko",
+                )
             else:
                 out.update(lon=lon, lat=lat, point_desa_code=placed, placement=how)
                 if desa_code is None and "desa_code" not in c.errors and "desa" not in c.errors:
                     desa_code = placed
                 elif desa_code is not None and desa_code != placed:
                     out["location_mismatch"] = True
-    if desa_code is None and need_desa and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan")):
+    if (
+        desa_code is None
+        and need_desa
+        and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan"))
+    ):
         c.fail("desa", "isi kode desa, nama desa, atau lintang/bujur / give a desa code, desa name or a point")
     if desa_code is not None and out["placement"] is None:
         out["placement"] = "desa"
@@ -208,10 +233,16 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
     if loc["desa_code"]:  # the desa the meeting was held in (given, or where its venue point lies)
         desa_kec = ctx.lookup.kecamatan_of[loc["desa_code"]]
         if host_kec and host_kec != desa_kec:
-            c.fail("kecamatan", f"desa {loc['desa_code']} ada di kecamatan {desa_kec}, bukan {host_kec} / desa is in another kecamatan")
+            c.fail(
+                "kecamatan",
+                f"desa {loc['desa_code']} ada di kecamatan {desa_kec}, bukan {host_kec} / desa is in another kecamatan",
+            )
         host_kec = host_kec or desa_kec
     if level == "kecamatan" and not host_kec and "kecamatan" not in c.errors:
-        c.fail("kecamatan", "rakor tingkat kecamatan perlu kecamatan tuan rumah / a kecamatan-level meeting needs its host kecamatan")
+        c.fail(
+            "kecamatan",
+            "rakor tingkat kecamatan perlu kecamatan tuan rumah / a kecamatan-level meeting needs its host kecamatan",
+        )
     host_desa = loc.pop("desa_code")
     values.update(loc, host_kecamatan_code=host_kec, host_desa_code=host_desa)
     reaches_all = c.get("reaches_all_desa", parse.parse_bool, default=False)
@@ -228,7 +259,9 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         except LookupError_ as exc:
             c.fail("reached_desa", str(exc))
     if reaches_all and level and level != "kecamatan":
-        c.fail("reaches_all_desa", "'semua desa' hanya untuk rakor tingkat kecamatan / only for kecamatan-level meetings")
+        c.fail(
+            "reaches_all_desa", "'semua desa' hanya untuk rakor tingkat kecamatan / only for kecamatan-level meetings"
+        )
     values["reaches_all_desa"] = bool(reaches_all)
     values["reached_desa_codes"] = sorted(set(reached))
     if c.errors:
@@ -262,9 +295,12 @@ def clean_tps(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         "number": c.get("number", lambda v: parse.parse_int(v, minimum=1, maximum=999), required=True),
         "voters": c.get("voters", lambda v: parse.parse_int(v, minimum=0, maximum=MAX_VOTERS_PER_TPS), required=True),
         "address": c.get("address", lambda v: parse.parse_text(v, 200)),
-        "vulnerability": c.choice("vulnerability", ctx.vulnerability_classes,
-                                  {"tidak rawan": "tidak_rawan", "aman": "tidak_rawan", "kurang rawan": "tidak_rawan"},
-                                  default="tidak_rawan"),
+        "vulnerability": c.choice(
+            "vulnerability",
+            ctx.vulnerability_classes,
+            {"tidak rawan": "tidak_rawan", "aman": "tidak_rawan", "kurang rawan": "tidak_rawan"},
+            default="tidak_rawan",
+        ),
         "police": c.get("police", _personnel, default=0),
         "tni": c.get("tni", _personnel, default=0),
         "linmas": c.get("linmas", _personnel, default=0),

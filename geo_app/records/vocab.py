@@ -1,4 +1,5 @@
 """Controlled vocabularies. Labels are Bahasa Indonesia first; keys are what is stored."""
+
 from __future__ import annotations
 
 MEETING_LEVELS = {"kabupaten": "Kabupaten", "kecamatan": "Kecamatan", "desa": "Desa"}
@@ -27,11 +28,25 @@ AGENCIES = {
     "pemkab": "OPD Pemkab",
 }
 AGENCY_ALIASES = {
-    "panwaslu": "panwascam", "panwaslu kecamatan": "panwascam", "polsek": "polri", "polres": "polri",
-    "polisi": "polri", "police": "polri", "koramil": "tni", "kodim": "tni", "kepala desa": "kades",
-    "village heads": "kades", "uptd": "uptd_pendidikan", "uptd pendidikan": "uptd_pendidikan",
-    "kb coordinator": "kb", "penyuluh kb": "kb", "tokoh masyarakat": "tokoh", "tokoh agama": "tokoh",
-    "community leaders": "tokoh", "religious leaders": "tokoh", "sekretaris daerah": "sekda",
+    "panwaslu": "panwascam",
+    "panwaslu kecamatan": "panwascam",
+    "polsek": "polri",
+    "polres": "polri",
+    "polisi": "polri",
+    "police": "polri",
+    "koramil": "tni",
+    "kodim": "tni",
+    "kepala desa": "kades",
+    "village heads": "kades",
+    "uptd": "uptd_pendidikan",
+    "uptd pendidikan": "uptd_pendidikan",
+    "kb coordinator": "kb",
+    "penyuluh kb": "kb",
+    "tokoh masyarakat": "tokoh",
+    "tokoh agama": "tokoh",
+    "community leaders": "tokoh",
+    "religious leaders": "tokoh",
+    "sekretaris daerah": "sekda",
 }
 
 #: TPS vulnerability classes; the list is configurable (settings ``VULNERABILITY_CLASSES``).
@@ -50,11 +65,22 @@ INCIDENT_CATEGORIES = {
     "other": "Lainnya",
 }
 CATEGORY_ALIASES = {
-    "politik uang": "money_politics", "intimidasi": "intimidation", "netralitas asn": "neutrality_asn",
-    "netralitas perangkat desa": "neutrality_village", "netralitas kades": "neutrality_village",
-    "netralitas bpd": "neutrality_bpd", "hoaks": "hoax", "hoax": "hoax", "disinformasi": "hoax",
-    "apk": "apk", "alat peraga kampanye": "apk", "kekerasan": "violence", "bentrok": "violence",
-    "logistik": "logistics", "lainnya": "other", "lain-lain": "other",
+    "politik uang": "money_politics",
+    "intimidasi": "intimidation",
+    "netralitas asn": "neutrality_asn",
+    "netralitas perangkat desa": "neutrality_village",
+    "netralitas kades": "neutrality_village",
+    "netralitas bpd": "neutrality_bpd",
+    "hoaks": "hoax",
+    "hoax": "hoax",
+    "disinformasi": "hoax",
+    "apk": "apk",
+    "alat peraga kampanye": "apk",
+    "kekerasan": "violence",
+    "bentrok": "violence",
+    "logistik": "logistics",
+    "lainnya": "other",
+    "lain-lain": "other",
 }
 SEVERITIES = {"low": "Rendah", "medium": "Sedang", "high": "Tinggi"}
 SEVERITY_ALIASES = {"rendah": "low", "sedang": "medium", "tinggi": "high"}
@@ -65,13 +91,29 @@ STATUSES = {
     "closed": "Selesai",
     "dismissed": "Tidak ditindaklanjuti",
 }
-STATUS_ALIASES = {"dilaporkan": "reported", "terverifikasi": "verified", "diteruskan": "forwarded",
-                  "selesai": "closed", "ditutup": "closed", "dihentikan": "dismissed"}
+STATUS_ALIASES = {
+    "dilaporkan": "reported",
+    "terverifikasi": "verified",
+    "diteruskan": "forwarded",
+    "selesai": "closed",
+    "ditutup": "closed",
+    "dihentikan": "dismissed",
+}
 UNRESOLVED_STATUSES = ("reported", "verified", "forwarded")
-SOURCES = {"bawaslu": "Temuan Bawaslu", "public": "Laporan masyarakat", "police": "Polisi", "media": "Media",
-           "other": "Lainnya"}
-SOURCE_ALIASES = {"temuan bawaslu": "bawaslu", "laporan masyarakat": "public", "masyarakat": "public",
-                  "polisi": "police", "polri": "police"}
+SOURCES = {
+    "bawaslu": "Temuan Bawaslu",
+    "public": "Laporan masyarakat",
+    "police": "Polisi",
+    "media": "Media",
+    "other": "Lainnya",
+}
+SOURCE_ALIASES = {
+    "temuan bawaslu": "bawaslu",
+    "laporan masyarakat": "public",
+    "masyarakat": "public",
+    "polisi": "police",
+    "polri": "police",
+}
 
 
 def normalise_key(value: str) -> str:

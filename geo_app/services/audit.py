@@ -1,4 +1,5 @@
 """Audit trail: every record write and every import leaves an entry (inside the same transaction)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,52 +10,99 @@ from sqlalchemy.orm import Session
 from ..store.models import AuditEntry
 
 
-def record_change(session: Session, action: str, kind: str, record_id: int | None,
-                  before: dict[str, Any] | None, after: dict[str, Any] | None,
-                  actor: str | None = None, batch: str | None = None) -> None:
+def record_change(
+    session: Session,
+    action: str,
+    kind: str,
+    record_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    actor: str | None = None,
+    batch: str | None = None,
+) -> None:
     """Add one audit entry; only the fields that changed are kept for updates."""
     if action == "update" and before is not None and after is not None:
         keys = [k for k in {**before, **after} if before.get(k) != after.get(k) and k != "updated_at"]
         before = {k: before.get(k) for k in keys}
         after = {k: after.get(k) for k in keys}
-    session.add(AuditEntry(actor=actor or "system", action=action, kind=kind, record_id=record_id,
-                           batch=batch, before=before, after=after))
+    session.add(
+        AuditEntry(
+            actor=actor or "system",
+            action=action,
+            kind=kind,
+            record_id=record_id,
+            batch=batch,
+            before=before,
+            after=after,
+        )
+    )
 
 
-def history(session: Session, kind: str | None = None, record_id: int | None = None,
-            limit: int = 200) -> list[dict[str, Any]]:
+def history(
+    session: Session, kind: str | None = None, record_id: int | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if kind:
         stmt = stmt.where(AuditEntry.kind == kind)
     if record_id is not None:
         stmt = stmt.where(AuditEntry.record_id == record_id)
     return [
-        {"id": e.id, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "action": e.action,
-         "kind": e.kind, "record_id": e.record_id, "batch": e.batch, "before": e.before, "after": e.after}
+        {
+            "id": e.id,
+            "at": e.at.isoformat(timespec="seconds"),
+            "actor": e.actor,
+            "action": e.action,
+            "kind": e.kind,
+            "record_id": e.record_id,
+            "batch": e.batch,
+            "before": e.before,
+            "after": e.after,
+        }
         for e in session.scalars(stmt)
     ]
 
 
 # --- import batches -------------------------------------------------------------------------------------
 
+
 def list_batches(session: Session) -> list[dict[str, Any]]:
     """Every import batch with its counts, newest first."""
     from sqlalchemy import func
 
-    stmt = (select(AuditEntry.batch, AuditEntry.kind, AuditEntry.action, func.count(), func.min(AuditEntry.at),
-                   func.min(AuditEntry.actor))
-            .where(AuditEntry.batch.is_not(None))
-            .group_by(AuditEntry.batch, AuditEntry.kind, AuditEntry.action))
+    stmt = (
+        select(
+            AuditEntry.batch,
+            AuditEntry.kind,
+            AuditEntry.action,
+            func.count(),
+            func.min(AuditEntry.at),
+            func.min(AuditEntry.actor),
+        )
+        .where(AuditEntry.batch.is_not(None))
+        .group_by(AuditEntry.batch, AuditEntry.kind, AuditEntry.action)
+    )
     batches: dict[str, dict[str, Any]] = {}
     for batch, kind, action, count, at, who in session.execute(stmt):
-        entry = batches.setdefault(batch, {"batch": batch, "kind": None, "at": at, "actor": who, "file": None,
-                                           "created": 0, "updated": 0, "rolled_back": False})
+        entry = batches.setdefault(
+            batch,
+            {
+                "batch": batch,
+                "kind": None,
+                "at": at,
+                "actor": who,
+                "file": None,
+                "created": 0,
+                "updated": 0,
+                "rolled_back": False,
+            },
+        )
         if action == "rollback":
             entry["rolled_back"] = True
             continue
         if action == "import":
-            summary = session.scalar(select(AuditEntry.after).where(AuditEntry.batch == batch,
-                                                                    AuditEntry.action == "import"))
+            summary = session.scalar(
+                select(AuditEntry.after).where(AuditEntry.batch == batch, AuditEntry.action == "import")
+            )
             entry["file"] = (summary or {}).get("file")
             continue
         entry["kind"] = kind
@@ -85,10 +133,17 @@ def rollback_batch(session: Session, batch: str, actor: str | None = None) -> di
     later = session.scalars(select(AuditEntry).where(AuditEntry.id > last_id, AuditEntry.record_id.is_not(None))).all()
     changed_since = sorted({f"{e.kind} {e.record_id}" for e in later if (e.kind, e.record_id) in touched})
     if changed_since:
-        raise Conflict("data sudah diubah setelah impor, batalkan manual / records changed after the import: "
-                       + ", ".join(changed_since[:20]), details=changed_since)
-    typed = {"date": parse.parse_date, "start_time": parse.parse_time, "occurred_at": parse.parse_datetime,
-             "reported_at": parse.parse_datetime}
+        raise Conflict(
+            "data sudah diubah setelah impor, batalkan manual / records changed after the import: "
+            + ", ".join(changed_since[:20]),
+            details=changed_since,
+        )
+    typed = {
+        "date": parse.parse_date,
+        "start_time": parse.parse_time,
+        "occurred_at": parse.parse_datetime,
+        "reported_at": parse.parse_datetime,
+    }
     counts = {"deleted": 0, "restored": 0}
     with transaction(session):
         for e in reversed(entries):
@@ -101,13 +156,17 @@ def rollback_batch(session: Session, batch: str, actor: str | None = None) -> di
                 obj.deleted_at = utcnow()
                 counts["deleted"] += 1
             elif e.action == "update":
-                values = {k: (typed[k](v) if k in typed and v is not None else v) for k, v in (e.before or {}).items()
-                          if k not in {"id", "created_at", "updated_at", "deleted_at"}}
+                values = {
+                    k: (typed[k](v) if k in typed and v is not None else v)
+                    for k, v in (e.before or {}).items()
+                    if k not in {"id", "created_at", "updated_at", "deleted_at"}
+                }
                 apply_values(session, obj, e.kind, values)
                 if (e.before or {}).get("deleted_at"):
                     obj.deleted_at = utcnow()
                 counts["restored"] += 1
-        session.add(AuditEntry(actor=actor or "system", action="rollback", kind="batch", batch=batch,
-                               before=None, after=counts))
+        session.add(
+            AuditEntry(actor=actor or "system", action="rollback", kind="batch", batch=batch, before=None, after=counts)
+        )
         bump_version(session, "records")
     return counts

@@ -1,4 +1,5 @@
 """Boundary use cases: fetch, import (upstream dumps or any vector file), list."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Loads the boundaries and records through the storage adapter, runs the pure anal
 request does no recomputation, and any write to records or boundaries (which bumps the data
 version) makes the next request compute afresh. Also turns results into JSON rows, CSV and GeoJSON.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,17 +34,61 @@ from .boundaries import require_boundaries
 FORMATS = ("json", "csv", "geojson")
 
 DESA_COLUMNS = [
-    "code", "name", "kind", "kecamatan_code", "kecamatan_name", "status", "reasons", "priority", "priority_rank",
-    "reached", "meetings_count", "last_meeting_date", "nearest_venue_km", "tps_count", "voters", "tps_secured",
-    "tps_below_requirement", "shortfall_police", "shortfall_tni", "shortfall_linmas", "shortfall_total",
-    "incidents_count", "incidents_low", "incidents_medium", "incidents_high", "incident_weight", "unresolved_count",
-    "unresolved_weight", "last_incident_at", "incident_after_last_meeting", "rep_lon", "rep_lat",
+    "code",
+    "name",
+    "kind",
+    "kecamatan_code",
+    "kecamatan_name",
+    "status",
+    "reasons",
+    "priority",
+    "priority_rank",
+    "reached",
+    "meetings_count",
+    "last_meeting_date",
+    "nearest_venue_km",
+    "tps_count",
+    "voters",
+    "tps_secured",
+    "tps_below_requirement",
+    "shortfall_police",
+    "shortfall_tni",
+    "shortfall_linmas",
+    "shortfall_total",
+    "incidents_count",
+    "incidents_low",
+    "incidents_medium",
+    "incidents_high",
+    "incident_weight",
+    "unresolved_count",
+    "unresolved_weight",
+    "last_incident_at",
+    "incident_after_last_meeting",
+    "rep_lon",
+    "rep_lat",
 ]
 KECAMATAN_COLUMNS = [
-    "code", "name", "desa_count", "desa_reached", "share_desa_reached", "tps_count", "tps_secured",
-    "share_tps_secured", "voters", "voters_uncovered", "shortfall_total", "incidents_count", "incident_weight",
-    "unresolved_count", "unresolved_weight", "status_uncovered", "status_at_risk", "status_insecure",
-    "status_covered", "rep_lon", "rep_lat",
+    "code",
+    "name",
+    "desa_count",
+    "desa_reached",
+    "share_desa_reached",
+    "tps_count",
+    "tps_secured",
+    "share_tps_secured",
+    "voters",
+    "voters_uncovered",
+    "shortfall_total",
+    "incidents_count",
+    "incident_weight",
+    "unresolved_count",
+    "unresolved_weight",
+    "status_uncovered",
+    "status_at_risk",
+    "status_insecure",
+    "status_covered",
+    "rep_lon",
+    "rep_lat",
 ]
 GAP_COLUMNS = ["rank", *DESA_COLUMNS[:9], "reasons_id", "reasons_en", *DESA_COLUMNS[9:]]
 
@@ -87,14 +132,16 @@ def load_inputs(session: Session) -> dict[str, pd.DataFrame]:
     }
 
 
-def coverage_settings(overrides: Mapping[str, Any] | None = None,
-                      base: CoverageSettings | None = None) -> CoverageSettings:
+def coverage_settings(
+    overrides: Mapping[str, Any] | None = None, base: CoverageSettings | None = None
+) -> CoverageSettings:
     """Defaults (or ``base``) with per-request / per-call overrides given as strings."""
     return (base or CoverageSettings()).with_overrides(overrides)
 
 
-def get_coverage(session: Session, settings: CoverageSettings | None = None,
-                 cache: CoverageCache | None = None) -> CoverageResult:
+def get_coverage(
+    session: Session, settings: CoverageSettings | None = None, cache: CoverageCache | None = None
+) -> CoverageResult:
     """The coverage result for the stored data, from ``cache`` when the data and settings are unchanged."""
     settings = settings or CoverageSettings()
     require_boundaries(session)
@@ -102,8 +149,9 @@ def get_coverage(session: Session, settings: CoverageSettings | None = None,
 
     def compute() -> CoverageResult:
         frames = load_inputs(session)
-        return compute_coverage(frames["desa"], frames["kecamatan"], frames["meetings"], frames["tps"],
-                                frames["incidents"], settings)
+        return compute_coverage(
+            frames["desa"], frames["kecamatan"], frames["meetings"], frames["tps"], frames["incidents"], settings
+        )
 
     return cache.get_or_compute(key, compute) if cache is not None else compute()
 
@@ -114,8 +162,10 @@ def get_coverage(session: Session, settings: CoverageSettings | None = None,
 def parse_format(value: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
     fmt = (value or allowed[0]).strip().lower()
     if fmt not in allowed:
-        raise ValidationError(f"format: {value!r} tidak dikenal / unknown; pilihan / choose: {', '.join(allowed)}",
-                              details={"format": "unknown format"})
+        raise ValidationError(
+            f"format: {value!r} tidak dikenal / unknown; pilihan / choose: {', '.join(allowed)}",
+            details={"format": "unknown format"},
+        )
     return fmt
 
 
@@ -126,8 +176,10 @@ def parse_statuses(value: str | None) -> list[str] | None:
     items = [s.strip().lower() for s in str(value).split(",") if s.strip()]
     unknown = [s for s in items if s not in STATUSES]
     if unknown:
-        raise ValidationError(f"status: {', '.join(map(repr, unknown))} tidak dikenal / unknown; "
-                              f"pilihan / choose: {', '.join(STATUSES)}", details={"status": "unknown status"})
+        raise ValidationError(
+            f"status: {', '.join(map(repr, unknown))} tidak dikenal / unknown; pilihan / choose: {', '.join(STATUSES)}",
+            details={"status": "unknown status"},
+        )
     return items
 
 
@@ -142,8 +194,11 @@ def resolve_kecamatan(result: CoverageResult, value: str | None) -> str | None:
     by_name = kec[kec["name"].str.casefold() == text.casefold()]
     if len(by_name) == 1:
         return str(by_name["code"].iloc[0])
-    raise ValidationError(f"kecamatan: {text!r} tidak dikenal / unknown; pakai kode seperti / use a code like "
-                          f"{kec['code'].iloc[0] if len(kec) else '17.06.08'}", details={"kecamatan": "unknown kecamatan"})
+    raise ValidationError(
+        f"kecamatan: {text!r} tidak dikenal / unknown; pakai kode seperti / use a code like "
+        f"{kec['code'].iloc[0] if len(kec) else '17.06.08'}",
+        details={"kecamatan": "unknown kecamatan"},
+    )
 
 
 def filter_desa(frame: pd.DataFrame, kecamatan: str | None = None, statuses: list[str] | None = None) -> pd.DataFrame:
@@ -206,9 +261,15 @@ def to_geojson(frame: gpd.GeoDataFrame, columns: list[str], **members: Any) -> d
     """Polygons (EPSG:4326, lon/lat) with the listed columns as properties."""
     props = rows(frame, columns)
     geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else [None] * len(frame)
-    features = [{"type": "Feature", "id": p.get("code"),
-                 "geometry": None if g is None else shapely.geometry.mapping(g), "properties": p}
-                for p, g in zip(props, geoms)]
+    features = [
+        {
+            "type": "Feature",
+            "id": p.get("code"),
+            "geometry": None if g is None else shapely.geometry.mapping(g),
+            "properties": p,
+        }
+        for p, g in zip(props, geoms)
+    ]
     return {"type": "FeatureCollection", **members, "features": features}
 
 
@@ -223,9 +284,16 @@ def summary_for(result: CoverageResult, kecamatan: str | None = None) -> dict[st
 # --- command line -----------------------------------------------------------------------------------
 
 _TABLE_COLUMNS = [  # (header, column, width)
-    ("Kode", "code", 13), ("Desa", "name", 20), ("Kecamatan", "kecamatan_name", 14), ("Status", "status", 9),
-    ("Prioritas", "priority", 9), ("TPS", "tps_count", 4), ("Pemilih", "voters", 7), ("Rakor", "meetings_count", 5),
-    ("Kurang", "shortfall_total", 6), ("Insiden", "incidents_count", 7),
+    ("Kode", "code", 13),
+    ("Desa", "name", 20),
+    ("Kecamatan", "kecamatan_name", 14),
+    ("Status", "status", 9),
+    ("Prioritas", "priority", 9),
+    ("TPS", "tps_count", 4),
+    ("Pemilih", "voters", 7),
+    ("Rakor", "meetings_count", 5),
+    ("Kurang", "shortfall_total", 6),
+    ("Insiden", "incidents_count", 7),
 ]
 
 
@@ -246,8 +314,14 @@ def _table(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cli_output(session: Session, fmt: str, overrides: Mapping[str, Any], kecamatan: str | None = None,
-               status: str | None = None, cache: CoverageCache | None = None) -> str:
+def cli_output(
+    session: Session,
+    fmt: str,
+    overrides: Mapping[str, Any],
+    kecamatan: str | None = None,
+    status: str | None = None,
+    cache: CoverageCache | None = None,
+) -> str:
     """What ``geo-app coverage`` prints: a table (highest priority first) or csv/json/geojson (by code)."""
     import json
 
@@ -264,8 +338,12 @@ def cli_output(session: Session, fmt: str, overrides: Mapping[str, Any], kecamat
     if fmt == "geojson":
         body = to_geojson(desa, DESA_COLUMNS, settings=result.settings.to_dict(), summary=summary)
     else:
-        body = {"settings": result.settings.to_dict(), "summary": summary, "count": len(desa),
-                "desa": rows(desa, DESA_COLUMNS)}
+        body = {
+            "settings": result.settings.to_dict(),
+            "summary": summary,
+            "count": len(desa),
+            "desa": rows(desa, DESA_COLUMNS),
+        }
     return json.dumps(body, ensure_ascii=False)
 
 

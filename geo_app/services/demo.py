@@ -15,6 +15,7 @@ Every generated record has ``synthetic = true``; the real ones carry their sourc
 through the same validation as an import and is written by natural key, so loading it twice
 changes nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -77,6 +78,7 @@ BPD_FINDINGS = (
 
 
 # --- integer allocation ---------------------------------------------------------------------------
+
 
 def largest_remainder(total: int, weights: np.ndarray | list[float]) -> np.ndarray:
     """Split ``total`` into integers proportional to ``weights`` (Hamilton method, ties by position)."""
@@ -141,6 +143,7 @@ def desa_voters_and_tps(desa: pd.DataFrame, kec_voters: int, kec_tps: int) -> tu
 
 # --- geometry -------------------------------------------------------------------------------------
 
+
 def safe_areas(desa: gpd.GeoDataFrame, inset_m: float = SAFE_INSET_M) -> dict[str, shapely.Geometry]:
     """Each desa polygon (EPSG:32747) minus every other desa, shrunk by ``inset_m``: a point drawn in it
     is inside exactly its own desa, so placement agrees with the desa given."""
@@ -185,6 +188,7 @@ class PointSampler:
 
 # --- the records ----------------------------------------------------------------------------------
 
+
 @dataclass
 class DemoSet:
     """Raw records (canonical input fields) per kind, ready for ``clean_record``."""
@@ -197,8 +201,15 @@ class DemoSet:
         return {"meetings": self.meetings, "tps": self.tps, "incidents": self.incidents}
 
 
-_TPS_PLACES = ("Balai Desa {desa}", "SD Negeri {n} {desa}", "Halaman rumah warga, Dusun {n}", "Posyandu Dusun {n}",
-               "Gedung serbaguna {desa}", "Masjid Dusun {n} (halaman)", "Lapangan Dusun {n}")
+_TPS_PLACES = (
+    "Balai Desa {desa}",
+    "SD Negeri {n} {desa}",
+    "Halaman rumah warga, Dusun {n}",
+    "Posyandu Dusun {n}",
+    "Gedung serbaguna {desa}",
+    "Masjid Dusun {n} (halaman)",
+    "Lapangan Dusun {n}",
+)
 
 
 def _tps_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler) -> list[dict[str, Any]]:
@@ -212,13 +223,32 @@ def _tps_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: Poin
             points = sampler.points(d["code"], int(n))
             for number, (count, (lon, lat)) in enumerate(zip(parts, points), start=1):
                 place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
-                records.append({"desa_code": d["code"], "number": number, "voters": count, "address": place,
-                                "lat": lat, "lon": lon, "vulnerability": "tidak_rawan", "police": 1, "tni": 0,
-                                "linmas": 2, "synthetic": True, "notes": DEMO_NOTE})
+                records.append(
+                    {
+                        "desa_code": d["code"],
+                        "number": number,
+                        "voters": count,
+                        "address": place,
+                        "lat": lat,
+                        "lon": lon,
+                        "vulnerability": "tidak_rawan",
+                        "police": 1,
+                        "tni": 0,
+                        "linmas": 2,
+                        "synthetic": True,
+                        "notes": DEMO_NOTE,
+                    }
+                )
     rawan = next(r for r in records if r["desa_code"] == RAWAN_DESA and r["number"] == 1)
-    rawan.update(vulnerability="rawan", police=2, linmas=2,
-                 notes=("Satu-satunya TPS rawan di Mukomuko ada di Desa Penarik (mediabengkulu.co/?p=66943); "
-                        "nomor, jumlah pemilih dan titik TPS ini rekaan. " + DEMO_NOTE))
+    rawan.update(
+        vulnerability="rawan",
+        police=2,
+        linmas=2,
+        notes=(
+            "Satu-satunya TPS rawan di Mukomuko ada di Desa Penarik (mediabengkulu.co/?p=66943); "
+            "nomor, jumlah pemilih dan titik TPS ini rekaan. " + DEMO_NOTE
+        ),
+    )
     # a few deliberately short-staffed TPS, so the coverage analysis has something to find
     candidates = [i for i, r in enumerate(records) if r["vulnerability"] == "tidak_rawan"]
     for k, i in enumerate(sorted(rng.choice(candidates, size=7, replace=False).tolist())):
@@ -233,29 +263,54 @@ _EXTRA_AGENCIES = ["puskesmas", "linmas", "pps", "tokoh", "uptd_pendidikan", "kb
 
 def _meeting_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[list[dict[str, Any]], set[str]]:
     kec_names = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
-    records: list[dict[str, Any]] = [{
-        "external_id": "demo-rakor-001",
-        "title": "Rakor Pilkada damai tingkat Kecamatan Teramang Jaya",
-        "date": date(2024, 11, 11), "level": "kecamatan", "kecamatan": TERAMANG_JAYA,
-        "venue": "Kecamatan Teramang Jaya", "organiser": "Pemkab Mukomuko",
-        "agencies": ["sekda", "camat", "forkopimcam", "ppk", "panwascam", "kades", "bpd", "puskesmas",
-                     "uptd_pendidikan", "kb"],
-        "reached_desa": "semua", "synthetic": False, "source_url": RADAR_UTARA_URL,
-        "notes": ("Senin 11 November 2024, dipimpin Sekda Mukomuko Dr. Abdiyanto; hadir camat, forkopimcam, PPK, "
-                  "Panwaslu, kades, BPD, puskesmas, UPTD pendidikan dan koordinator penyuluh KB "
-                  "(mukomuko.radarutara.bacakoran.co, 11 Nov 2024)."),
-    }, {
-        "external_id": "demo-rakor-002",
-        "title": "Rakor pemangku kepentingan Pilkada 2024 tingkat Kabupaten Mukomuko",
-        "date": date(2024, 10, 3), "start_time": time(9, 0), "level": "kabupaten",
-        "venue": "Aula Kantor Bupati Mukomuko", "organiser": "Pemkab Mukomuko",
-        "agencies": ["sekda", "polri", "tni", "bawaslu", "kpu", "kesbangpol", "pemkab"],
-        "synthetic": True, "source_url": RADAR_UTARA_URL,
-        "notes": ("Rakor tingkat kabupaten dengan Polres, Kodim, Bawaslu, KPU dan OPD memang diadakan sebelum rakor "
-                  "kecamatan (mukomuko.radarutara.bacakoran.co, 11 Nov 2024), tetapi tanggal pastinya tidak "
-                  "dipublikasikan: tanggal, jam dan tempat di sini rekaan / real meeting, date not public. "
-                  + DEMO_NOTE),
-    }]
+    records: list[dict[str, Any]] = [
+        {
+            "external_id": "demo-rakor-001",
+            "title": "Rakor Pilkada damai tingkat Kecamatan Teramang Jaya",
+            "date": date(2024, 11, 11),
+            "level": "kecamatan",
+            "kecamatan": TERAMANG_JAYA,
+            "venue": "Kecamatan Teramang Jaya",
+            "organiser": "Pemkab Mukomuko",
+            "agencies": [
+                "sekda",
+                "camat",
+                "forkopimcam",
+                "ppk",
+                "panwascam",
+                "kades",
+                "bpd",
+                "puskesmas",
+                "uptd_pendidikan",
+                "kb",
+            ],
+            "reached_desa": "semua",
+            "synthetic": False,
+            "source_url": RADAR_UTARA_URL,
+            "notes": (
+                "Senin 11 November 2024, dipimpin Sekda Mukomuko Dr. Abdiyanto; hadir camat, forkopimcam, PPK, "
+                "Panwaslu, kades, BPD, puskesmas, UPTD pendidikan dan koordinator penyuluh KB "
+                "(mukomuko.radarutara.bacakoran.co, 11 Nov 2024)."
+            ),
+        },
+        {
+            "external_id": "demo-rakor-002",
+            "title": "Rakor pemangku kepentingan Pilkada 2024 tingkat Kabupaten Mukomuko",
+            "date": date(2024, 10, 3),
+            "start_time": time(9, 0),
+            "level": "kabupaten",
+            "venue": "Aula Kantor Bupati Mukomuko",
+            "organiser": "Pemkab Mukomuko",
+            "agencies": ["sekda", "polri", "tni", "bawaslu", "kpu", "kesbangpol", "pemkab"],
+            "synthetic": True,
+            "source_url": RADAR_UTARA_URL,
+            "notes": (
+                "Rakor tingkat kabupaten dengan Polres, Kodim, Bawaslu, KPU dan OPD memang diadakan sebelum rakor "
+                "kecamatan (mukomuko.radarutara.bacakoran.co, 11 Nov 2024), tetapi tanggal pastinya tidak "
+                "dipublikasikan: tanggal, jam dan tempat di sini rekaan / real meeting, date not public. " + DEMO_NOTE
+            ),
+        },
+    ]
     others = sorted(k for k in DPT_PER_KECAMATAN if k != TERAMANG_JAYA)
     # deliberately leave a few desa unreached: two kecamatan miss 2 desa, eight miss 1 (12 in total)
     order = rng.permutation(others).tolist()
@@ -267,43 +322,79 @@ def _meeting_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[
         skip = set(rng.choice(codes, size=missing_count[kec], replace=False).tolist()) if missing_count[kec] else set()
         left_out |= skip
         extra = rng.choice(_EXTRA_AGENCIES, size=2, replace=False).tolist()
-        records.append({
-            "external_id": f"demo-rakor-{n:03d}",
-            "title": f"Rakor Pilkada damai tingkat Kecamatan {kec_names[kec]}",
-            "date": date(2024, 10, 7) + timedelta(days=int(day)), "start_time": time(int(rng.choice([8, 9, 10, 13])), 0),
-            "level": "kecamatan", "kecamatan": kec, "venue": f"Aula Kantor Camat {kec_names[kec]}",
-            "organiser": "Pemkab Mukomuko", "agencies": _KEC_AGENCIES + extra,
-            "reached_desa": [c for c in codes if c not in skip], "synthetic": True, "notes": DEMO_NOTE,
-        })
+        records.append(
+            {
+                "external_id": f"demo-rakor-{n:03d}",
+                "title": f"Rakor Pilkada damai tingkat Kecamatan {kec_names[kec]}",
+                "date": date(2024, 10, 7) + timedelta(days=int(day)),
+                "start_time": time(int(rng.choice([8, 9, 10, 13])), 0),
+                "level": "kecamatan",
+                "kecamatan": kec,
+                "venue": f"Aula Kantor Camat {kec_names[kec]}",
+                "organiser": "Pemkab Mukomuko",
+                "agencies": _KEC_AGENCIES + extra,
+                "reached_desa": [c for c in codes if c not in skip],
+                "synthetic": True,
+                "notes": DEMO_NOTE,
+            }
+        )
     # desa-level rakor in a few reached desa (never in the left-out ones, so the gaps stay gaps)
     pool = sorted(set(desa["code"]) - left_out)
     n0 = len(records) + 1
     for k, code in enumerate(sorted(rng.choice(pool, size=10, replace=False).tolist())):
         name = desa.loc[desa["code"] == code, "name"].iloc[0]
-        records.append({
-            "external_id": f"demo-rakor-{n0 + k:03d}",
-            "title": f"Rakor persiapan TPS Desa {name}",
-            "date": date(2024, 11, 4) + timedelta(days=int(rng.integers(0, 19))),
-            "start_time": time(int(rng.choice([9, 14, 19, 20])), 0), "level": "desa", "desa_code": code,
-            "venue": f"Balai Desa {name}", "organiser": f"Pemerintah Desa {name}",
-            "agencies": ["kades", "bpd", "pps", "linmas", "polri", "tni", "tokoh"],
-            "reached_desa": [code], "synthetic": True, "notes": DEMO_NOTE,
-        })
+        records.append(
+            {
+                "external_id": f"demo-rakor-{n0 + k:03d}",
+                "title": f"Rakor persiapan TPS Desa {name}",
+                "date": date(2024, 11, 4) + timedelta(days=int(rng.integers(0, 19))),
+                "start_time": time(int(rng.choice([9, 14, 19, 20])), 0),
+                "level": "desa",
+                "desa_code": code,
+                "venue": f"Balai Desa {name}",
+                "organiser": f"Pemerintah Desa {name}",
+                "agencies": ["kades", "bpd", "pps", "linmas", "polri", "tni", "tokoh"],
+                "reached_desa": [code],
+                "synthetic": True,
+                "notes": DEMO_NOTE,
+            }
+        )
     return records, left_out
 
 
 _INCIDENT_KINDS = {  # category: (weight, severities with weights, description templates)
-    "apk": (12, {"low": 7, "medium": 3}, ["APK pasangan calon dipasang di pohon dan tiang listrik di {desa}",
-                                          "Baliho pasangan calon dirusak orang tak dikenal di {desa}"]),
-    "money_politics": (8, {"medium": 4, "high": 4}, ["Dugaan pembagian uang kepada warga di {desa}",
-                                                     "Dugaan pembagian sembako oleh tim kampanye di {desa}"]),
-    "hoax": (7, {"low": 3, "medium": 4}, ["Pesan berantai berisi kabar bohong tentang TPS beredar di {desa}",
-                                           "Unggahan media sosial menuduh KPPS {desa} curang tanpa bukti"]),
+    "apk": (
+        12,
+        {"low": 7, "medium": 3},
+        [
+            "APK pasangan calon dipasang di pohon dan tiang listrik di {desa}",
+            "Baliho pasangan calon dirusak orang tak dikenal di {desa}",
+        ],
+    ),
+    "money_politics": (
+        8,
+        {"medium": 4, "high": 4},
+        ["Dugaan pembagian uang kepada warga di {desa}", "Dugaan pembagian sembako oleh tim kampanye di {desa}"],
+    ),
+    "hoax": (
+        7,
+        {"low": 3, "medium": 4},
+        [
+            "Pesan berantai berisi kabar bohong tentang TPS beredar di {desa}",
+            "Unggahan media sosial menuduh KPPS {desa} curang tanpa bukti",
+        ],
+    ),
     "neutrality_asn": (5, {"medium": 4, "high": 1}, ["ASN diduga ikut kampanye pasangan calon di {desa}"]),
     "neutrality_village": (5, {"medium": 4, "high": 1}, ["Perangkat desa {desa} diduga mengarahkan warga memilih"]),
     "intimidation": (4, {"medium": 2, "high": 2}, ["Warga {desa} melapor diancam karena beda pilihan"]),
-    "logistics": (4, {"low": 2, "medium": 2}, ["Distribusi logistik ke TPS di {desa} terlambat karena jalan rusak",
-                                                "Kotak suara di {desa} ditemukan segelnya rusak"]),
+    "logistics": (
+        4,
+        {"low": 2, "medium": 2},
+        [
+            "Distribusi logistik ke TPS di {desa} terlambat karena jalan rusak",
+            "Kotak suara di {desa} ditemukan segelnya rusak",
+        ],
+    ),
     "violence": (2, {"high": 1}, ["Keributan antar pendukung pasangan calon di {desa}"]),
     "other": (3, {"low": 1}, ["Laporan warga soal undangan memilih (form C) belum diterima di {desa}"]),
 }
@@ -317,21 +408,32 @@ def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
-def _incident_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler,
-                      desa_weights: dict[str, float]) -> list[dict[str, Any]]:
+def _incident_records(
+    desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler, desa_weights: dict[str, float]
+) -> list[dict[str, Any]]:
     names = dict(zip(desa["code"], desa["name"]))
     records: list[dict[str, Any]] = []
     for k, (code, name, day) in enumerate(BPD_FINDINGS, start=1):
-        records.append({
-            "external_id": f"demo-insiden-{k:03d}", "desa_code": code,
-            "occurred_at": datetime.combine(day, time(10, 0)), "reported_at": datetime.combine(day, time(16, 0)),
-            "category": "neutrality_bpd", "severity": "medium", "status": "forwarded", "source": "bawaslu",
-            "source_url": BAWASLU_URL, "synthetic": False,
-            "description": f"Temuan Bawaslu: anggota BPD Desa {name} ikut berkampanye untuk pasangan calon.",
-            "notes": ("Temuan nyata pada tiga minggu pertama masa kampanye (25 Sep-20 Okt 2024); tanggal pasti dan "
-                      "status tindak lanjut tidak dipublikasikan, jadi tanggal dan status di sini perkiraan / "
-                      "real finding, exact day and status not public."),
-        })
+        records.append(
+            {
+                "external_id": f"demo-insiden-{k:03d}",
+                "desa_code": code,
+                "occurred_at": datetime.combine(day, time(10, 0)),
+                "reported_at": datetime.combine(day, time(16, 0)),
+                "category": "neutrality_bpd",
+                "severity": "medium",
+                "status": "forwarded",
+                "source": "bawaslu",
+                "source_url": BAWASLU_URL,
+                "synthetic": False,
+                "description": f"Temuan Bawaslu: anggota BPD Desa {name} ikut berkampanye untuk pasangan calon.",
+                "notes": (
+                    "Temuan nyata pada tiga minggu pertama masa kampanye (25 Sep-20 Okt 2024); tanggal pasti dan "
+                    "status tindak lanjut tidak dipublikasikan, jadi tanggal dan status di sini perkiraan / "
+                    "real finding, exact day and status not public."
+                ),
+            }
+        )
     # most incidents spread by voters; two desa get a cluster
     clusters = ["17.06.10.2001", "17.06.02.1009"]
     codes = list(desa_weights)
@@ -348,11 +450,17 @@ def _incident_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler:
         if cat == "logistics":  # logistics trouble comes in the days before the vote
             occurred = datetime(2024, 11, 22, 8, 0) + timedelta(hours=int(rng.integers(0, 24 * 5)))
         rec = {
-            "external_id": f"demo-insiden-{k:03d}", "desa_code": code, "occurred_at": occurred,
-            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))), "category": cat,
-            "severity": _pick(rng, sev_w), "status": _pick(rng, _STATUSES), "source": _pick(rng, _SOURCES),
+            "external_id": f"demo-insiden-{k:03d}",
+            "desa_code": code,
+            "occurred_at": occurred,
+            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))),
+            "category": cat,
+            "severity": _pick(rng, sev_w),
+            "status": _pick(rng, _STATUSES),
+            "source": _pick(rng, _SOURCES),
             "description": str(rng.choice(texts)).format(desa=names[code]) + " (contoh).",
-            "synthetic": True, "notes": DEMO_NOTE,
+            "synthetic": True,
+            "notes": DEMO_NOTE,
         }
         if rng.random() < 0.5:
             lon, lat = sampler.points(code, 1)[0]
@@ -409,5 +517,7 @@ def load_demo(session: Session, settings: dict[str, Any]) -> dict[str, dict[str,
 
 def count_lines(counts: dict[str, dict[str, int]]) -> list[str]:
     labels = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
-    return [f"{labels[k]}: {c['inserted']} baru/new, {c['updated']} diperbarui/updated, "
-            f"{c['unchanged']} tetap/unchanged" for k, c in counts.items()]
+    return [
+        f"{labels[k]}: {c['inserted']} baru/new, {c['updated']} diperbarui/updated, {c['unchanged']} tetap/unchanged"
+        for k, c in counts.items()
+    ]

@@ -4,6 +4,7 @@ rendered map pages, and ``geo-app layers build`` (standalone maps and tables wri
 The coverage itself comes from ``services.coverage`` (cached per data version and settings); this
 module only selects and joins what the maps and tables show.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -16,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +81,27 @@ def parse_view(args: Mapping[str, str]) -> MapView:
     settings = coverage_service.coverage_settings(overrides)
     base = (args.get("peta_dasar") or "osm").strip()
     if base not in BASE_MAPS:
-        raise ValidationError(f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}",
-                              details={"peta_dasar": "unknown base map"})
+        raise ValidationError(
+            f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}",
+            details={"peta_dasar": "unknown base map"},
+        )
     category = None
     raw = (args.get("category") or "").strip()
     if raw:
         category = lookup(raw, INCIDENT_CATEGORIES, CATEGORY_ALIASES)
         if category is None:
-            raise ValidationError(f"category: kategori insiden {raw!r} tidak dikenal / unknown incident category; "
-                                  f"pilihan / choose: {', '.join(INCIDENT_CATEGORIES)}",
-                                  details={"category": "unknown category"})
+            raise ValidationError(
+                f"category: kategori insiden {raw!r} tidak dikenal / unknown incident category; "
+                f"pilihan / choose: {', '.join(INCIDENT_CATEGORIES)}",
+                details={"category": "unknown category"},
+            )
     kecamatan = (args.get("kecamatan") or "").strip() or None
     return MapView(settings=settings, kecamatan=kecamatan, category=category, base=base)
 
 
-def load_view(session: Session, args: Mapping[str, str], cache: coverage_service.CoverageCache | None = None
-              ) -> tuple[MapView, CoverageResult]:
+def load_view(
+    session: Session, args: Mapping[str, str], cache: coverage_service.CoverageCache | None = None
+) -> tuple[MapView, CoverageResult]:
     """Parse the parameters, get the (cached) coverage, resolve the kecamatan (code or name)."""
     view = parse_view(args)
     result = coverage_service.get_coverage(session, view.settings, cache)
@@ -175,13 +181,20 @@ def meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str) ->
     recorded as reaching every desa of its kecamatan)."""
     if meetings.empty:
         return meetings
-    host_kec = meetings["host_kecamatan_code"].where(meetings["host_kecamatan_code"].notna(),
-                                                     meetings["host_desa_code"].str[:8])
+    host_kec = meetings["host_kecamatan_code"].where(
+        meetings["host_kecamatan_code"].notna(), meetings["host_desa_code"].str[:8]
+    )
     mask = [
-        code in list(listed) or (level == "desa" and hd == code)
+        code in list(listed)
+        or (level == "desa" and hd == code)
         or (level == "kecamatan" and bool(all_) and hk == kecamatan_code)
-        for listed, level, hd, all_, hk in zip(meetings["reached_desa_codes"], meetings["level"],
-                                               meetings["host_desa_code"], meetings["reaches_all_desa"], host_kec)
+        for listed, level, hd, all_, hk in zip(
+            meetings["reached_desa_codes"],
+            meetings["level"],
+            meetings["host_desa_code"],
+            meetings["reaches_all_desa"],
+            host_kec,
+        )
     ]
     return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
 
@@ -206,13 +219,22 @@ def map_layers(session: Session, result: CoverageResult, view: MapView, lang: st
     )
 
 
-def coverage_map(session: Session, result: CoverageResult, view: MapView, lang: str, *, labels: str = "kecamatan",
-                 focus: gpd.GeoDataFrame | None = None, desa_url: Callable[[str], str] | None = None,
-                 highlight: gpd.GeoDataFrame | None = None):
+def coverage_map(
+    session: Session,
+    result: CoverageResult,
+    view: MapView,
+    lang: str,
+    *,
+    labels: str = "kecamatan",
+    focus: gpd.GeoDataFrame | None = None,
+    desa_url: Callable[[str], str] | None = None,
+    highlight: gpd.GeoDataFrame | None = None,
+):
     """The folium map of a view (overview, or one kecamatan when ``view.kecamatan`` is set)."""
     layers = map_layers(session, result, view, lang)
-    return build_coverage_map(layers, focus=focus, labels=labels, base=view.base, lang=lang, desa_url=desa_url,
-                              highlight=highlight)
+    return build_coverage_map(
+        layers, focus=focus, labels=labels, base=view.base, lang=lang, desa_url=desa_url, highlight=highlight
+    )
 
 
 # --- rendered pages cache ------------------------------------------------------------------------
@@ -325,10 +347,17 @@ def build_steps(result: CoverageResult) -> list[str]:
     return ["overview", *[f"kecamatan-{c}" for c in result.kecamatan["code"]], "tables", "manifest"]
 
 
-def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettings, registry: AssetRegistry,
-                 cache: coverage_service.CoverageCache | None = None, lang: str = "id", force: bool = False,
-                 on_start: Callable[[int], None] | None = None, on_step: Callable[[str], None] | None = None
-                 ) -> BuildReport:
+def build_layers(
+    session: Session,
+    out_dir: Path | str,
+    settings: CoverageSettings,
+    registry: AssetRegistry,
+    cache: coverage_service.CoverageCache | None = None,
+    lang: str = "id",
+    force: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> BuildReport:
     """Write the overview and every kecamatan map as standalone HTML (assets beside them), the coverage
     tables as CSV and GeoJSON, and ``manifest.json`` (data version, settings) into ``out_dir``.
 
@@ -340,8 +369,10 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
     if out.exists() and not out.is_dir():
         raise LayersBuildFailed(f"--out {out}: bukan folder / not a folder")
     if out.is_dir() and any(out.iterdir()) and read_manifest(out) is None:
-        raise LayersBuildFailed(f"--out {out}: folder berisi berkas lain tanpa {MANIFEST}; pilih folder baru/kosong "
-                                f"/ folder holds other files and no {MANIFEST}; choose a new or empty folder")
+        raise LayersBuildFailed(
+            f"--out {out}: folder berisi berkas lain tanpa {MANIFEST}; pilih folder baru/kosong "
+            f"/ folder holds other files and no {MANIFEST}; choose a new or empty folder"
+        )
     version = data_version(session)
     inputs = {"data_version": version, "settings_hash": _settings_hash(settings), "format": BUILD_FORMAT, "lang": lang}
     try:
@@ -350,8 +381,12 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
     except OSError as exc:
         raise LayersBuildFailed(f"--out {out}: {exc.strerror or exc}") from None
     manifest = read_manifest(out)
-    if (not force and manifest and manifest.get("inputs") == inputs
-            and all((out / f).is_file() for f in manifest.get("files", []))):
+    if (
+        not force
+        and manifest
+        and manifest.get("inputs") == inputs
+        and all((out / f).is_file() for f in manifest.get("files", []))
+    ):
         return BuildReport(out, True, version, list(manifest.get("files", [])))
 
     result = coverage_service.get_coverage(session, settings, cache)
@@ -387,10 +422,12 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
             "coverage_desa.csv": cs.to_csv(cs.rows(result.desa, cs.DESA_COLUMNS), cs.DESA_COLUMNS),
             "coverage_kecamatan.csv": cs.to_csv(cs.rows(result.kecamatan, cs.KECAMATAN_COLUMNS), cs.KECAMATAN_COLUMNS),
             "gaps.csv": cs.to_csv(cs.rows(result.gaps(), cs.GAP_COLUMNS), cs.GAP_COLUMNS),
-            "coverage_desa.geojson": json.dumps(cs.to_geojson(result.desa, cs.DESA_COLUMNS,
-                                                              settings=settings.to_dict()), ensure_ascii=False),
-            "coverage_kecamatan.geojson": json.dumps(cs.to_geojson(result.kecamatan, cs.KECAMATAN_COLUMNS,
-                                                                   settings=settings.to_dict()), ensure_ascii=False),
+            "coverage_desa.geojson": json.dumps(
+                cs.to_geojson(result.desa, cs.DESA_COLUMNS, settings=settings.to_dict()), ensure_ascii=False
+            ),
+            "coverage_kecamatan.geojson": json.dumps(
+                cs.to_geojson(result.kecamatan, cs.KECAMATAN_COLUMNS, settings=settings.to_dict()), ensure_ascii=False
+            ),
         }
         for name, text in tables.items():
             _write_text(tmp / name, text)
@@ -402,7 +439,7 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
             "data_version": version,
             "settings": settings.to_dict(),
             "summary": cs.summary_for(result),
-            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": files,
             "assets": assets,
         }
@@ -411,24 +448,34 @@ def build_layers(session: Session, out_dir: Path | str, settings: CoverageSettin
         _swap_in(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise LayersBuildFailed(f"menulis / writing {out} gagal / failed: {exc.strerror or exc}"
-                                f"{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}; "
-                                "keluaran lama tetap / previous output kept") from None
+        raise LayersBuildFailed(
+            f"menulis / writing {out} gagal / failed: {exc.strerror or exc}"
+            f"{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}; "
+            "keluaran lama tetap / previous output kept"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildReport(out, False, version, files)
 
 
-def run_build(app, out_dir: Path | str, overrides: Mapping[str, Any], extra: list[str] | tuple[str, ...] = (),
-              lang: str = "id", force: bool = False, progress: Callable | None = None) -> BuildReport:
+def run_build(
+    app,
+    out_dir: Path | str,
+    overrides: Mapping[str, Any],
+    extra: list[str] | tuple[str, ...] = (),
+    lang: str = "id",
+    force: bool = False,
+    progress: Callable | None = None,
+) -> BuildReport:
     """``geo-app layers build`` and ``scripts/regenerate_layers.py``: settings from options, the app's
     asset registry and coverage cache, a progress bar (``click.progressbar``-like) when given."""
     from ..maps.assets import app_registry
     from ..store.db import get_session
 
     settings = coverage_service.coverage_settings(
-        {**{k: v for k, v in overrides.items() if v not in (None, "")}, **coverage_service.parse_set_options(extra)})
+        {**{k: v for k, v in overrides.items() if v not in (None, "")}, **coverage_service.parse_set_options(extra)}
+    )
     cache = app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
     bar = None
 
@@ -444,8 +491,17 @@ def run_build(app, out_dir: Path | str, overrides: Mapping[str, Any], extra: lis
 
     with app.app_context():
         try:
-            return build_layers(get_session(), out_dir, settings, app_registry(app), cache, lang=lang, force=force,
-                                on_start=on_start, on_step=on_step)
+            return build_layers(
+                get_session(),
+                out_dir,
+                settings,
+                app_registry(app),
+                cache,
+                lang=lang,
+                force=force,
+                on_start=on_start,
+                on_step=on_step,
+            )
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)

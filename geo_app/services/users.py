@@ -1,10 +1,11 @@
 """Users, roles and API tokens. Passwords are hashed (werkzeug scrypt/pbkdf2); tokens stored as SHA-256."""
+
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -44,8 +45,7 @@ def _check_role(role: str) -> str:
     return role
 
 
-def create_user(session: Session, username: str, password: str, role: str,
-                actor: str | None = None) -> dict[str, Any]:
+def create_user(session: Session, username: str, password: str, role: str, actor: str | None = None) -> dict[str, Any]:
     if not _USERNAME.match(username or ""):
         raise ValidationError("nama pengguna 2–80 karakter huruf/angka/._@- / invalid username")
     if len(password or "") < MIN_PASSWORD:
@@ -54,8 +54,9 @@ def create_user(session: Session, username: str, password: str, role: str,
     with transaction(session):
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise Conflict(f"pengguna {username!r} sudah ada / user exists")
-        user = User(username=username, password_hash=generate_password_hash(password), role=role, active=True,
-                    session_version=0)
+        user = User(
+            username=username, password_hash=generate_password_hash(password), role=role, active=True, session_version=0
+        )
         session.add(user)
         session.flush()
         record_change(session, "create", "user", user.id, None, {"username": username, "role": role}, actor=actor)
@@ -69,8 +70,9 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def _change_user(session: Session, username: str, field: str, value: Any, action: str, actor: str | None,
-                 audited: Any = None) -> None:
+def _change_user(
+    session: Session, username: str, field: str, value: Any, action: str, actor: str | None, audited: Any = None
+) -> None:
     """Change one field of a user, end every session of theirs, and audit it (one transaction)."""
     with transaction(session):
         user = _user(session, username)
@@ -78,8 +80,15 @@ def _change_user(session: Session, username: str, field: str, value: Any, action
         setattr(user, field, value)
         user.session_version = (user.session_version or 0) + 1
         shown = (lambda v: v) if audited is None else audited
-        record_change(session, action, "user", user.id, {"username": username, field: shown(before)},
-                      {"username": username, field: shown(value)}, actor=actor)
+        record_change(
+            session,
+            action,
+            "user",
+            user.id,
+            {"username": username, field: shown(before)},
+            {"username": username, field: shown(value)},
+            actor=actor,
+        )
 
 
 def set_role(session: Session, username: str, role: str, actor: str | None = None) -> None:
@@ -93,8 +102,15 @@ def set_active(session: Session, username: str, active: bool, actor: str | None 
 def set_password(session: Session, username: str, password: str, actor: str | None = None) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError(f"kata sandi minimal {MIN_PASSWORD} karakter / password too short")
-    _change_user(session, username, "password_hash", generate_password_hash(password), "password", actor,
-                 audited=lambda _v: "***")
+    _change_user(
+        session,
+        username,
+        "password_hash",
+        generate_password_hash(password),
+        "password",
+        actor,
+        audited=lambda _v: "***",
+    )
 
 
 def end_sessions(session: Session, user_id: int) -> None:
@@ -103,25 +119,27 @@ def end_sessions(session: Session, user_id: int) -> None:
         user = session.get(User, user_id)
         if user is not None:
             user.session_version = (user.session_version or 0) + 1
-            record_change(session, "logout", "user", user.id, None, {"username": user.username},
-                          actor=user.username)
+            record_change(session, "logout", "user", user.id, None, {"username": user.username}, actor=user.username)
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:
-    return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
-            for u in session.scalars(select(User).order_by(User.username))]
+    return [
+        {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+        for u in session.scalars(select(User).order_by(User.username))
+    ]
 
 
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back; everything here is UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _remaining(session: Session, where: list, free: int, now: datetime) -> int:
     """Seconds still to wait for the failures matching ``where``; 0 while fewer than ``free``."""
     since = now - FAILURE_WINDOW
-    count, last = session.execute(select(func.count(), func.max(LoginFailure.at))
-                                  .where(LoginFailure.at >= since, *where)).one()
+    count, last = session.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(LoginFailure.at >= since, *where)
+    ).one()
     if (count or 0) < free:
         return 0
     wait = min(MAX_WAIT_SECONDS, 2 ** (count - free + 1))
@@ -145,16 +163,19 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-def authenticate(session: Session, username: str, password: str, remote_addr: str | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
+def authenticate(
+    session: Session, username: str, password: str, remote_addr: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Check a password; repeated failures from the same address make the next attempt wait (429).
 
     Unknown and disabled users cost one password hash like everyone else (no timing difference)."""
     now = now or utcnow()
     wait = _wait_seconds(session, username, remote_addr, now)
     if wait:
-        raise TooManyAttempts(f"terlalu banyak percobaan gagal; coba lagi dalam {wait} detik / "
-                              f"too many failed logins, retry in {wait} s", retry_after=wait)
+        raise TooManyAttempts(
+            f"terlalu banyak percobaan gagal; coba lagi dalam {wait} detik / too many failed logins, retry in {wait} s",
+            retry_after=wait,
+        )
     user = session.scalar(select(User).where(User.username == username))
     matches = check_password_hash(user.password_hash if user is not None else _dummy_hash(), password or "")
     ok = user is not None and user.active and matches
@@ -163,11 +184,16 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
         if not ok:
             session.add(LoginFailure(username=username[:80], remote_addr=remote_addr, at=now))
         else:
-            session.execute(delete(LoginFailure).where(LoginFailure.username == username,
-                                                       _same_address(remote_addr)))
-        record_change(session, "login" if ok else "login_failed", "user", user.id if user is not None else None,
-                      None, {"username": username[:80], "remote_addr": remote_addr},
-                      actor=username[:80] if ok else None)
+            session.execute(delete(LoginFailure).where(LoginFailure.username == username, _same_address(remote_addr)))
+        record_change(
+            session,
+            "login" if ok else "login_failed",
+            "user",
+            user.id if user is not None else None,
+            None,
+            {"username": username[:80], "remote_addr": remote_addr},
+            actor=username[:80] if ok else None,
+        )
     if not ok:
         raise Unauthorized("nama pengguna atau kata sandi salah / wrong username or password")
     return {"id": user.id, "username": user.username, "role": user.role, "session_version": user.session_version}
@@ -186,8 +212,14 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: str, username: str, created_by: str | None = None,
-                 expires_days: int | None = None) -> dict[str, Any]:
+def create_token(
+    session: Session,
+    name: str,
+    role: str,
+    username: str,
+    created_by: str | None = None,
+    expires_days: int | None = None,
+) -> dict[str, Any]:
     """A token owned by ``username``, with at most that user's role; returns the token text once
     (only its hash is kept)."""
     _check_role(role)
@@ -199,18 +231,42 @@ def create_token(session: Session, name: str, role: str, username: str, created_
         if not owner.active:
             raise ValidationError(f"pengguna {username!r} nonaktif / user is disabled")
         if not has_role(owner.role, role):
-            raise ValidationError(f"peran token {role} melebihi peran {username} ({owner.role}) / "
-                                  f"token role exceeds the user's role")
+            raise ValidationError(
+                f"peran token {role} melebihi peran {username} ({owner.role}) / token role exceeds the user's role"
+            )
         expires = utcnow() + timedelta(days=int(expires_days)) if expires_days is not None else None
-        row = ApiToken(name=(name or "token")[:80], token_hash=_hash_token(token), role=role, created_by=created_by,
-                       user_id=owner.id, expires_at=expires)
+        row = ApiToken(
+            name=(name or "token")[:80],
+            token_hash=_hash_token(token),
+            role=role,
+            created_by=created_by,
+            user_id=owner.id,
+            expires_at=expires,
+        )
         session.add(row)
         session.flush()
-        record_change(session, "create", "token", row.id, None,
-                      {"name": row.name, "role": role, "user": username,
-                       "expires_at": expires.isoformat(timespec="seconds") if expires else None}, actor=created_by)
-    return {"id": row.id, "name": row.name, "role": row.role, "user": username, "token": token,
-            "expires_at": expires.isoformat(timespec="seconds") if expires else None}
+        record_change(
+            session,
+            "create",
+            "token",
+            row.id,
+            None,
+            {
+                "name": row.name,
+                "role": role,
+                "user": username,
+                "expires_at": expires.isoformat(timespec="seconds") if expires else None,
+            },
+            actor=created_by,
+        )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "user": username,
+        "token": token,
+        "expires_at": expires.isoformat(timespec="seconds") if expires else None,
+    }
 
 
 def revoke_token(session: Session, token_id: int, actor: str | None = None) -> None:
@@ -227,19 +283,33 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def list_tokens(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(ApiToken, User.username).outerjoin(User, ApiToken.user_id == User.id)
-                           .order_by(ApiToken.id))
-    return [{"id": t.id, "name": t.name, "role": t.role, "user": owner, "created_by": t.created_by,
-             "revoked": t.revoked_at is not None, "expires_at": _iso(t.expires_at),
-             "last_used_at": _iso(t.last_used_at)} for t, owner in rows]
+    rows = session.execute(
+        select(ApiToken, User.username).outerjoin(User, ApiToken.user_id == User.id).order_by(ApiToken.id)
+    )
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "role": t.role,
+            "user": owner,
+            "created_by": t.created_by,
+            "revoked": t.revoked_at is not None,
+            "expires_at": _iso(t.expires_at),
+            "last_used_at": _iso(t.last_used_at),
+        }
+        for t, owner in rows
+    ]
 
 
 def token_identity(session: Session, token: str, now: datetime | None = None) -> dict[str, Any] | None:
     """Who a bearer token speaks for: its active owner, with the lesser of the token's and the
     owner's current role; None when revoked, expired, ownerless or the owner is disabled."""
     now = now or utcnow()
-    found = session.execute(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-                            .where(ApiToken.token_hash == _hash_token(token or ""))).first()
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _hash_token(token or ""))
+    ).first()
     if found is None:
         return None
     row, owner = found

@@ -1,4 +1,5 @@
 """The one place where database rows become GeoDataFrames and back, always in EPSG:4326."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,7 +45,11 @@ def kecamatan_frame(session: Session) -> gpd.GeoDataFrame:
 
 def desa_frame(session: Session, kecamatan: str | None = None, code: str | None = None) -> gpd.GeoDataFrame:
     """All desa (or those of one kecamatan, or the one with ``code``) with their kecamatan name, ordered by code."""
-    cols = [getattr(Desa, c) for c in _AREA_COLS] + [Desa.kind, Desa.kecamatan_code, Kecamatan.name.label("kecamatan_name")]
+    cols = [getattr(Desa, c) for c in _AREA_COLS] + [
+        Desa.kind,
+        Desa.kecamatan_code,
+        Kecamatan.name.label("kecamatan_name"),
+    ]
     stmt = select(*cols).join(Kecamatan, Kecamatan.code == Desa.kecamatan_code).order_by(Desa.code)
     if kecamatan:
         stmt = stmt.where(Desa.kecamatan_code == kecamatan)
@@ -83,8 +88,15 @@ def _row_values(row: pd.Series, extra: list[str], geom_cols: list[str]) -> dict:
     return values
 
 
-def _upsert(session: Session, model, frame: gpd.GeoDataFrame, extra: list[str], geom_cols: list[str],
-            counts: SaveCounts, label: str) -> list:
+def _upsert(
+    session: Session,
+    model,
+    frame: gpd.GeoDataFrame,
+    extra: list[str],
+    geom_cols: list[str],
+    counts: SaveCounts,
+    label: str,
+) -> list:
     """Insert new codes, update changed ones in place, leave equal ones alone.
 
     Returns the existing rows of this kabupaten that the new data no longer has; the caller
@@ -113,13 +125,16 @@ def _upsert(session: Session, model, frame: gpd.GeoDataFrame, extra: list[str], 
     return list(existing.values())
 
 
-def save_boundaries(session: Session, kabupaten: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame,
-                    desa: gpd.GeoDataFrame) -> SaveCounts:
+def save_boundaries(
+    session: Session, kabupaten: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, desa: gpd.GeoDataFrame
+) -> SaveCounts:
     """Write a prepared boundary set for one kabupaten, updating in place (caller owns the transaction)."""
     counts = SaveCounts()
     _upsert(session, Kabupaten, kabupaten, [], ["geometry"], counts, "kabupaten")
     session.flush()
-    stale_kec = _upsert(session, Kecamatan, kecamatan, ["kabupaten_code"], ["geometry", "upstream_geometry"], counts, "kecamatan")
+    stale_kec = _upsert(
+        session, Kecamatan, kecamatan, ["kabupaten_code"], ["geometry", "upstream_geometry"], counts, "kecamatan"
+    )
     session.flush()
     stale_desa = _upsert(session, Desa, desa, ["kind", "kecamatan_code"], ["geometry"], counts, "desa")
     session.flush()

@@ -2,6 +2,7 @@
 
 The schema is made and upgraded by the Alembic migrations in ``migrations/`` (see ``migrate.py``), not by
 ``create_all``: at start the database is brought to head or the app refuses to start."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

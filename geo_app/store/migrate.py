@@ -12,6 +12,7 @@ At start ``db.init_app`` calls :func:`ensure_schema`:
 Every change runs in one transaction that holds a lock, so concurrent starts upgrade once and a failed
 migration leaves the database as it was.
 """
+
 from __future__ import annotations
 
 import functools
@@ -107,8 +108,11 @@ def _baseline_columns(location: str) -> dict[str, frozenset[str]]:
         with _ALEMBIC_LOCK, engine.connect() as conn, conn.begin():
             command.upgrade(alembic_config(connection=conn), BASELINE)
             insp = inspect(conn)
-            return {t: frozenset(c["name"] for c in insp.get_columns(t))
-                    for t in insp.get_table_names() if t != "alembic_version"}
+            return {
+                t: frozenset(c["name"] for c in insp.get_columns(t))
+                for t in insp.get_table_names()
+                if t != "alembic_version"
+            }
     finally:
         engine.dispose()
 
@@ -204,14 +208,17 @@ def _check_legacy(conn: Connection) -> None:
             "database tanpa alembic_version tidak cocok dengan skema 0001_baseline / the database has tables but "
             f"no alembic_version and does not match {BASELINE}: missing {', '.join(missing)}. "
             "Restore a backup made by the release before migrations, or start with an empty database.",
-            details={"missing": missing})
+            details={"missing": missing},
+        )
 
 
 def _behind_error(current: str, head: str) -> SchemaVersionError:
     return SchemaVersionError(
         f"skema database di revisi {current}, kode ini memerlukan {head} / the database schema is at revision "
         f"{current}, this code needs {head}: run `{UPGRADE_COMMAND}` (GEO_APP_AUTO_UPGRADE is off, "
-        "so the app does not upgrade at start)", details={"current": current, "head": head})
+        "so the app does not upgrade at start)",
+        details={"current": current, "head": head},
+    )
 
 
 def _unknown_error(state: SchemaState) -> SchemaVersionError:
@@ -219,7 +226,8 @@ def _unknown_error(state: SchemaState) -> SchemaVersionError:
         f"skema database di revisi {state.current} yang tidak dikenal kode ini / the database schema is at "
         f"revision {state.current}, unknown to this code (its head is {state.head}): the database was upgraded "
         "by a newer release. Run that release, or restore a backup made before the upgrade; nothing was changed.",
-        details={"current": state.current, "head": state.head})
+        details={"current": state.current, "head": state.head},
+    )
 
 
 def history() -> list[tuple[str, str]]:
@@ -236,8 +244,10 @@ def new_revision(engine: Engine, message: str, *, autogenerate: bool = True) -> 
     with _ALEMBIC_LOCK, migration_transaction(engine) as conn:
         state = schema_state(conn)
         if autogenerate and state.kind != "at_head":
-            raise SchemaVersionError(f"autogenerate needs a database at head {state.head} "
-                                     f"(it is at {state.current or state.kind}): run `{UPGRADE_COMMAND}` first")
+            raise SchemaVersionError(
+                f"autogenerate needs a database at head {state.head} "
+                f"(it is at {state.current or state.kind}): run `{UPGRADE_COMMAND}` first"
+            )
         cfg = alembic_config(connection=conn)
         cfg.attributes["autogenerate"] = autogenerate
         script = command.revision(cfg, message, autogenerate=autogenerate, rev_id=f"{number:04d}_{slug}")

@@ -1,10 +1,27 @@
 """SQLAlchemy 2.x models. Geometry is stored as WKB (EPSG:4326) so SQLite and PostgreSQL both work."""
+
 from __future__ import annotations
 
-from datetime import date as _date, datetime, time as _time, timezone
+from datetime import UTC, datetime
+from datetime import date as _date
+from datetime import time as _time
 
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
-                        Table, Text, Time, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -13,7 +30,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AreaMixin:
@@ -152,6 +169,7 @@ class AuditEntry(Base):
 
 # --- access: users, API tokens, failed logins ----------------------------------------------------------
 
+
 class User(Base):
     __tablename__ = "app_user"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -178,8 +196,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # null only for tokens made before tokens had owners; such a token does not authenticate
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), nullable=True,
-                                                index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

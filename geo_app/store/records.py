@@ -3,6 +3,7 @@
 Frames for the analysis carry a display point for every record: its own point when it has one,
 else its desa's representative point (``point_source`` says which).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -21,14 +22,66 @@ MODELS = {"meetings": Meeting, "tps": PollingStation, "incidents": Incident}
 
 #: Columns each kind stores (besides id and timestamps); order is the export order.
 FIELDS = {
-    "meetings": ["external_id", "title", "date", "start_time", "level", "host_kecamatan_code", "host_desa_code",
-                 "venue", "organiser", "agencies", "reaches_all_desa", "reached_desa_codes", "lon", "lat",
-                 "point_desa_code", "location_mismatch", "placement", "notes", "source_url", "synthetic", "content_hash"],
-    "tps": ["desa_code", "number", "voters", "address", "vulnerability", "police", "tni", "linmas", "lon", "lat",
-            "point_desa_code", "location_mismatch", "placement", "notes", "synthetic"],
-    "incidents": ["external_id", "occurred_at", "reported_at", "category", "severity", "status", "desa_code",
-                  "description", "source", "source_url", "lon", "lat", "point_desa_code", "location_mismatch",
-                  "placement", "notes", "synthetic", "content_hash"],
+    "meetings": [
+        "external_id",
+        "title",
+        "date",
+        "start_time",
+        "level",
+        "host_kecamatan_code",
+        "host_desa_code",
+        "venue",
+        "organiser",
+        "agencies",
+        "reaches_all_desa",
+        "reached_desa_codes",
+        "lon",
+        "lat",
+        "point_desa_code",
+        "location_mismatch",
+        "placement",
+        "notes",
+        "source_url",
+        "synthetic",
+        "content_hash",
+    ],
+    "tps": [
+        "desa_code",
+        "number",
+        "voters",
+        "address",
+        "vulnerability",
+        "police",
+        "tni",
+        "linmas",
+        "lon",
+        "lat",
+        "point_desa_code",
+        "location_mismatch",
+        "placement",
+        "notes",
+        "synthetic",
+    ],
+    "incidents": [
+        "external_id",
+        "occurred_at",
+        "reported_at",
+        "category",
+        "severity",
+        "status",
+        "desa_code",
+        "description",
+        "source",
+        "source_url",
+        "lon",
+        "lat",
+        "point_desa_code",
+        "location_mismatch",
+        "placement",
+        "notes",
+        "synthetic",
+        "content_hash",
+    ],
 }
 
 
@@ -88,6 +141,7 @@ def to_raw(obj: Any, kind: str) -> dict[str, Any]:
 
 # --- frames for the analysis ------------------------------------------------------------------------
 
+
 def _display_points(df: pd.DataFrame, desa_col: str, desa: pd.DataFrame) -> pd.DataFrame:
     rep = desa.set_index("code")[["rep_lon", "rep_lat"]]
     has_point = df["lon"].notna() & df["lat"].notna()
@@ -110,11 +164,28 @@ def _float(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def meetings_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
-    cols = ["title", "date", "start_time", "level", "host_kecamatan_code", "host_desa_code", "venue", "organiser",
-            "agencies", "reaches_all_desa", "lon", "lat", "synthetic", "source_url", "location_mismatch"]
+    cols = [
+        "title",
+        "date",
+        "start_time",
+        "level",
+        "host_kecamatan_code",
+        "host_desa_code",
+        "venue",
+        "organiser",
+        "agencies",
+        "reaches_all_desa",
+        "lon",
+        "lat",
+        "synthetic",
+        "source_url",
+        "location_mismatch",
+    ]
     df = _float(_rows(session, Meeting, cols), ["lon", "lat"])
-    links = pd.DataFrame(session.execute(select(meeting_desa.c.meeting_id, meeting_desa.c.desa_code)).all(),
-                         columns=["meeting_id", "desa_code"])
+    links = pd.DataFrame(
+        session.execute(select(meeting_desa.c.meeting_id, meeting_desa.c.desa_code)).all(),
+        columns=["meeting_id", "desa_code"],
+    )
     reached = links.sort_values("desa_code").groupby("meeting_id")["desa_code"].agg(list)
     df["reached_desa_codes"] = [reached.get(i, []) for i in df["id"]]
     df["date"] = pd.to_datetime(df["date"])
@@ -123,8 +194,20 @@ def meetings_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
 
 
 def tps_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
-    cols = ["desa_code", "number", "voters", "address", "vulnerability", "police", "tni", "linmas", "lon", "lat",
-            "synthetic", "location_mismatch"]
+    cols = [
+        "desa_code",
+        "number",
+        "voters",
+        "address",
+        "vulnerability",
+        "police",
+        "tni",
+        "linmas",
+        "lon",
+        "lat",
+        "synthetic",
+        "location_mismatch",
+    ]
     df = _float(_rows(session, PollingStation, cols), ["lon", "lat"])
     for c in ("number", "voters", "police", "tni", "linmas"):
         df[c] = df[c].astype("int64")
@@ -132,8 +215,21 @@ def tps_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
 
 
 def incidents_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
-    cols = ["occurred_at", "reported_at", "category", "severity", "status", "desa_code", "description", "source",
-            "source_url", "lon", "lat", "synthetic", "location_mismatch"]
+    cols = [
+        "occurred_at",
+        "reported_at",
+        "category",
+        "severity",
+        "status",
+        "desa_code",
+        "description",
+        "source",
+        "source_url",
+        "lon",
+        "lat",
+        "synthetic",
+        "location_mismatch",
+    ]
     df = _float(_rows(session, Incident, cols), ["lon", "lat"])
     df["occurred_at"] = pd.to_datetime(df["occurred_at"])
     df["reported_at"] = pd.to_datetime(df["reported_at"])

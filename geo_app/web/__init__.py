@@ -1,10 +1,25 @@
 """Web layer: thin views (parse, call a service, serialise) grouped in blueprints per area."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Request bodies nested deeper than Python's recursion limit are bad JSON (400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON bersarang terlalu dalam / JSON nested too deeply") from None
 
 
 def register_web(app: Flask) -> None:
+    app.json = BoundedJSONProvider(app)
     from ..maps.assets import create_blueprint as assets_blueprint
     from . import api, auth, coverage_api, errors, forms, headers, health, imports, pages, records_api
 

@@ -5,6 +5,7 @@ shown and posted, ``@role("admin")`` on an admin view, ``@public`` on login, log
 assets. The guard in :mod:`geo_app.web.auth` reads the declaration before every request; a new
 route that forgets it answers 403 for everyone (deny by default), and a test walks ``url_map``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

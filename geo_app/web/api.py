@@ -1,4 +1,5 @@
 """JSON/GeoJSON API for boundaries."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
@@ -7,13 +8,22 @@ from ..errors import NotFound
 from ..services.boundaries import require_boundaries
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import get_session
-from .serialise import feature_collection
 from .access import role
+from .serialise import feature_collection
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 DESA_PROPERTIES = ["code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat"]
-KECAMATAN_PROPERTIES = ["code", "name", "kind", "kecamatan_code", "kecamatan_name", "kabupaten_code", "area_km2", "desa_count"]
+KECAMATAN_PROPERTIES = [
+    "code",
+    "name",
+    "kind",
+    "kecamatan_code",
+    "kecamatan_name",
+    "kabupaten_code",
+    "area_km2",
+    "desa_count",
+]
 
 
 @bp.get("/kecamatan")

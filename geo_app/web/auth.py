@@ -1,14 +1,14 @@
 """Access control in one place: who is asking (session or bearer token), what the request needs
 (viewer for reading, editor for writing, admin for users/tokens/boundaries), and CSRF for
 cookie-authenticated writes."""
+
 from __future__ import annotations
 
 import hmac
 import secrets
 from urllib.parse import unquote, urlparse
 
-from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
 from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from ..services import users as user_service
@@ -16,6 +16,7 @@ from ..store.db import get_session
 from .access import FRAMEWORK_PUBLIC, SAFE_METHODS, access_of, public, role
 
 bp = Blueprint("auth", __name__)
+
 
 def csrf_token() -> str:
     """The session's CSRF token (created on first use); forms send it as ``csrf_token``."""
@@ -81,8 +82,12 @@ def guard():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not user_service.has_role(identity["role"], needed):
         raise Forbidden(f"peran {identity['role']} tidak cukup, perlu {needed} / role {needed} required")
-    if (request.method not in SAFE_METHODS and via == "session" and current_app.config.get("CSRF_ENABLED", True)
-            and not _csrf_ok()):
+    if (
+        request.method not in SAFE_METHODS
+        and via == "session"
+        and current_app.config.get("CSRF_ENABLED", True)
+        and not _csrf_ok()
+    ):
         raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
     return None
 
@@ -101,8 +106,12 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return url_for("pages.index")
     decoded = unquote(target)
-    if (not decoded.startswith("/") or decoded.startswith("//") or "\\" in decoded
-            or any(ord(c) < 32 or ord(c) == 127 for c in decoded)):
+    if (
+        not decoded.startswith("/")
+        or decoded.startswith("//")
+        or "\\" in decoded
+        or any(ord(c) < 32 or ord(c) == 127 for c in decoded)
+    ):
         return url_for("pages.index")
     parsed = urlparse(decoded)
     if parsed.scheme or parsed.netloc:
@@ -119,8 +128,9 @@ def login():
             raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
         username = request.form.get("username", "").strip()
         try:
-            identity = user_service.authenticate(get_session(), username, request.form.get("password", ""),
-                                                 request.remote_addr)
+            identity = user_service.authenticate(
+                get_session(), username, request.form.get("password", ""), request.remote_addr
+            )
         except TooManyAttempts as exc:
             error, status, headers = exc.message, 429, {"Retry-After": str(exc.retry_after)}
         except Unauthorized as exc:
@@ -169,16 +179,23 @@ def tokens_list():
 @bp.post("/api/tokens")
 @role("admin")
 def tokens_create():
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
+    body = request.get_json()  # not JSON, or nested too deeply: 400 (415 without a JSON content type)
+    if not isinstance(body, dict):
+        raise ValidationError("isi permintaan harus objek JSON / the body must be a JSON object")
     identity = g.identity
     owner = str(body.get("user") or identity.get("user") or identity["username"])
     try:
         expires_days = int(body["expires_days"]) if body.get("expires_days") not in (None, "") else None
     except (TypeError, ValueError):
         raise ValidationError("expires_days harus bilangan bulat / must be a whole number") from None
-    token = user_service.create_token(get_session(), str(body.get("name", "")), str(body.get("role", "viewer")),
-                                      owner, created_by=actor(), expires_days=expires_days)
+    token = user_service.create_token(
+        get_session(),
+        str(body.get("name", "")),
+        str(body.get("role", "viewer")),
+        owner,
+        created_by=actor(),
+        expires_days=expires_days,
+    )
     return jsonify(token), 201
 
 

@@ -5,6 +5,7 @@ Query parameters: ``format`` (json|csv|geojson), ``kecamatan`` (code or name), `
 ``window_days``, ``incident_window_days``, ``at_risk_threshold``, ``severity_weight.high``,
 ``requirement.rawan.police``, ...). Unknown parameters are refused with a 400 naming them.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -30,8 +31,9 @@ def _result():
 
 
 def _csv_response(text: str, name: str) -> Response:
-    return Response(text, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(
+        text, mimetype="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    )
 
 
 def _limit() -> int | None:
@@ -39,7 +41,9 @@ def _limit() -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError(f"limit: expected a whole number >= 1, got {raw!r}", details={"limit": "not a positive number"})
+        raise ValidationError(
+            f"limit: expected a whole number >= 1, got {raw!r}", details={"limit": "not a positive number"}
+        )
     return int(raw)
 
 
@@ -55,10 +59,19 @@ def coverage():
     if fmt == "csv":
         return _csv_response(service.to_csv(service.rows(desa, service.DESA_COLUMNS), service.DESA_COLUMNS), "coverage")
     if fmt == "geojson":
-        return jsonify(service.to_geojson(desa, service.DESA_COLUMNS, settings=settings,
-                                          summary=service.summary_for(result, kecamatan)))
-    return jsonify({"settings": settings, "summary": service.summary_for(result, kecamatan), "count": len(desa),
-                    "desa": service.rows(desa, service.DESA_COLUMNS)})
+        return jsonify(
+            service.to_geojson(
+                desa, service.DESA_COLUMNS, settings=settings, summary=service.summary_for(result, kecamatan)
+            )
+        )
+    return jsonify(
+        {
+            "settings": settings,
+            "summary": service.summary_for(result, kecamatan),
+            "count": len(desa),
+            "desa": service.rows(desa, service.DESA_COLUMNS),
+        }
+    )
 
 
 @bp.get("/coverage/kecamatan")
@@ -66,8 +79,10 @@ def coverage():
 def coverage_kecamatan():
     fmt = service.parse_format(request.args.get("format"))
     if request.args.get("status"):
-        raise ValidationError("status: filters desa, not kecamatan; use /api/coverage?status=...",
-                              details={"status": "not supported here"})
+        raise ValidationError(
+            "status: filters desa, not kecamatan; use /api/coverage?status=...",
+            details={"status": "not supported here"},
+        )
     result = _result()
     kecamatan = service.resolve_kecamatan(result, request.args.get("kecamatan"))
     table = result.kecamatan if not kecamatan else result.kecamatan[result.kecamatan["code"] == kecamatan]
@@ -75,10 +90,17 @@ def coverage_kecamatan():
     if fmt == "csv":
         return _csv_response(service.to_csv(service.rows(table, cols), cols), "coverage_kecamatan")
     if fmt == "geojson":
-        return jsonify(service.to_geojson(table, cols, settings=result.settings.to_dict(),
-                                          summary=service.summary_for(result)))
-    return jsonify({"settings": result.settings.to_dict(), "summary": service.summary_for(result),
-                    "count": len(table), "kecamatan": service.rows(table, cols)})
+        return jsonify(
+            service.to_geojson(table, cols, settings=result.settings.to_dict(), summary=service.summary_for(result))
+        )
+    return jsonify(
+        {
+            "settings": result.settings.to_dict(),
+            "summary": service.summary_for(result),
+            "count": len(table),
+            "kecamatan": service.rows(table, cols),
+        }
+    )
 
 
 @bp.get("/gaps")
@@ -87,8 +109,10 @@ def gaps():
     fmt = service.parse_format(request.args.get("format"), ("json", "csv"))
     statuses = service.parse_statuses(request.args.get("status"))
     if statuses and "covered" in statuses:
-        raise ValidationError("status: covered desa are not gaps; choose from uncovered, at_risk, insecure",
-                              details={"status": "covered is not a gap"})
+        raise ValidationError(
+            "status: covered desa are not gaps; choose from uncovered, at_risk, insecure",
+            details={"status": "covered is not a gap"},
+        )
     limit = _limit()
     result = _result()
     kecamatan = service.resolve_kecamatan(result, request.args.get("kecamatan"))
@@ -98,5 +122,11 @@ def gaps():
     records = service.rows(table, service.GAP_COLUMNS)
     if fmt == "csv":
         return _csv_response(service.to_csv(records, service.GAP_COLUMNS), "gaps")
-    return jsonify({"settings": result.settings.to_dict(), "summary": service.summary_for(result, kecamatan),
-                    "count": len(records), "gaps": records})
+    return jsonify(
+        {
+            "settings": result.settings.to_dict(),
+            "summary": service.summary_for(result, kecamatan),
+            "count": len(records),
+            "gaps": records,
+        }
+    )

@@ -1,4 +1,5 @@
 """The one place where errors become responses: JSON under /api, an HTML page elsewhere."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request

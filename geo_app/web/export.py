@@ -1,6 +1,7 @@
 """CSV and XLSX downloads. Every cell of text goes through ``neutralise`` so a spreadsheet never runs
 user text as a formula (CSV/formula injection: ``=cmd|' /C calc'!A0``, ``+``, ``-``, ``@``, tab, CR).
 """
+
 from __future__ import annotations
 
 import csv
@@ -61,5 +62,7 @@ def csv_response(headers: Sequence[str], rows: Iterable[Sequence[Any]], filename
     return download(csv_bytes(headers, rows), filename, "text/csv; charset=utf-8")
 
 
-def xlsx_response(headers: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str = "Data") -> Response:
+def xlsx_response(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str = "Data"
+) -> Response:
     return download(xlsx_bytes(headers, rows, sheet), filename, XLSX_MIMETYPE)

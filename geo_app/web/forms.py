@@ -4,6 +4,7 @@ Thin views: the form is read into canonical record fields here and validated by 
 the API and the imports; errors come back per field and the form is shown again with what the user
 typed. Every form is rendered through ``templates/records/_form.html`` (one place for a later CSRF token).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,8 @@ from ..records import vocab
 from ..services import records as service
 from ..store.adapter import desa_frame
 from ..store.db import get_session
-from .records_api import actor
 from .access import role
+from .records_api import actor
 
 bp = Blueprint("forms", __name__)
 
@@ -31,12 +32,53 @@ TITLES = {
 
 #: Form fields per kind, in canonical names; ``kecamatan`` of TPS/insiden only filters the desa picker.
 FIELDS = {
-    "meetings": ["title", "date", "start_time", "level", "kecamatan", "desa_code", "venue", "organiser", "lat",
-                 "lon", "agencies", "agencies_other", "reached_desa", "reaches_all_desa", "notes", "source_url"],
-    "tps": ["kecamatan", "desa_code", "number", "voters", "address", "vulnerability", "police", "tni", "linmas",
-            "lat", "lon", "notes"],
-    "incidents": ["occurred_at", "reported_at", "category", "severity", "status", "kecamatan", "desa_code", "lat",
-                  "lon", "description", "source", "source_url", "notes"],
+    "meetings": [
+        "title",
+        "date",
+        "start_time",
+        "level",
+        "kecamatan",
+        "desa_code",
+        "venue",
+        "organiser",
+        "lat",
+        "lon",
+        "agencies",
+        "agencies_other",
+        "reached_desa",
+        "reaches_all_desa",
+        "notes",
+        "source_url",
+    ],
+    "tps": [
+        "kecamatan",
+        "desa_code",
+        "number",
+        "voters",
+        "address",
+        "vulnerability",
+        "police",
+        "tni",
+        "linmas",
+        "lat",
+        "lon",
+        "notes",
+    ],
+    "incidents": [
+        "occurred_at",
+        "reported_at",
+        "category",
+        "severity",
+        "status",
+        "kecamatan",
+        "desa_code",
+        "lat",
+        "lon",
+        "description",
+        "source",
+        "source_url",
+        "notes",
+    ],
 }
 LIST_FIELDS = {"agencies", "reached_desa"}
 BOOL_FIELDS = {"reaches_all_desa"}
@@ -64,8 +106,11 @@ def _places() -> dict[str, Any]:
     desa = desa_frame(get_session())
     kecamatan = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
     groups = [
-        {"code": kec, "name": kecamatan[kec],
-         "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])]}
+        {
+            "code": kec,
+            "name": kecamatan[kec],
+            "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])],
+        }
         for kec, rows in desa.groupby("kecamatan_code", sort=True)
     ]
     return {
@@ -79,13 +124,18 @@ def _places() -> dict[str, Any]:
 
 def _vocab() -> dict[str, Any]:
     return {
-        "levels": vocab.MEETING_LEVELS, "agencies": vocab.AGENCIES, "categories": vocab.INCIDENT_CATEGORIES,
-        "severities": vocab.SEVERITIES, "statuses": vocab.STATUSES, "sources": vocab.SOURCES,
+        "levels": vocab.MEETING_LEVELS,
+        "agencies": vocab.AGENCIES,
+        "categories": vocab.INCIDENT_CATEGORIES,
+        "severities": vocab.SEVERITIES,
+        "statuses": vocab.STATUSES,
+        "sources": vocab.SOURCES,
         "classes": _vulnerability_classes(),
     }
 
 
 # --- form values <-> record fields -------------------------------------------------------------------
+
 
 def read_form(kind: str) -> dict[str, Any]:
     """What the user submitted, as strings (lists for multi-value fields), to validate and to show again."""
@@ -117,8 +167,9 @@ def _text(value: Any) -> str:
 
 def record_to_values(kind: str, record: dict[str, Any], desa_kecamatan: dict[str, str]) -> dict[str, Any]:
     """A stored record as form values, the inverse of ``read_form`` + ``to_payload``."""
-    values: dict[str, Any] = {name: _text(record.get(name)) for name in FIELDS[kind]
-                              if name not in LIST_FIELDS | BOOL_FIELDS}
+    values: dict[str, Any] = {
+        name: _text(record.get(name)) for name in FIELDS[kind] if name not in LIST_FIELDS | BOOL_FIELDS
+    }
     if kind == "meetings":
         values["kecamatan"] = _text(record.get("host_kecamatan_code"))
         values["desa_code"] = _text(record.get("host_desa_code"))
@@ -139,8 +190,10 @@ def _check_picker(kind: str, values: dict[str, Any], places: dict[str, Any]) -> 
         return {}
     actual = places["desa_kecamatan"].get(values["desa_code"])
     if actual and actual != values["kecamatan"]:
-        return {"desa_code": f"desa ini ada di Kecamatan {places['kecamatan_names'][actual]}, "
-                             f"bukan {places['kecamatan_names'].get(values['kecamatan'], values['kecamatan'])}"}
+        return {
+            "desa_code": f"desa ini ada di Kecamatan {places['kecamatan_names'][actual]}, "
+            f"bukan {places['kecamatan_names'].get(values['kecamatan'], values['kecamatan'])}"
+        }
     return {}
 
 
@@ -159,12 +212,28 @@ def _form_errors(kind: str, errors: dict[str, str]) -> tuple[dict[str, str], lis
 
 # --- views ---------------------------------------------------------------------------------------------
 
-def _render_form(kind: str, slug: str, values: dict[str, Any], errors: dict[str, str] | None = None,
-                 general: list[str] | None = None, record: dict[str, Any] | None = None,
-                 places: dict[str, Any] | None = None, status: int = 200):
+
+def _render_form(
+    kind: str,
+    slug: str,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    general: list[str] | None = None,
+    record: dict[str, Any] | None = None,
+    places: dict[str, Any] | None = None,
+    status: int = 200,
+):
     return render_template(
-        "records/form.html", kind=kind, slug=slug, titles=TITLES[kind], values=values, errors=errors or {},
-        general_errors=general or [], record=record, places=places or _places(), vocab=_vocab(),
+        "records/form.html",
+        kind=kind,
+        slug=slug,
+        titles=TITLES[kind],
+        values=values,
+        errors=errors or {},
+        general_errors=general or [],
+        record=record,
+        places=places or _places(),
+        vocab=_vocab(),
     ), status
 
 
@@ -184,8 +253,17 @@ def list_page(slug: str):
         page, error, status = service.Page([], 0, 1, PER_PAGE), exc.message, 400
     pages = max(1, -(-page.total // page.per_page))
     return render_template(
-        "records/list.html", kind=kind, slug=slug, titles=TITLES[kind], page=page, pages=pages, filters=filters,
-        filter_names=LIST_FILTERS[kind], error=error, places=_places(), vocab=_vocab(),
+        "records/list.html",
+        kind=kind,
+        slug=slug,
+        titles=TITLES[kind],
+        page=page,
+        pages=pages,
+        filters=filters,
+        filter_names=LIST_FILTERS[kind],
+        error=error,
+        places=_places(),
+        vocab=_vocab(),
     ), status
 
 
@@ -201,8 +279,9 @@ def create_page(slug: str):
     kind = SLUGS[slug]
     places = _places()
     if request.method == "GET":
-        defaults: dict[str, Any] = {n: ([] if n in LIST_FIELDS else False if n in BOOL_FIELDS else "")
-                                    for n in FIELDS[kind]}
+        defaults: dict[str, Any] = {
+            n: ([] if n in LIST_FIELDS else False if n in BOOL_FIELDS else "") for n in FIELDS[kind]
+        }
         defaults.update({"level": "kecamatan"} if kind == "meetings" else {})
         defaults.update({"vulnerability": "tidak_rawan"} if kind == "tps" else {})
         defaults.update({"status": "reported"} if kind == "incidents" else {})

@@ -7,6 +7,7 @@ event handlers, ``javascript:`` URLs and scripts from elsewhere do not run. Styl
 (folium and Leaflet position every element with style attributes). Images may come from the tile
 hosts of the ``TILE_HOSTS`` setting.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,18 +22,20 @@ _HOST = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?$")
 
 def content_security_policy(nonce: str, tile_hosts: list[str]) -> str:
     images = " ".join(["'self'", "data:", *tile_hosts])
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src {images}",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {images}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
 
 
 def tile_hosts(setting: str) -> list[str]:

@@ -1,4 +1,5 @@
 """Uploading record files (CSV, XLSX, GeoJSON) from the browser and the API; import batches and rollback."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -8,21 +9,29 @@ from ..records import parse
 from ..services import audit
 from ..services.records_import import import_records
 from ..store.db import get_session
-from .auth import actor
 from .access import role
+from .auth import actor
 
 bp = Blueprint("imports", __name__)
 
 #: URL slugs (English API names and the Indonesian page names) → record kind.
-KIND_SLUGS = {"meetings": "meetings", "rakor": "meetings", "tps": "tps", "polling-stations": "tps",
-              "incidents": "incidents", "insiden": "incidents"}
+KIND_SLUGS = {
+    "meetings": "meetings",
+    "rakor": "meetings",
+    "tps": "tps",
+    "polling-stations": "tps",
+    "incidents": "incidents",
+    "insiden": "incidents",
+}
 KIND_TITLES = {"meetings": "Rakor", "tps": "TPS", "incidents": "Insiden"}
 
 
 def _kind(slug: str) -> str:
     if slug not in KIND_SLUGS:
-        raise ValidationError(f"jenis data {slug!r} tidak dikenal / unknown kind; pilihan: meetings, tps, incidents",
-                              details={"kind": "unknown"})
+        raise ValidationError(
+            f"jenis data {slug!r} tidak dikenal / unknown kind; pilihan: meetings, tps, incidents",
+            details={"kind": "unknown"},
+        )
     return KIND_SLUGS[slug]
 
 
@@ -44,8 +53,10 @@ def _upload() -> tuple[bytes, str]:
     data = request.get_data(cache=False)
     name = request.args.get("filename", "")
     if not data:
-        raise InputFileError("tidak ada berkas: kirim field 'file' (multipart) atau isi body dengan ?filename= / "
-                             "no file: send a multipart 'file' field or a body with ?filename=")
+        raise InputFileError(
+            "tidak ada berkas: kirim field 'file' (multipart) atau isi body dengan ?filename= / "
+            "no file: send a multipart 'file' field or a body with ?filename="
+        )
     if not name:
         raise InputFileError("isi body perlu ?filename=nama.csv|.xlsx|.geojson / a raw body needs ?filename=")
     return data, name
@@ -53,8 +64,16 @@ def _upload() -> tuple[bytes, str]:
 
 def _run(kind: str):
     data, name = _upload()
-    return import_records(get_session(), _settings(), kind, data, name, dry_run=_flag("dry_run"),
-                          skip_invalid=_flag("skip_invalid"), actor=actor())
+    return import_records(
+        get_session(),
+        _settings(),
+        kind,
+        data,
+        name,
+        dry_run=_flag("dry_run"),
+        skip_invalid=_flag("skip_invalid"),
+        actor=actor(),
+    )
 
 
 def _settings():
@@ -64,6 +83,7 @@ def _settings():
 
 
 # --- API ---------------------------------------------------------------------------------------------
+
 
 @bp.post("/api/import/<slug>")
 @role("editor")
@@ -89,20 +109,30 @@ def api_rollback(batch: str):
 
 # --- browser -----------------------------------------------------------------------------------------
 
+
 @bp.route("/impor", methods=["GET", "POST"])
 @role("editor")
 def import_page():
     result = error = None
     status = 200
-    form = {"kind": request.values.get("kind", "tps"), "dry_run": request.values.get("dry_run"),
-            "skip_invalid": request.values.get("skip_invalid")}
+    form = {
+        "kind": request.values.get("kind", "tps"),
+        "dry_run": request.values.get("dry_run"),
+        "skip_invalid": request.values.get("skip_invalid"),
+    }
     if request.method == "POST":
         try:
             result = _run(_kind(form["kind"]))
         except GeoAppError as exc:  # shown on the form, with the rows at fault
             error, status = exc, exc.status_code
-    return render_template("imports.html", result=result, error=error, form=form, kinds=KIND_TITLES,
-                           batches=audit.list_batches(get_session())[:50]), status
+    return render_template(
+        "imports.html",
+        result=result,
+        error=error,
+        form=form,
+        kinds=KIND_TITLES,
+        batches=audit.list_batches(get_session())[:50],
+    ), status
 
 
 @bp.post("/impor/batch/<batch>/batalkan")

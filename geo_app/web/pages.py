@@ -4,6 +4,7 @@ Every page reads the same view parameters (``date``, ``window_days``, ``incident
 ``kecamatan``, ``category``, ``peta_dasar``; see ``services.layers.parse_view``) and keeps them in its
 links, so a view can be shared. ``?lang=en`` switches to English and is kept in the session cookie.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -29,8 +30,15 @@ from .access import role
 bp = Blueprint("pages", __name__)
 
 GAP_SORTS = {  # sort key → (column, needs the status order)
-    "rank": "rank", "name": "name", "kecamatan": "kecamatan_name", "status": "status_order", "priority": "priority",
-    "voters": "voters", "tps": "tps_count", "shortfall": "shortfall_total", "incidents": "incidents_count",
+    "rank": "rank",
+    "name": "name",
+    "kecamatan": "kecamatan_name",
+    "status": "status_order",
+    "priority": "priority",
+    "voters": "voters",
+    "tps": "tps_count",
+    "shortfall": "shortfall_total",
+    "incidents": "incidents_count",
     "meetings": "meetings_count",
 }
 
@@ -49,8 +57,10 @@ def _switch_language() -> None:
     if raw is None:
         return
     if raw not in LANGS:
-        raise ValidationError(f"lang: {raw!r} tidak dikenal / unknown; pilihan / choose: {', '.join(LANGS)}",
-                              details={"lang": "unknown language"})
+        raise ValidationError(
+            f"lang: {raw!r} tidak dikenal / unknown; pilihan / choose: {', '.join(LANGS)}",
+            details={"lang": "unknown language"},
+        )
     session["lang"] = raw
 
 
@@ -140,8 +150,14 @@ def overview_map():
     view, result = _view()
     lang = current_lang()
     q = view.query()
-    html = _cached_map("overview", "", view, lambda: layer_service.coverage_map(
-        get_session(), result, view, lang, labels="kecamatan", desa_url=_desa_url(q)))
+    html = _cached_map(
+        "overview",
+        "",
+        view,
+        lambda: layer_service.coverage_map(
+            get_session(), result, view, lang, labels="kecamatan", desa_url=_desa_url(q)
+        ),
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -154,8 +170,14 @@ def kecamatan_map(code: str):
     lang = current_lang()
     q = view.query()
     focus = result.kecamatan[result.kecamatan["code"] == code]
-    html = _cached_map("kecamatan", code, view, lambda: layer_service.coverage_map(
-        get_session(), result, view, lang, labels="desa", focus=focus, desa_url=_desa_url(q)))
+    html = _cached_map(
+        "kecamatan",
+        code,
+        view,
+        lambda: layer_service.coverage_map(
+            get_session(), result, view, lang, labels="desa", focus=focus, desa_url=_desa_url(q)
+        ),
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -175,8 +197,14 @@ def desa_map(code: str):
     view = replace(view, kecamatan=kec_code)
     lang = current_lang()
     q = view.query()
-    html = _cached_map("desa", code, view, lambda: layer_service.coverage_map(
-        get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q), highlight=own))
+    html = _cached_map(
+        "desa",
+        code,
+        view,
+        lambda: layer_service.coverage_map(
+            get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q), highlight=own
+        ),
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -199,8 +227,15 @@ def index():
     for row in kec_rows:
         row["area_km2"] = areas.get(row["code"], {}).get("area_km2")
     return render_template(
-        "pages/dashboard.html", ready=True, summary=summary, severity=_severity_counts(incidents),
-        gaps=_records(gaps), reasons_col=reasons_col, kecamatan=kec_rows, **_common(view, result))
+        "pages/dashboard.html",
+        ready=True,
+        summary=summary,
+        severity=_severity_counts(incidents),
+        gaps=_records(gaps),
+        reasons_col=reasons_col,
+        kecamatan=kec_rows,
+        **_common(view, result),
+    )
 
 
 # --- gap list ---------------------------------------------------------------------------------------------
@@ -212,14 +247,19 @@ def _gap_table():
     statuses = request.args.getlist("status")
     statuses = coverage_service.parse_statuses(",".join(statuses)) if any(s.strip() for s in statuses) else None
     if statuses and "covered" in statuses:
-        raise ValidationError("status: desa yang aman bukan celah / covered desa are not gaps; "
-                              "pilihan / choose: uncovered, at_risk, insecure", details={"status": "covered is not a gap"})
+        raise ValidationError(
+            "status: desa yang aman bukan celah / covered desa are not gaps; "
+            "pilihan / choose: uncovered, at_risk, insecure",
+            details={"status": "covered is not a gap"},
+        )
     sort = (request.args.get("sort") or "rank").strip()
     key = sort.lstrip("-")
     if key not in GAP_SORTS:
-        raise ValidationError(f"sort: {sort!r} tidak dikenal / unknown; pilihan / choose: {', '.join(GAP_SORTS)} "
-                              "(awali dengan - untuk urutan turun / prefix - for descending)",
-                              details={"sort": "unknown sort key"})
+        raise ValidationError(
+            f"sort: {sort!r} tidak dikenal / unknown; pilihan / choose: {', '.join(GAP_SORTS)} "
+            "(awali dengan - untuk urutan turun / prefix - for descending)",
+            details={"sort": "unknown sort key"},
+        )
     table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses).copy()
     table["status_order"] = table["status"].map({s: i for i, s in enumerate(STATUSES)})
     table = table.sort_values([GAP_SORTS[key], "rank"], ascending=[not sort.startswith("-"), True], kind="stable")
@@ -228,12 +268,37 @@ def _gap_table():
 
 def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[Any]]]:
     reasons = "reasons_en" if lang == "en" else "reasons_id"
-    headers = [t("rank", lang), t("code", lang), t("desa", lang), t("kecamatan", lang), t("status", lang),
-               t("priority", lang), t("tps", lang), t("voters", lang), t("meetings", lang), t("shortfall", lang),
-               t("incidents", lang), t("reasons", lang)]
-    rows = [[int(r.rank), r.code, r.name, r.kecamatan_name, status_label(r.status, lang), float(r.priority),
-             int(r.tps_count), int(r.voters), int(r.meetings_count), int(r.shortfall_total), int(r.incidents_count),
-             "; ".join(getattr(r, reasons))] for r in table.itertuples(index=False)]
+    headers = [
+        t("rank", lang),
+        t("code", lang),
+        t("desa", lang),
+        t("kecamatan", lang),
+        t("status", lang),
+        t("priority", lang),
+        t("tps", lang),
+        t("voters", lang),
+        t("meetings", lang),
+        t("shortfall", lang),
+        t("incidents", lang),
+        t("reasons", lang),
+    ]
+    rows = [
+        [
+            int(r.rank),
+            r.code,
+            r.name,
+            r.kecamatan_name,
+            status_label(r.status, lang),
+            float(r.priority),
+            int(r.tps_count),
+            int(r.voters),
+            int(r.meetings_count),
+            int(r.shortfall_total),
+            int(r.incidents_count),
+            "; ".join(getattr(r, reasons)),
+        ]
+        for r in table.itertuples(index=False)
+    ]
     return headers, rows
 
 
@@ -244,9 +309,15 @@ def gaps_page():
     base_q = dict(view.query())
     filter_q = {**base_q, "status": statuses} if statuses else base_q
     return render_template(
-        "pages/gaps.html", gaps=_records(table), statuses=statuses, sort=sort, sorts=list(GAP_SORTS),
-        filter_q=filter_q, reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
-        **_common(view, result))
+        "pages/gaps.html",
+        gaps=_records(table),
+        statuses=statuses,
+        sort=sort,
+        sorts=list(GAP_SORTS),
+        filter_q=filter_q,
+        reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
+        **_common(view, result),
+    )
 
 
 @bp.get("/gaps.csv")
@@ -276,9 +347,13 @@ def gaps_print():
         if len(own):
             sections.append({"code": code, "name": name, "gaps": _records(own)})
     filter_q = {**view.query(), "status": statuses} if statuses else view.query()
-    return render_template("pages/print.html", sections=sections, filter_q=filter_q,
-                           reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
-                           **_common(view, result))
+    return render_template(
+        "pages/print.html",
+        sections=sections,
+        filter_q=filter_q,
+        reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
+        **_common(view, result),
+    )
 
 
 @bp.get("/gaps/print/<code>.png")
@@ -292,8 +367,12 @@ def gaps_print_png(code: str):
     def render() -> bytes:
         desa = result.desa[result.desa["kecamatan_code"] == code]
         outline = result.kecamatan[result.kecamatan["code"] == code]
-        return kecamatan_png(desa, outline if hasattr(outline, "geometry") else None,
-                             title=f"{t('kecamatan', lang)} {row['name']}", lang=lang)
+        return kecamatan_png(
+            desa,
+            outline if hasattr(outline, "geometry") else None,
+            title=f"{t('kecamatan', lang)} {row['name']}",
+            lang=lang,
+        )
 
     png = png_cache().get_or_render(key, render)
     response = Response(png, mimetype="image/png")
@@ -312,8 +391,13 @@ def kecamatan_page(code: str):
     view = replace(view, kecamatan=code)
     desa = result.desa[result.desa["kecamatan_code"] == code].sort_values("priority_rank")
     reasons = layer_service.reasons_by_code(result, current_lang())
-    return render_template("pages/kecamatan.html", kec=row, desa=_records(desa.drop(columns="geometry")),
-                           reasons=reasons, **_common(view, result))
+    return render_template(
+        "pages/kecamatan.html",
+        kec=row,
+        desa=_records(desa.drop(columns="geometry")),
+        reasons=reasons,
+        **_common(view, result),
+    )
 
 
 @bp.get("/desa/<code>")
@@ -330,7 +414,14 @@ def desa_page(code: str):
     incidents = layer_service.visible_incidents(session_, result, view)
     reasons = layer_service.reasons_by_code(result, current_lang()).get(code, [])
     return render_template(
-        "pages/desa.html", desa=row, reasons=reasons, meetings=_records(meetings),
-        tps=_records(tps[tps["desa_code"] == code]), incidents=_records(incidents[incidents["desa_code"] == code]),
-        agencies=AGENCIES, levels=MEETING_LEVELS, incident_statuses=INCIDENT_STATUS_LABELS,
-        **_common(view, result))
+        "pages/desa.html",
+        desa=row,
+        reasons=reasons,
+        meetings=_records(meetings),
+        tps=_records(tps[tps["desa_code"] == code]),
+        incidents=_records(incidents[incidents["desa_code"] == code]),
+        agencies=AGENCIES,
+        levels=MEETING_LEVELS,
+        incident_statuses=INCIDENT_STATUS_LABELS,
+        **_common(view, result),
+    )

@@ -3,6 +3,7 @@
 Thin views: the body and query string are parsed here, everything else is in
 ``geo_app.services.records``; errors are typed and answered by ``geo_app.web.errors``.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ from ..records import parse, vocab
 from ..services import records as service
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import get_session
-from .serialise import records_feature_collection, rep_points
 from .access import role
+from .serialise import records_feature_collection, rep_points
 
 bp = Blueprint("records_api", __name__, url_prefix="/api")
 
@@ -27,22 +28,62 @@ _RESOURCE_RULE = '<any(meetings, "polling-stations", incidents):resource>'
 _LOCATION = {"desa_code", "desa", "kecamatan", "lat", "lon"}
 #: Input fields a body may carry per kind (canonical names, see geo_app/records/schema.py).
 INPUT_FIELDS = {
-    "meetings": _LOCATION | {"external_id", "title", "date", "start_time", "level", "venue", "organiser", "agencies",
-                             "reached_desa", "reaches_all_desa", "notes", "source_url", "synthetic"},
-    "tps": _LOCATION | {"number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes",
-                        "synthetic"},
-    "incidents": _LOCATION | {"external_id", "occurred_at", "reported_at", "category", "severity", "status",
-                              "description", "source", "source_url", "notes", "synthetic"},
+    "meetings": _LOCATION
+    | {
+        "external_id",
+        "title",
+        "date",
+        "start_time",
+        "level",
+        "venue",
+        "organiser",
+        "agencies",
+        "reached_desa",
+        "reaches_all_desa",
+        "notes",
+        "source_url",
+        "synthetic",
+    },
+    "tps": _LOCATION
+    | {"number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes", "synthetic"},
+    "incidents": _LOCATION
+    | {
+        "external_id",
+        "occurred_at",
+        "reported_at",
+        "category",
+        "severity",
+        "status",
+        "description",
+        "source",
+        "source_url",
+        "notes",
+        "synthetic",
+    },
 }
 #: Output names accepted back as input, so a client can send a record it read (GET) with changes.
 OUTPUT_ALIASES = {
-    "meetings": {"host_kecamatan_code": "kecamatan", "host_desa_code": "desa_code", "reached_desa_codes": "reached_desa"},
+    "meetings": {
+        "host_kecamatan_code": "kecamatan",
+        "host_desa_code": "desa_code",
+        "reached_desa_codes": "reached_desa",
+    },
     "tps": {},
     "incidents": {},
 }
 #: Computed or bookkeeping fields: ignored in a body rather than rejected.
-READ_ONLY = {"id", "created_at", "updated_at", "deleted_at", "point_desa_code", "location_mismatch", "placement",
-             "content_hash", "point_source", "kind"}
+READ_ONLY = {
+    "id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "point_desa_code",
+    "location_mismatch",
+    "placement",
+    "content_hash",
+    "point_source",
+    "kind",
+}
 LIST_FIELDS = {"agencies", "reached_desa"}
 _SCALARS = (str, int, float, bool, type(None))
 MAX_PAGE = 1_000_000
@@ -78,11 +119,15 @@ def json_body(kind: str) -> dict[str, Any]:
     try:
         body = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"JSON tidak sah / invalid JSON: {exc.msg} (baris {exc.lineno}, kolom {exc.colno})") from None
+        raise ValidationError(
+            f"JSON tidak sah / invalid JSON: {exc.msg} (baris {exc.lineno}, kolom {exc.colno})"
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise ValidationError(f"JSON tidak sah / invalid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise ValidationError(f"badan permintaan harus objek JSON, bukan {type(body).__name__} / body must be a JSON object")
+        raise ValidationError(
+            f"badan permintaan harus objek JSON, bukan {type(body).__name__} / body must be a JSON object"
+        )
     payload: dict[str, Any] = {}
     errors: dict[str, str] = {}
     aliases = OUTPUT_ALIASES[kind]
@@ -119,8 +164,10 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
 def _format_arg() -> str:
     fmt = (request.args.get("format") or "json").strip().lower()
     if fmt not in {"json", "geojson"}:
-        raise ValidationError("format harus json atau geojson / format must be json or geojson",
-                              details={"format": f"{fmt!r} tidak dikenal / unknown"})
+        raise ValidationError(
+            "format harus json atau geojson / format must be json or geojson",
+            details={"format": f"{fmt!r} tidak dikenal / unknown"},
+        )
     return fmt
 
 
@@ -141,8 +188,9 @@ def _page_url(page: int) -> str:
 
 def _geojson(records: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
     session = get_session()
-    return records_feature_collection(records, rep_points(desa_frame(session)),
-                                      rep_points(kecamatan_frame(session)), **members)
+    return records_feature_collection(
+        records, rep_points(desa_frame(session)), rep_points(kecamatan_frame(session)), **members
+    )
 
 
 @bp.get(f"/{_RESOURCE_RULE}")
@@ -220,15 +268,17 @@ def _labelled(options: dict[str, str] | tuple[str, ...]) -> list[dict[str, str]]
 def vocabulary():
     """Controlled vocabularies with their Indonesian labels, for clients building forms."""
     classes = tuple(_settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES))
-    return jsonify({
-        "levels": _labelled(vocab.MEETING_LEVELS),
-        "agencies": _labelled(vocab.AGENCIES),
-        "categories": _labelled(vocab.INCIDENT_CATEGORIES),
-        "severities": _labelled(vocab.SEVERITIES),
-        "statuses": _labelled(vocab.STATUSES),
-        "sources": _labelled(vocab.SOURCES),
-        "vulnerability_classes": _labelled(classes),
-    })
+    return jsonify(
+        {
+            "levels": _labelled(vocab.MEETING_LEVELS),
+            "agencies": _labelled(vocab.AGENCIES),
+            "categories": _labelled(vocab.INCIDENT_CATEGORIES),
+            "severities": _labelled(vocab.SEVERITIES),
+            "statuses": _labelled(vocab.STATUSES),
+            "sources": _labelled(vocab.SOURCES),
+            "vulnerability_classes": _labelled(classes),
+        }
+    )
 
 
 @bp.get("/mismatches")

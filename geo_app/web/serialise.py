@@ -1,4 +1,5 @@
 """GeoDataFrame → GeoJSON dicts for the API."""
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,9 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str]) -> dict[str
 Point = tuple[float, float]
 
 
-def display_point(record: dict[str, Any], desa_points: dict[str, Point],
-                  kecamatan_points: dict[str, Point] | None = None) -> tuple[Point | None, str | None]:
+def display_point(
+    record: dict[str, Any], desa_points: dict[str, Point], kecamatan_points: dict[str, Point] | None = None
+) -> tuple[Point | None, str | None]:
     """Where a record is drawn: its own point, else its desa's representative point, else (a meeting
     held for a whole kecamatan) the host kecamatan's; returns the point and which one was used."""
     if record.get("lon") is not None and record.get("lat") is not None:
@@ -55,20 +57,25 @@ def display_point(record: dict[str, Any], desa_points: dict[str, Point],
     return None, None
 
 
-def records_feature_collection(records: list[dict[str, Any]], desa_points: dict[str, Point],
-                               kecamatan_points: dict[str, Point] | None = None,
-                               **members: Any) -> dict[str, Any]:
+def records_feature_collection(
+    records: list[dict[str, Any]],
+    desa_points: dict[str, Point],
+    kecamatan_points: dict[str, Point] | None = None,
+    **members: Any,
+) -> dict[str, Any]:
     """Record dicts as a FeatureCollection (lon/lat order); every field is a property, plus
     ``point_source``. Extra keyword arguments become foreign members (e.g. paging totals)."""
     features = []
     for rec in records:
         point, source = display_point(rec, desa_points, kecamatan_points)
-        features.append({
-            "type": "Feature",
-            "id": rec.get("id"),
-            "geometry": None if point is None else {"type": "Point", "coordinates": [point[0], point[1]]},
-            "properties": {**{k: _clean(v) for k, v in rec.items()}, "point_source": source},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": rec.get("id"),
+                "geometry": None if point is None else {"type": "Point", "coordinates": [point[0], point[1]]},
+                "properties": {**{k: _clean(v) for k, v in rec.items()}, "point_source": source},
+            }
+        )
     return {"type": "FeatureCollection", **members, "features": features}
 
 

@@ -1,5 +1,6 @@
 """Alembic environment for geo_app. It reads no Flask config: geo_app.store.migrate passes the connection
 (``config.attributes["connection"]``, inside its locked transaction) or, for ``--sql`` output, the URL."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -25,8 +26,12 @@ OPTIONS = {
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
-                      dialect_opts={"paramstyle": "named"}, **OPTIONS)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **OPTIONS,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -34,8 +39,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("geo_app migrations run through geo_app.store.migrate (geo-app db ...), "
-                           "which passes the connection in config.attributes['connection']")
+        raise RuntimeError(
+            "geo_app migrations run through geo_app.store.migrate (geo-app db ...), "
+            "which passes the connection in config.attributes['connection']"
+        )
     context.configure(connection=connection, **OPTIONS)
     # the caller holds the connection in a transaction: begin_transaction() leaves commit/rollback to it
     with context.begin_transaction():

@@ -8,16 +8,17 @@ Revises:
 Create Date: 2026-11-29
 
 """
-from typing import Sequence, Union
+
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0001_baseline"
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def _area_columns() -> list[sa.Column]:
@@ -197,6 +198,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drops every table (and so every row): only for throw-away databases."""
-    for table in ("meeting_desa", "polling_station", "meeting", "incident", "desa", "kecamatan", "login_failure",
-                  "kabupaten", "data_version", "audit_log", "api_token", "app_user"):
+    for table in (
+        "meeting_desa",
+        "polling_station",
+        "meeting",
+        "incident",
+        "desa",
+        "kecamatan",
+        "login_failure",
+        "kabupaten",
+        "data_version",
+        "audit_log",
+        "api_token",
+        "app_user",
+    ):
         op.drop_table(table)

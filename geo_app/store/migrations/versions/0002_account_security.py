@@ -9,15 +9,16 @@ Revises: 0001_baseline
 Create Date: 2026-11-29
 
 """
-from typing import Sequence, Union
+
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_account_security"
-down_revision: Union[str, Sequence[str], None] = "0001_baseline"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001_baseline"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -28,15 +29,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_index(batch.f("ix_api_token_user_id"), ["user_id"], unique=False)
-        batch.create_foreign_key(batch.f("fk_api_token_user_id_app_user"), "app_user", ["user_id"], ["id"],
-                                 ondelete="CASCADE")
-    token = sa.table("api_token", sa.column("user_id", sa.Integer()), sa.column("created_by", sa.String()),
-                     sa.column("revoked_at", sa.DateTime(timezone=True)))
+        batch.create_foreign_key(
+            batch.f("fk_api_token_user_id_app_user"), "app_user", ["user_id"], ["id"], ondelete="CASCADE"
+        )
+    token = sa.table(
+        "api_token",
+        sa.column("user_id", sa.Integer()),
+        sa.column("created_by", sa.String()),
+        sa.column("revoked_at", sa.DateTime(timezone=True)),
+    )
     user = sa.table("app_user", sa.column("id", sa.Integer()), sa.column("username", sa.String()))
     owner = sa.select(user.c.id).where(user.c.username == token.c.created_by).scalar_subquery()
     op.execute(token.update().values(user_id=owner))
-    op.execute(token.update().where(token.c.user_id.is_(None), token.c.revoked_at.is_(None))
-               .values(revoked_at=sa.func.current_timestamp()))
+    op.execute(
+        token.update()
+        .where(token.c.user_id.is_(None), token.c.revoked_at.is_(None))
+        .values(revoked_at=sa.func.current_timestamp())
+    )
 
 
 def downgrade() -> None:
