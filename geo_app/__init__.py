@@ -26,9 +26,8 @@ def _instance_secret(instance: Path) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, storage, blueprints, error handlers and CLI; nothing at import time."""
-    from . import cli
+    from . import app_db, cli
     from .config import PROJECT_ROOT, load_settings
-    from .store import db
     from .web import register_web
 
     settings = load_settings(config)
@@ -51,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         hops = int(settings["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    db.init_app(app)
+    app_db.init_app(app)
     register_web(app)
     cli.register(app)
     return app

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .app_db import get_session
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
 from .services import audit as audit_service
@@ -19,7 +20,6 @@ from .services import demo as demo_service
 from .services import records_import as import_service
 from .services import users as user_service
 from .store import migrate
-from .store.db import get_session
 
 
 class GeoAppGroup(AppGroup):

@@ -31,11 +31,11 @@ def main() -> int:
         return 2
 
     from geo_app import create_app
+    from geo_app.app_db import get_session
     from geo_app.services.boundaries import import_boundaries
     from geo_app.services.demo import PointSampler, load_demo
     from geo_app.services.records_import import import_records
     from geo_app.store.adapter import desa_frame
-    from geo_app.store.db import get_session
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -170,9 +170,9 @@ def child(case: str, path: Path, kind: str) -> None:
     try:
         if case == "csv-rows-dry-run":
             from geo_app import create_app
+            from geo_app.app_db import get_session
             from geo_app.services.boundaries import import_boundaries
             from geo_app.services.records_import import import_records
-            from geo_app.store.db import get_session
 
             with tempfile.TemporaryDirectory() as tmp:
                 app = create_app(

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from geo_app import create_app
+from geo_app.app_db import get_session
 from geo_app.services.boundaries import import_boundaries
 from geo_app.services.users import create_user
-from geo_app.store.db import get_session
 from geo_app.store.models import User
 
 REPO = Path(__file__).resolve().parent.parent

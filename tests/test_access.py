@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.services import users as user_service
-from geo_app.store.db import get_session
 from geo_app.store.models import ApiToken, LoginFailure, User
 
 from .conftest import TEST_ADMIN, _csrf, _login, snapshot

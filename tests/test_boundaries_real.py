@@ -7,9 +7,10 @@ import pytest
 import shapely
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.services.boundaries import import_boundaries, kecamatan_summary
 from geo_app.store.adapter import desa_frame, from_wkb, kabupaten_frame, kecamatan_frame
-from geo_app.store.db import data_version, get_session
+from geo_app.store.db import data_version
 from geo_app.store.models import Kecamatan
 
 from .conftest import snapshot

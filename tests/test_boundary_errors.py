@@ -14,11 +14,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from geo_app.app_db import get_session
 from geo_app.ingest.fetch import boundary_files
 from geo_app.ingest.vector import PRESETS
 from geo_app.services.boundaries import import_boundaries
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session
 
 from .conftest import make_app, snapshot
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
+from geo_app.app_db import get_session
 from geo_app.store.adapter import kecamatan_frame
-from geo_app.store.db import get_session
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="install the test extra: pip install -e '.[test]'")
 

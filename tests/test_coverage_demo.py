@@ -15,10 +15,10 @@ import pytest
 import shapely
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.services.coverage import CoverageCache, get_coverage, load_inputs, to_csv
 from geo_app.services.demo import build_demo
 from geo_app.services.records import delete_record
-from geo_app.store.db import get_session
 from geo_app.store.models import Meeting
 
 from .conftest import SHARED_DATA, app_on_copy, snapshot

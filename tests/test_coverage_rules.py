@@ -15,9 +15,9 @@ import pytest
 import shapely
 
 from geo_app.analysis.coverage import CoverageSettings, compute_coverage, locate_points
+from geo_app.app_db import get_session
 from geo_app.errors import ValidationError
 from geo_app.store.adapter import desa_frame, kecamatan_frame
-from geo_app.store.db import get_session
 
 from .conftest import app_on_copy
 

@@ -13,11 +13,11 @@ import pytest
 import shapely
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.records.desa_lookup import DesaLookup
 from geo_app.services.demo import build_demo, load_demo
 from geo_app.services.records import mismatches
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session
 from geo_app.store.models import Desa, Incident, Meeting, PollingStation
 
 from .conftest import SHARED_DATA, snapshot

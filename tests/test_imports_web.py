@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
+from geo_app.app_db import get_session
 from geo_app.services import records as record_service
-from geo_app.store.db import get_session
 
 from .conftest import snapshot
 

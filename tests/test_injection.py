@@ -131,7 +131,8 @@ def _neutral(cell: str) -> bool:
 
 def test_exports_neutralise_formulas(client, hostile, runner):
     # a desa name that is a formula, as a hostile boundary file could bring
-    from geo_app.store.db import bump_version, get_session
+    from geo_app.app_db import get_session
+    from geo_app.store.db import bump_version
     from geo_app.store.models import Desa
 
     app = client.application

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from geo_app.app_db import get_session
 from geo_app.services import layers as layer_service
 from geo_app.services.records import create_record
-from geo_app.store.db import data_version, get_session
+from geo_app.store.db import data_version
 from tests.conftest import REPO, TEST_ADMIN, make_app
 
 

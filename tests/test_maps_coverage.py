@@ -11,6 +11,7 @@ import folium
 import pytest
 from folium import plugins
 
+from geo_app.app_db import get_session
 from geo_app.maps.i18n import STATUS_COLORS
 from geo_app.maps.layers import (
     CoverageDesaPolygons,
@@ -22,7 +23,6 @@ from geo_app.maps.layers import (
 )
 from geo_app.maps.overview import build_coverage_map
 from geo_app.services import layers as layer_service
-from geo_app.store.db import get_session
 from tests.conftest import find_elements
 
 EVIL = '<script>alert("x")</script> & "q"'

@@ -9,11 +9,11 @@ import folium
 import pytest
 from folium import plugins
 
+from geo_app.app_db import get_session
 from geo_app.maps.assets import remote_links
 from geo_app.maps.layers import DesaLabels, DesaPolygons, DesaSearch, KecamatanLabels, ScaleControl, fa_icon
 from geo_app.maps.overview import NO_BASE_MAP, build_overview_map
 from geo_app.store.adapter import desa_frame, kecamatan_frame
-from geo_app.store.db import get_session
 from tests.conftest import find_elements, snapshot
 
 #: issue 5: the overview page for the demo set stays under 1.5 MB

@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
+from geo_app.app_db import get_session
 from geo_app.maps.assets import remote_links
 from geo_app.services import coverage as coverage_service
 from geo_app.services import layers as layer_service
 from geo_app.services.records import create_record
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session, transaction
+from geo_app.store.db import transaction
 from geo_app.store.models import Desa
 from geo_app.store.records import incidents_frame, tps_frame
 from geo_app.web import export

@@ -10,12 +10,13 @@ import os
 import pytest
 
 from geo_app import create_app
+from geo_app.app_db import get_session
 from geo_app.services.boundaries import import_boundaries
 from geo_app.services.coverage import get_coverage
 from geo_app.services.demo import load_demo
 from geo_app.services.records import create_record
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import data_version, get_session
+from geo_app.store.db import data_version
 
 from .conftest import TEST_ADMIN, login_as, postgres_database
 

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from geo_app.app_db import get_session
 from geo_app.records import vocab
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session
 
 from .conftest import snapshot
 

@@ -9,12 +9,12 @@ import pytest
 import shapely
 
 from geo_app.analysis.placement import assign_desa
+from geo_app.app_db import get_session
 from geo_app.errors import RecordInvalid
 from geo_app.records import parse
 from geo_app.records.desa_lookup import DesaLookup, LookupError_
 from geo_app.records.schema import RecordContext, clean_record
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session
 
 # --- parsing as Indonesian spreadsheets write values -------------------------------------------------
 

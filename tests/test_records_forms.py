@@ -8,9 +8,9 @@ from html import unescape
 
 import pytest
 
+from geo_app.app_db import get_session
 from geo_app.records import vocab
 from geo_app.store.adapter import desa_frame
-from geo_app.store.db import get_session
 
 from .conftest import snapshot
 

@@ -13,10 +13,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.errors import InputFileError, ValidationError
 from geo_app.ingest.records_file import field_for, read_records_file, safe_cell
 from geo_app.services.records_import import import_records
-from geo_app.store.db import get_session
 from geo_app.store.models import DataVersion, Incident, Meeting, PollingStation
 
 from .conftest import REPO, snapshot

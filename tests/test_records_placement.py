@@ -13,12 +13,12 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.errors import RecordInvalid
 from geo_app.ingest.wilayah import read_dump
 from geo_app.records.schema import clean_record
 from geo_app.services.records import mismatches, record_context
 from geo_app.services.records_import import import_records
-from geo_app.store.db import get_session
 from geo_app.store.models import PollingStation
 
 METRIC = "EPSG:32747"

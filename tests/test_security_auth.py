@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from geo_app.app_db import get_session
 from geo_app.services import users as user_service
-from geo_app.store.db import get_session
 from geo_app.store.models import ApiToken, utcnow
 
 from .conftest import TEST_ADMIN, _csrf, _login

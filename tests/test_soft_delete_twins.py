@@ -10,10 +10,10 @@ import io
 import pytest
 from sqlalchemy import select
 
+from geo_app.app_db import get_session
 from geo_app.errors import Conflict
 from geo_app.services import records as service
 from geo_app.services.users import create_user
-from geo_app.store.db import get_session
 from geo_app.store.models import AuditEntry
 
 from .conftest import login_as, snapshot

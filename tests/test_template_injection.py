@@ -23,10 +23,10 @@ import markupsafe
 import openpyxl
 import pytest
 
+from geo_app.app_db import get_session
 from geo_app.ingest.vector import PRESETS
 from geo_app.services import layers as layer_service
 from geo_app.services.boundaries import import_boundaries
-from geo_app.store.db import get_session
 
 from .test_injection import _assert_safe_html, _delim, post_records
 

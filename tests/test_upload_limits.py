@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from geo_app.app_db import get_session
 from geo_app.config import load_settings
 from geo_app.errors import InputFileError, TooLarge
 from geo_app.ingest import xlsx_guard
 from geo_app.ingest.records_file import read_records_file
 from geo_app.services import records_import
 from geo_app.services.records_import import import_records
-from geo_app.store.db import get_session
 
 from .conftest import REPO, snapshot
 

@@ -9,8 +9,9 @@ import pytest
 import shapely
 from sqlalchemy import update
 
+from geo_app.app_db import get_session
 from geo_app.store.adapter import desa_frame, kecamatan_frame
-from geo_app.store.db import get_session, transaction
+from geo_app.store.db import transaction
 from geo_app.store.models import Desa, Kecamatan
 
 from .conftest import snapshot

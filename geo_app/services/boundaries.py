@@ -6,16 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import BoundariesMissing, ValidationError
+from ..errors import BoundariesMissing, NotFound, ValidationError
 from ..ingest.boundaries import BoundarySet, prepare_boundaries
 from ..ingest.fetch import boundary_files, cache_root, fetch_boundaries, is_cached
 from ..ingest.vector import ColumnMapping, read_desa_file
 from ..ingest.wilayah import read_dump
-from ..store.adapter import SaveCounts, save_boundaries
-from ..store.db import transaction
+from ..store.adapter import SaveCounts, desa_frame, kecamatan_frame, save_boundaries
+from ..store.db import data_version, transaction
 from ..store.models import Desa, Kabupaten, Kecamatan
 
 
@@ -122,3 +123,78 @@ def kecamatan_summary(session: Session) -> list[dict[str, Any]]:
         .order_by(Kecamatan.code)
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+# --- reads for the views (one call per endpoint) ----------------------------------------------------------
+
+
+def kecamatan_list(session: Session) -> gpd.GeoDataFrame:
+    """Every kecamatan with its desa count, as the boundary API lists them."""
+    require_boundaries(session)
+    kec = kecamatan_frame(session)
+    counts = desa_frame(session)["kecamatan_code"].value_counts()
+    return kec.assign(
+        kind="kecamatan",
+        kecamatan_code=kec["code"],
+        kecamatan_name=kec["name"],
+        desa_count=[int(counts.get(c, 0)) for c in kec["code"]],
+    )
+
+
+def desa_list(session: Session) -> gpd.GeoDataFrame:
+    require_boundaries(session)
+    return desa_frame(session)
+
+
+def desa_detail(session: Session, code: str) -> gpd.GeoDataFrame:
+    """The one-row frame of desa ``code``; an empty database is a 503, not "this desa does not exist"."""
+    require_boundaries(session)
+    row = desa_frame(session, code=code)
+    if row.empty:
+        raise NotFound(f"desa {code!r} tidak ditemukan / not found")
+    return row
+
+
+def places(session: Session) -> dict[str, Any]:
+    """Kecamatan and desa for the record forms' pickers and for showing names instead of codes."""
+    desa = desa_frame(session)
+    kecamatan = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
+    groups = [
+        {
+            "code": kec,
+            "name": kecamatan[kec],
+            "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])],
+        }
+        for kec, rows in desa.groupby("kecamatan_code", sort=True)
+    ]
+    return {
+        "kecamatan": sorted(kecamatan.items(), key=lambda kv: kv[1]),
+        "kecamatan_names": kecamatan,
+        "desa_groups": groups,
+        "desa_names": dict(zip(desa["code"], desa["name"])),
+        "desa_kecamatan": dict(zip(desa["code"], desa["kecamatan_code"])),
+    }
+
+
+Point = tuple[float, float]
+
+
+def representative_points(session: Session) -> tuple[dict[str, Point], dict[str, Point]]:
+    """``code -> (lon, lat)`` of each desa's and each kecamatan's representative point (records without a
+    point of their own are drawn there)."""
+
+    def points(frame) -> dict[str, Point]:
+        return {c: (float(x), float(y)) for c, x, y in zip(frame["code"], frame["rep_lon"], frame["rep_lat"])}
+
+    return points(desa_frame(session)), points(kecamatan_frame(session))
+
+
+def health(session: Session) -> dict[str, Any]:
+    """``/healthz``: the database answers; how many desa it holds and its data version."""
+    desa = session.scalar(select(func.count()).select_from(Desa))
+    return {"status": "ok", "desa": desa, "data_version": data_version(session)}
+
+
+def current_data_version(session: Session) -> str:
+    """Changes whenever any stored data changes (pages show it; caches key on it)."""
+    return data_version(session)

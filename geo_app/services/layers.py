@@ -470,8 +470,8 @@ def run_build(
 ) -> BuildReport:
     """``geo-app layers build`` and ``scripts/regenerate_layers.py``: settings from options, the app's
     asset registry and coverage cache, a progress bar (``click.progressbar``-like) when given."""
+    from ..app_db import database
     from ..maps.assets import app_registry
-    from ..store.db import get_session
 
     settings = coverage_service.coverage_settings(
         {**{k: v for k, v in overrides.items() if v not in (None, "")}, **coverage_service.parse_set_options(extra)}
@@ -489,10 +489,10 @@ def run_build(
         if bar is not None:
             bar.update(1)
 
-    with app.app_context():
+    with database(app).session() as session:
         try:
             return build_layers(
-                get_session(),
+                session,
                 out_dir,
                 settings,
                 app_registry(app),

@@ -1,4 +1,8 @@
-"""Engine per app, session per request (closed on teardown), as in Flask's tutorial app.
+"""The database: engine and session factory (:class:`Database`), transactions and the data version.
+
+Nothing here knows about the web framework: callers pass a :class:`~sqlalchemy.orm.Session`. The app
+opens one :class:`Database` at start and one session per request or CLI command (``geo_app/app_db.py``);
+a script opens its own with :meth:`Database.open` and :meth:`Database.session`.
 
 The schema is made and upgraded by the Alembic migrations in ``migrations/`` (see ``migrate.py``), not by
 ``create_all``: at start the database is brought to head or the app refuses to start."""
@@ -7,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,29 +42,30 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
-    try:
-        ensure_schema(engine, auto_upgrade=app.config.get("AUTO_UPGRADE", True))
-    except BaseException:
-        engine.dispose()
-        raise
-    app.extensions["geo_app.engine"] = engine
-    app.extensions["geo_app.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
-    app.teardown_appcontext(close_session)
+@dataclass(frozen=True)
+class Database:
+    """One database: its engine and a session factory (sessions keep loaded values after commit)."""
 
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
 
-def get_session() -> Session:
-    """The request's (or CLI command's) session, opened on first use."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["geo_app.sessionmaker"]()
-    return g.db_session
+    @classmethod
+    def open(cls, url: str, *, auto_upgrade: bool = True) -> Database:
+        """Connect and bring the schema to the migration head (or refuse, see ``migrate.ensure_schema``)."""
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine, auto_upgrade=auto_upgrade)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, sessionmaker(engine, expire_on_commit=False))
 
+    def session(self) -> Session:
+        """A new session; the caller closes it (``with database.session() as session:``)."""
+        return self.sessionmaker()
 
-def close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 @contextmanager

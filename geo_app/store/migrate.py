@@ -1,6 +1,6 @@
 """Schema migrations (Alembic), configured in code so they run from an installed package and any directory.
 
-At start ``db.init_app`` calls :func:`ensure_schema`:
+At start ``Database.open`` (``db.py``) calls :func:`ensure_schema`:
 
 * at head: nothing more than reading ``alembic_version`` (a few ms);
 * empty database: upgraded to head;

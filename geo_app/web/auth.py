@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlparse
 
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
+from ..app_db import get_session
 from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from ..services import users as user_service
-from ..store.db import get_session
 from .access import FRAMEWORK_PUBLIC, SAFE_METHODS, access_of, public, role
 
 bp = Blueprint("auth", __name__)
@@ -65,7 +65,7 @@ def required_role(method: str, endpoint: str) -> str | None:
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api")
+    return request.path.startswith(("/api", "/ogc"))  # /ogc: OGC API – Features clients expect a 401
 
 
 def guard():

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..app_db import get_session
 from ..errors import ValidationError
 from ..services import coverage as service
-from ..store.db import get_session
 from .access import role
 
 bp = Blueprint("coverage_api", __name__, url_prefix="/api")

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from ..app_db import get_session
 from ..errors import Conflict, RecordInvalid, ValidationError
 from ..records import vocab
 from ..services import records as service
-from ..store.adapter import desa_frame
-from ..store.db import get_session
+from ..services.boundaries import places
 from .access import role
 from .records_api import actor
 
@@ -102,24 +102,7 @@ def _vulnerability_classes() -> dict[str, str]:
 
 
 def _places() -> dict[str, Any]:
-    """Kecamatan and desa for the pickers and for showing names instead of codes."""
-    desa = desa_frame(get_session())
-    kecamatan = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
-    groups = [
-        {
-            "code": kec,
-            "name": kecamatan[kec],
-            "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])],
-        }
-        for kec, rows in desa.groupby("kecamatan_code", sort=True)
-    ]
-    return {
-        "kecamatan": sorted(kecamatan.items(), key=lambda kv: kv[1]),
-        "kecamatan_names": kecamatan,
-        "desa_groups": groups,
-        "desa_names": dict(zip(desa["code"], desa["name"])),
-        "desa_kecamatan": dict(zip(desa["code"], desa["kecamatan_code"])),
-    }
+    return places(get_session())
 
 
 def _vocab() -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
+from ..app_db import get_session
 from ..errors import GeoAppError, InputFileError, ValidationError
 from ..records import parse
 from ..services import audit
 from ..services.records_import import import_records
-from ..store.db import get_session
 from .access import role
 from .auth import actor
 

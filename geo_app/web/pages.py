@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 
-from ..analysis.coverage import STATUSES
+from ..app_db import get_session
 from ..errors import NotFound, ValidationError
 from ..maps.assets import render_map_page
 from ..maps.i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, severity_label, status_label, t
@@ -21,9 +21,8 @@ from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 from ..services import coverage as coverage_service
 from ..services import layers as layer_service
-from ..services.boundaries import has_boundaries, kecamatan_summary
+from ..services.boundaries import current_data_version, has_boundaries, kecamatan_summary
 from ..services.static_maps import kecamatan_png
-from ..store.db import data_version, get_session
 from . import export
 from .access import role
 
@@ -137,7 +136,7 @@ def _common(view, result) -> dict[str, Any]:
         "settings": result.settings,
         "kecamatan_options": list(zip(result.kecamatan["code"], result.kecamatan["name"])),
         "category_options": list(INCIDENT_CATEGORIES),
-        "data_version": data_version(get_session()),
+        "data_version": current_data_version(get_session()),
     }
 
 
@@ -261,7 +260,7 @@ def _gap_table():
             details={"sort": "unknown sort key"},
         )
     table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses).copy()
-    table["status_order"] = table["status"].map({s: i for i, s in enumerate(STATUSES)})
+    table["status_order"] = table["status"].map({s: i for i, s in enumerate(coverage_service.STATUSES)})
     table = table.sort_values([GAP_SORTS[key], "rank"], ascending=[not sort.startswith("-"), True], kind="stable")
     return view, result, table, statuses or [], sort
 
@@ -362,7 +361,7 @@ def gaps_print_png(code: str):
     view, result = _view()
     row = _kecamatan_row(result, code)
     lang = current_lang()
-    key = ("png", code, data_version(get_session()), result.settings.cache_key(), lang)
+    key = ("png", code, current_data_version(get_session()), result.settings.cache_key(), lang)
 
     def render() -> bytes:
         desa = result.desa[result.desa["kecamatan_code"] == code]

@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
+from ..app_db import get_session
 from ..errors import RecordInvalid, ValidationError
 from ..records import parse, vocab
 from ..services import records as service
-from ..store.adapter import desa_frame, kecamatan_frame
-from ..store.db import get_session
+from ..services.boundaries import representative_points
 from .access import role
-from .serialise import records_feature_collection, rep_points
+from .serialise import records_feature_collection
 
 bp = Blueprint("records_api", __name__, url_prefix="/api")
 
@@ -187,10 +187,7 @@ def _page_url(page: int) -> str:
 
 
 def _geojson(records: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
-    session = get_session()
-    return records_feature_collection(
-        records, rep_points(desa_frame(session)), rep_points(kecamatan_frame(session)), **members
-    )
+    return records_feature_collection(records, *representative_points(get_session()), **members)
 
 
 @bp.get(f"/{_RESOURCE_RULE}")
