@@ -6,6 +6,8 @@ descriptions) is shown as entered. No Flask import: map builders take ``lang`` a
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..records.vocab import INCIDENT_CATEGORIES
 from ..records.vocab import SEVERITIES as SEVERITY_LABELS_ID
 
@@ -13,7 +15,15 @@ LANGS = ("id", "en")
 DEFAULT_LANG = "id"
 
 #: coverage status → fill colour (ColorBrewer RdYlGn-like, readable in greyscale print too)
-STATUS_COLORS = {"uncovered": "#d7301f", "at_risk": "#fc8d59", "insecure": "#fee08b", "covered": "#66bd63"}
+STATUS_COLORS = {
+    "uncovered": "#d7301f",
+    "at_risk": "#fc8d59",
+    "insecure": "#fee08b",
+    "no_data": "#bdbdbd",
+    "covered": "#66bd63",
+}
+#: outline of desa a planned rakor will reach (drawn over the status fill)
+PLANNED_COLOR = "#2c7bb6"
 #: incident severity → awesome-markers colour
 SEVERITY_MARKER_COLORS = {"high": "darkred", "medium": "orange", "low": "beige"}
 
@@ -41,6 +51,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "status.at_risk": "Rawan insiden",
         "status.insecure": "Kurang personel",
         "status.covered": "Aman",
+        "status.no_data": "Belum ada data TPS",
+        "flag.uncovered": "belum terjangkau",
+        "flag.at_risk": "rawan insiden",
+        "flag.insecure": "kurang personel",
+        "flag.no_data": "tanpa data TPS",
+        "flag.follow_up": "perlu tindak lanjut",
+        "flag.location_mismatch": "lokasi tidak cocok",
+        "flags": "Tanda",
+        "planned_meeting": "Rakor terencana",
+        "plan.none": "belum terjangkau, belum ada rencana",
+        "plan.planned": "belum terjangkau, direncanakan",
+        "plan.reached": "terjangkau",
+        "layer.planned": "Jangkauan rakor terencana",
+        "desa_without_tps": "Desa tanpa data TPS",
+        "personnel_required": "Personel dibutuhkan",
+        "personnel_assigned": "Personel ditugaskan",
+        "personnel_short": "Kekurangan",
         "legend_title": "Status cakupan desa",
         "layer.desa": "Desa/Kelurahan",
         "layer.kecamatan": "Batas kecamatan",
@@ -135,6 +162,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "status.at_risk": "Incident risk",
         "status.insecure": "Short of personnel",
         "status.covered": "Covered",
+        "status.no_data": "No TPS data",
+        "flag.uncovered": "not reached",
+        "flag.at_risk": "incident risk",
+        "flag.insecure": "short of personnel",
+        "flag.no_data": "no TPS data",
+        "flag.follow_up": "needs follow-up",
+        "flag.location_mismatch": "location mismatch",
+        "flags": "Flags",
+        "planned_meeting": "Planned meeting",
+        "plan.none": "not reached, nothing planned",
+        "plan.planned": "not reached, planned",
+        "plan.reached": "reached",
+        "layer.planned": "Reach of planned meetings",
+        "desa_without_tps": "Desa without TPS data",
+        "personnel_required": "Personnel required",
+        "personnel_assigned": "Personnel assigned",
+        "personnel_short": "Short",
         "legend_title": "Desa coverage status",
         "layer.desa": "Desa/Kelurahan",
         "layer.kecamatan": "Kecamatan boundaries",
@@ -242,3 +286,89 @@ def severity_label(severity: str, lang: str = DEFAULT_LANG) -> str:
 def category_label(category: str, lang: str = DEFAULT_LANG) -> str:
     table = _EN_CATEGORIES if check_lang(lang) == "en" else INCIDENT_CATEGORIES
     return table.get(category, str(category))
+
+
+def flag_label(flag: str, lang: str = DEFAULT_LANG) -> str:
+    return t(f"flag.{flag}", lang)
+
+
+# --- coverage reason texts (one line per flag of a desa row) -------------------------------------
+
+FORCE_LABELS = {
+    "id": {"police": "Polri", "tni": "TNI", "linmas": "Linmas"},
+    "en": {"police": "police", "tni": "TNI", "linmas": "Linmas"},
+}
+
+
+def _day(value: Any) -> str:
+    import pandas as pd
+
+    return "-" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d-%m-%Y")
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def reason_texts(row: Any, settings: Any, lang: str = DEFAULT_LANG) -> list[str]:
+    """Plain-language lines for each flag of one coverage row (``CoverageResult.desa`` row)."""
+    en = check_lang(lang) == "en"
+    out: list[str] = []
+    first, last = (_day(d) for d in settings.meeting_window)
+    for flag in row.flags:
+        if flag == "uncovered":
+            planned = getattr(row, "planned_meeting_date", None)
+            plan = (
+                (f"; planned {_day(planned)}" if en else f"; direncanakan {_day(planned)}")
+                if planned is not None and not _isna(planned)
+                else ("; nothing planned" if en else "; belum ada rencana rakor")
+            )
+            out.append(
+                f"No coordination meeting reached it from {first} to {last} ({row.tps_count} TPS, {row.voters} voters){plan}"
+                if en
+                else f"Belum dijangkau rakor dari {first} sampai {last} ({row.tps_count} TPS, {row.voters} pemilih){plan}"
+            )
+        elif flag == "insecure":
+            names = FORCE_LABELS["en" if en else "id"]
+            short = {f: int(getattr(row, f"shortfall_{f}")) for f in ("police", "tni", "linmas")}
+            parts = ", ".join(f"{n} {names[f]}" for f, n in short.items() if n)
+            if en:
+                text = f"{row.tps_below_requirement} of {row.tps_count} TPS below the required security personnel"
+                out.append(text + (f"; the desa is short of {parts}" if parts else ""))
+            else:
+                text = f"{row.tps_below_requirement} dari {row.tps_count} TPS kurang personel pengamanan"
+                out.append(text + (f"; desa kurang {parts}" if parts else ""))
+        elif flag == "at_risk":
+            days = settings.incident_window_days
+            out.append(
+                f"{row.unresolved_count} unresolved incidents weighing {_num(row.unresolved_weight)} "
+                f"(threshold {_num(settings.at_risk_threshold)}) in the last {days} days"
+                if en
+                else f"{row.unresolved_count} insiden belum tuntas dengan bobot {_num(row.unresolved_weight)} "
+                f"(ambang {_num(settings.at_risk_threshold)}) dalam {days} hari terakhir"
+            )
+        elif flag == "no_data":
+            out.append(
+                "No TPS recorded: security cannot be judged"
+                if en
+                else "Belum ada data TPS: pengamanan belum bisa dinilai"
+            )
+        elif flag == "follow_up":
+            out.append(
+                f"An unresolved incident ({_day(row.last_incident_at)}) came after the last meeting "
+                f"({_day(row.last_meeting_date)})"
+                if en
+                else f"Ada insiden belum tuntas ({_day(row.last_incident_at)}) setelah rakor terakhir "
+                f"({_day(row.last_meeting_date)})"
+            )
+        elif flag == "location_mismatch":
+            out.append(
+                "A TPS point lies outside its recorded desa" if en else "Titik TPS berada di luar desa yang dicatat"
+            )
+    return out
+
+
+def _isna(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -21,9 +21,11 @@ from folium.template import Template
 from .display import escape, script_json
 from .i18n import (
     DEFAULT_LANG,
+    PLANNED_COLOR,
     SEVERITY_MARKER_COLORS,
     STATUS_COLORS,
     category_label,
+    flag_label,
     severity_label,
     status_label,
     t,
@@ -196,11 +198,6 @@ class DesaLabels(_NameLabels):
         super().__init__(desa, name, show)
 
 
-def fa_icon(icon: str, color: str = "blue", icon_color: str = "white") -> folium.Icon:
-    """A marker icon from Font Awesome (served locally); Bootstrap 3 glyphicons are not installed."""
-    return folium.Icon(icon=icon, prefix="fa", color=color, icon_color=icon_color)
-
-
 # --- coverage ------------------------------------------------------------------------------------
 
 
@@ -252,12 +249,18 @@ class CoverageDesaPolygons(DesaPolygons):
         super().__init__(desa, name or t("layer.desa", lang), lang=lang, **style)
 
     def feature_style(self, feature: dict, base: dict) -> dict:
-        status = feature["properties"].get("status")
-        return {**base, "fillColor": STATUS_COLORS.get(status, "#bbbbbb")}
+        props = feature["properties"]
+        style = {**base, "fillColor": STATUS_COLORS.get(props.get("status"), "#bbbbbb")}
+        if props.get("planned"):  # a planned rakor will reach it: a dashed blue outline
+            style.update(color=PLANNED_COLOR, weight=3, dashArray="5 4")
+        return style
 
     def properties(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         out = super().properties(gdf)
         out["status"] = gdf["status"].astype(str).to_numpy()
+        out["flags"] = [",".join(f) for f in gdf["flags"]] if "flags" in gdf else ""
+        planned = gdf["planned_meeting_date"].notna() if "planned_meeting_date" in gdf else False
+        out["planned"] = np.asarray(planned, dtype=bool) if "planned_meeting_date" in gdf else False
         out["popup"] = [self._popup_html(row) for row in gdf.itertuples(index=False)]
         return out
 
@@ -268,6 +271,11 @@ class CoverageDesaPolygons(DesaPolygons):
             _row(t("kecamatan", lang), escape(row.kecamatan_name)),
             _row(t("code", lang), escape(row.code)),
             _row(t("status", lang), escape(status_label(row.status, lang))),
+            _row(
+                t("flags", lang),
+                escape(", ".join(flag_label(f, lang) for f in getattr(row, "flags", []) or []) or "-"),
+            ),
+            _row(t("planned_meeting", lang), escape(_fmt_day(getattr(row, "planned_meeting_date", None)))),
             _row(t("tps", lang), _fmt_int(row.tps_count)),
             _row(t("voters", lang), _fmt_int(row.voters)),
             _row(t("meetings", lang), _fmt_int(row.meetings_count)),
@@ -334,6 +342,10 @@ class StatusLegend(folium.MacroElement):
                 f'<div data-status="{status}"><i style="background:{color}"></i>'
                 f'{escape(status_label(status, lang))}: <span class="count">{self.counts[status]}</span></div>'
             )
+        lines.append(
+            f'<div data-status="planned"><i style="background:#fff;border:2px dashed {PLANNED_COLOR}"></i>'
+            f"{escape(t('layer.planned', lang))}</div>"
+        )
         self.html = "".join(lines)
         self.html_json = script_json(self.html)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from ..analysis.placement import DEFAULT_TOLERANCE_M, assign_desa
+from ..analysis.placement import DEFAULT_TOLERANCE_M, candidates, choose_desa
 from ..errors import RecordInvalid, ValidationError
 from ..geo import check_lat_lon
 from . import parse, vocab
@@ -43,7 +43,7 @@ class RecordContext:
     vulnerability_classes: tuple[str, ...] = vocab.VULNERABILITY_CLASSES
     allow_extra_agencies: bool = True
     lookup: DesaLookup = field(init=False)
-    _placed: dict[tuple[float, float], tuple[str | None, str, float]] = field(default_factory=dict, init=False)
+    _placed: dict[tuple[float, float], tuple[list[str], str | None, float]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.lookup = DesaLookup(self.desa)
@@ -54,17 +54,16 @@ class RecordContext:
         if not todo:
             return
         geoms = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in todo], [p[1] for p in todo]), crs="EPSG:4326")
-        result = assign_desa(geoms, self.desa, self.tolerance_m)
-        # column lists, not iterrows(): iterrows turns the None of an outside point into NaN
-        for p, code, how, dist in zip(
-            todo, result["desa_code"].tolist(), result["placement"].tolist(), result["distance_m"].tolist()
-        ):
-            code = code if isinstance(code, str) else None
-            self._placed[p] = (code, how, float(dist) if code else float("nan"))
+        covering, nearest, distance = candidates(geoms, self.desa, self.tolerance_m)
+        for p, cov, near, dist in zip(todo, covering, nearest, distance.tolist()):
+            self._placed[p] = (cov, near, float(dist))
 
-    def place(self, lon: float, lat: float) -> tuple[str | None, str, float]:
+    def place(self, lon: float, lat: float, declared: str | None = None) -> tuple[str | None, str, float]:
+        """(desa code, how, distance in m) by the one placement rule (``analysis.placement``)."""
         self.prefetch([(lon, lat)])
-        return self._placed[(lon, lat)]
+        cov, near, dist = self._placed[(lon, lat)]
+        code, how = choose_desa(cov, near, declared)
+        return code, how, (0.0 if cov else dist) if code else float("nan")
 
 
 class _Collector:
@@ -165,7 +164,7 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         except ValidationError as exc:
             c.fail("lat", exc.message)
         else:
-            placed, how, distance = ctx.place(lon, lat)
+            placed, how, distance = ctx.place(lon, lat, desa_code)
             if placed is None:
                 c.fail(
                     "lat",

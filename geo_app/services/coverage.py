@@ -20,10 +20,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy.orm import Session
 
-from ..analysis.coverage import STATUSES, CoverageResult, CoverageSettings, compute_coverage
+from .. import geojson
+from ..analysis.coverage import FLAGS, STATUSES, CoverageResult, CoverageSettings, compute_coverage
+from ..analysis.placement import DEFAULT_TOLERANCE_M
 from ..cells import neutralise
 from ..errors import ValidationError
 from ..store.adapter import desa_frame, kecamatan_frame
@@ -40,21 +41,29 @@ DESA_COLUMNS = [
     "kecamatan_code",
     "kecamatan_name",
     "status",
-    "reasons",
+    "flags",
     "priority",
     "priority_rank",
     "reached",
     "meetings_count",
     "last_meeting_date",
+    "planned_meeting_date",
     "nearest_venue_km",
     "tps_count",
     "voters",
     "tps_secured",
     "tps_below_requirement",
+    "required_police",
+    "required_tni",
+    "required_linmas",
+    "assigned_police",
+    "assigned_tni",
+    "assigned_linmas",
     "shortfall_police",
     "shortfall_tni",
     "shortfall_linmas",
     "shortfall_total",
+    "tps_location_mismatch",
     "incidents_count",
     "incidents_low",
     "incidents_medium",
@@ -62,8 +71,8 @@ DESA_COLUMNS = [
     "incident_weight",
     "unresolved_count",
     "unresolved_weight",
+    "unresolved_after_last_meeting",
     "last_incident_at",
-    "incident_after_last_meeting",
     "rep_lon",
     "rep_lat",
 ]
@@ -73,24 +82,33 @@ KECAMATAN_COLUMNS = [
     "desa_count",
     "desa_reached",
     "share_desa_reached",
+    "desa_no_tps",
+    "desa_planned",
     "tps_count",
     "tps_secured",
     "share_tps_secured",
     "voters",
     "voters_uncovered",
+    "required_police",
+    "required_tni",
+    "required_linmas",
+    "assigned_police",
+    "assigned_tni",
+    "assigned_linmas",
+    "short_police",
+    "short_tni",
+    "short_linmas",
     "shortfall_total",
     "incidents_count",
     "incident_weight",
     "unresolved_count",
     "unresolved_weight",
-    "status_uncovered",
-    "status_at_risk",
-    "status_insecure",
-    "status_covered",
+    *[f"status_{s}" for s in STATUSES],
+    *[f"flag_{f}" for f in FLAGS],
     "rep_lon",
     "rep_lat",
 ]
-GAP_COLUMNS = ["rank", *DESA_COLUMNS[:9], "reasons_id", "reasons_en", *DESA_COLUMNS[9:]]
+GAP_COLUMNS = ["rank", *DESA_COLUMNS[:9], "plan", "reasons_id", "reasons_en", *DESA_COLUMNS[9:]]
 
 
 class CoverageCache:
@@ -140,17 +158,26 @@ def coverage_settings(
 
 
 def get_coverage(
-    session: Session, settings: CoverageSettings | None = None, cache: CoverageCache | None = None
+    session: Session,
+    settings: CoverageSettings | None = None,
+    cache: CoverageCache | None = None,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> CoverageResult:
     """The coverage result for the stored data, from ``cache`` when the data and settings are unchanged."""
     settings = settings or CoverageSettings()
     require_boundaries(session)
-    key = (data_version(session), settings.cache_key())
+    key = (data_version(session), f"{settings.cache_key()}|{tolerance_m:g}")
 
     def compute() -> CoverageResult:
         frames = load_inputs(session)
         return compute_coverage(
-            frames["desa"], frames["kecamatan"], frames["meetings"], frames["tps"], frames["incidents"], settings
+            frames["desa"],
+            frames["kecamatan"],
+            frames["meetings"],
+            frames["tps"],
+            frames["incidents"],
+            settings,
+            tolerance_m,
         )
 
     return cache.get_or_compute(key, compute) if cache is not None else compute()
@@ -253,24 +280,21 @@ def to_csv(records: list[dict[str, Any]], columns: list[str]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for rec in records:
-        writer.writerow([neutralise(rec.get(c)) for c in columns])
+        writer.writerow([neutralise(_cell(rec.get(c))) for c in columns])
     return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Lists (flags, reasons) as one comma-separated cell."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def to_geojson(frame: gpd.GeoDataFrame, columns: list[str], **members: Any) -> dict[str, Any]:
     """Polygons (EPSG:4326, lon/lat) with the listed columns as properties."""
     props = rows(frame, columns)
-    geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else [None] * len(frame)
-    features = [
-        {
-            "type": "Feature",
-            "id": p.get("code"),
-            "geometry": None if g is None else shapely.geometry.mapping(g),
-            "properties": p,
-        }
-        for p, g in zip(props, geoms)
-    ]
-    return {"type": "FeatureCollection", **members, "features": features}
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs="EPSG:4326")
+    return geojson.feature_collection(geojson.frame_features(frame, props, id_field="code"), **members)
 
 
 def summary_for(result: CoverageResult, kecamatan: str | None = None) -> dict[str, Any]:
@@ -288,6 +312,7 @@ _TABLE_COLUMNS = [  # (header, column, width)
     ("Desa", "name", 20),
     ("Kecamatan", "kecamatan_name", 14),
     ("Status", "status", 9),
+    ("Tanda/flags", "flags", 24),
     ("Prioritas", "priority", 9),
     ("TPS", "tps_count", 4),
     ("Pemilih", "voters", 7),
@@ -299,6 +324,8 @@ _TABLE_COLUMNS = [  # (header, column, width)
 
 def _table(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     def cell(value: Any, width: int) -> str:
+        if isinstance(value, list):
+            value = ",".join(value)
         text = "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
         return text[:width].ljust(width) if not isinstance(value, (int, float)) else text.rjust(width)
 
@@ -308,7 +335,8 @@ def _table(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     counts = summary.get("status_counts") or {s: summary.get(f"status_{s}", 0) for s in STATUSES}
     lines.append(
         f"{len(records)} desa; belum terjangkau/uncovered {counts['uncovered']}, rawan insiden/at_risk "
-        f"{counts['at_risk']}, kurang personel/insecure {counts['insecure']}, aman/covered {counts['covered']}; "
+        f"{counts['at_risk']}, kurang personel/insecure {counts['insecure']}, tanpa data TPS/no_data "
+        f"{counts['no_data']}, aman/covered {counts['covered']}; "
         f"pemilih di desa belum terjangkau / voters uncovered: {summary.get('voters_uncovered', 0):,}"
     )
     return "\n".join(lines)

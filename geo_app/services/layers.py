@@ -158,44 +158,30 @@ def visible_meetings(session: Session, result: CoverageResult, view: MapView) ->
     (held there or reaching one of its desa)."""
     desa = result.desa
     df = meetings_frame(session, desa)
-    venue = result.meetings[["id", "venue_lon", "venue_lat", "in_window", "reached_desa_count"]]
+    venue = result.meetings[["id", "venue_lon", "venue_lat", "in_window", "reached_desa_count", "reached_codes"]]
     df = df.merge(venue, on="id", how="left")
     df = df[df["in_window"].fillna(False).astype(bool).to_numpy()].copy()
     names = dict(zip(desa["code"], desa["name"]))
     desa_kec = dict(zip(desa["code"], desa["kecamatan_code"]))
     kec_names = dict(zip(result.kecamatan["code"], result.kecamatan["name"]))
-    df["reached_names"] = [[names.get(c, c) for c in codes] for codes in df["reached_desa_codes"]]
+    df["reached_names"] = [[names.get(c, c) for c in codes] for codes in df["reached_codes"]]
     df["host_kecamatan_name"] = df["host_kecamatan_code"].map(kec_names)
     if view.kecamatan:
         k = view.kecamatan
         mask = [
             hk == k or desa_kec.get(hd) == k or any(desa_kec.get(c) == k for c in codes)
-            for hk, hd, codes in zip(df["host_kecamatan_code"], df["host_desa_code"], df["reached_desa_codes"])
+            for hk, hd, codes in zip(df["host_kecamatan_code"], df["host_desa_code"], df["reached_codes"])
         ]
         df = df[pd.Series(mask, index=df.index, dtype=bool)]
     return df.sort_values("date", ascending=False)
 
 
-def meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str) -> pd.DataFrame:
-    """Rakor that reached the desa, by the coverage rules (listed; desa-level held there; kecamatan-level
-    recorded as reaching every desa of its kecamatan)."""
+def meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str | None = None) -> pd.DataFrame:
+    """Rakor that reached the desa: ``meetings`` carries ``reached_codes`` from the coverage result,
+    computed by the one reach rule (``analysis.coverage.meeting_reach``)."""
     if meetings.empty:
         return meetings
-    host_kec = meetings["host_kecamatan_code"].where(
-        meetings["host_kecamatan_code"].notna(), meetings["host_desa_code"].str[:8]
-    )
-    mask = [
-        code in list(listed)
-        or (level == "desa" and hd == code)
-        or (level == "kecamatan" and bool(all_) and hk == kecamatan_code)
-        for listed, level, hd, all_, hk in zip(
-            meetings["reached_desa_codes"],
-            meetings["level"],
-            meetings["host_desa_code"],
-            meetings["reaches_all_desa"],
-            host_kec,
-        )
-    ]
+    mask = [code in list(codes) for codes in meetings["reached_codes"]]
     return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
 
 
