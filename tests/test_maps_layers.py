@@ -7,12 +7,10 @@ import re
 
 import folium
 import pytest
-from folium import plugins
 
 from geo_app.app_db import get_session
 from geo_app.maps.assets import remote_links
-from geo_app.maps.layers import DesaLabels, DesaPolygons, DesaSearch, KecamatanLabels, ScaleControl, fa_icon
-from geo_app.maps.overview import NO_BASE_MAP, build_overview_map
+from geo_app.maps.layers import DesaLabels, DesaPolygons, DesaSearch, KecamatanLabels
 from geo_app.store.adapter import desa_frame, kecamatan_frame
 from tests.conftest import find_elements, snapshot
 
@@ -26,21 +24,6 @@ def frames(app):
     with app.app_context():
         session = get_session()
         return desa_frame(session), kecamatan_frame(session)
-
-
-def test_overview_has_every_desa_kecamatan_label_and_control(frames):
-    desa, kecamatan = frames
-    m = build_overview_map(desa, kecamatan)
-    [desa_layer] = find_elements(m, DesaPolygons)
-    features = desa_layer.geojson.data["features"]
-    assert sorted(f["properties"]["code"] for f in features) == sorted(desa["code"])
-    [labels] = find_elements(m, KecamatanLabels)
-    texts = sorted(re.sub(r"<[^>]+>", "", mk.icon.options["html"]) for mk in find_elements(labels, folium.Marker))
-    assert texts == sorted(kecamatan["name"])
-    assert len(find_elements(m, DesaSearch)) == 1 and len(find_elements(m, plugins.Fullscreen)) == 1
-    assert len(find_elements(m, ScaleControl)) == 1 and len(find_elements(m, folium.LayerControl)) == 1
-    layer_names = [c.layer_name for c in m._children.values() if isinstance(c, folium.map.Layer)]
-    assert layer_names == ["OpenStreetMap", NO_BASE_MAP, "Desa/Kelurahan", "Batas kecamatan", "Nama kecamatan"]
 
 
 def test_labels_lie_inside_their_polygon(frames):
@@ -69,22 +52,18 @@ def test_user_text_is_escaped_in_tooltips_labels_and_search(frames):
     desa.loc[desa.index[0], "name"] = EVIL
     desa.loc[desa.index[0], "kecamatan_name"] = EVIL
     kecamatan.loc[kecamatan.index[0], "name"] = EVIL
-    m = build_overview_map(desa, kecamatan)
+    m = folium.Map()
+    desa_layer = DesaPolygons(desa).add_to(m)
+    labels = KecamatanLabels(kecamatan).add_to(m)
+    DesaSearch(desa_layer).add_to(m)
     html = m.get_root().render()
     assert "<script>alert" not in html
     escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;q&quot;"
-    [desa_layer] = find_elements(m, DesaPolygons)
     props = desa_layer.geojson.data["features"][0]["properties"]
     assert props["name"] == escaped and props["label"] == f"{escaped} — {escaped}"
-    [labels] = find_elements(m, KecamatanLabels)
     assert escaped in find_elements(labels, folium.Marker)[0].icon.options["html"]
     desa_labels = DesaLabels(desa)
     assert escaped in find_elements(desa_labels, folium.Marker)[0].icon.options["html"]
-
-
-def test_fa_icon_uses_font_awesome():
-    icon = fa_icon("flag", color="red")
-    assert icon.options["prefix"] == "fa" and icon.options["icon"] == "flag"
 
 
 def test_map_page_is_local_only_and_within_budget(client):

@@ -494,9 +494,7 @@ def test_no_map_element_output_is_template_source(client, renamed):
     from branca.element import Element
     from jinja2 import Environment
 
-    from geo_app.maps.overview import build_kecamatan_map, build_overview_map
     from geo_app.services import coverage as coverage_service
-    from geo_app.store.adapter import desa_frame, kecamatan_frame
 
     post_every_payload(client)
     app, env = client.application, Environment()
@@ -514,11 +512,6 @@ def test_no_map_element_output_is_template_source(client, renamed):
                 labels="desa",
                 highlight=result.desa[result.desa["code"] == PENARIK],
             ),
-        ]
-        desa, kecamatan = desa_frame(session), kecamatan_frame(session)
-        maps += [
-            build_overview_map(desa, kecamatan),
-            build_kecamatan_map(desa[desa["kecamatan_code"] == PENARIK_KEC], kecamatan, PENARIK_KEC),
         ]
     for m in maps:
         figure = m.get_root()

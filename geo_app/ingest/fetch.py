@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -113,7 +112,3 @@ def _read_source(source: str, rel: str, timeout: float) -> bytes:
         raise BoundarySourceError(f"boundary source {source}: {rel} is missing") from None
     except OSError as exc:
         raise BoundarySourceError(f"boundary source {path}: cannot read ({exc.strerror})") from None
-
-
-def clear_cache(shapefile_dir: str | Path) -> None:
-    shutil.rmtree(cache_root(shapefile_dir), ignore_errors=True)

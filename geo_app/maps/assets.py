@@ -177,8 +177,8 @@ CDN_MAP: dict[str, tuple[str, str] | None] = {
         "leaflet-awesome-markers",
         "leaflet.awesome-markers.css",
     ),
-    # Bootstrap 3 glyphicons: no registry package ships the font; the project's markers use
-    # Font Awesome icons (prefix="fa"), see layers.fa_icon.
+    # Bootstrap 3 glyphicons: no registry package ships the font; a marker icon would use
+    # Font Awesome (folium.Icon(prefix="fa")), which is served.
     "/bootstrap/3.0.0/css/bootstrap-glyphicons.css": OMIT,
     # only for folium.Icon(angle=...), which the project does not use; not shipped in folium's wheel
     "/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": OMIT,

@@ -18,7 +18,6 @@ from .layers import (
     CoverageDesaPolygons,
     DesaHighlight,
     DesaLabels,
-    DesaPolygons,
     DesaSearch,
     FullscreenControl,
     IncidentHeat,
@@ -52,36 +51,6 @@ def base_map(bounds_of: gpd.GeoDataFrame, base: str = "osm", lang: str = DEFAULT
     ScaleControl().add_to(m)
     FullscreenControl(lang).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    return m
-
-
-def build_overview_map(desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, base: str = "osm") -> folium.Map:
-    """Desa polygons, kecamatan outlines and labels, a desa search box; layers switchable."""
-    m = base_map(desa, base=base)
-    desa_layer = DesaPolygons(simplify_for_display(desa)).add_to(m)
-    KecamatanOutlines(simplify_for_display(drop_small_holes(kecamatan))).add_to(m)
-    KecamatanLabels(kecamatan).add_to(m)
-    DesaSearch(desa_layer).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return m
-
-
-def build_kecamatan_map(
-    desa: gpd.GeoDataFrame, kecamatan: gpd.GeoDataFrame, code: str, base: str = "osm"
-) -> folium.Map:
-    """One kecamatan zoomed in: its desa with name labels and a search box, all kecamatan outlines for context.
-
-    ``desa`` holds the desa of this kecamatan; ``kecamatan`` all kecamatan (``code`` must be among them).
-    """
-    own = kecamatan[kecamatan["code"] == code]
-    if own.empty:
-        raise ValueError(f"kecamatan {code} not in the given frame")
-    m = base_map(own, base=base)
-    desa_layer = DesaPolygons(simplify_for_display(desa)).add_to(m)
-    KecamatanOutlines(simplify_for_display(drop_small_holes(kecamatan))).add_to(m)
-    DesaLabels(desa).add_to(m)
-    DesaSearch(desa_layer).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 

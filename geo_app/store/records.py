@@ -9,13 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..geo import WGS84
 from .models import Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
 
 MODELS = {"meetings": Meeting, "tps": PollingStation, "incidents": Incident}
@@ -234,9 +232,3 @@ def incidents_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
     df["occurred_at"] = pd.to_datetime(df["occurred_at"])
     df["reported_at"] = pd.to_datetime(df["reported_at"])
     return _display_points(df, "desa_code", desa)
-
-
-def points_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Records with a display point as a GeoDataFrame (EPSG:4326) for maps and GeoJSON."""
-    df = df[df["display_lon"].notna()]
-    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["display_lon"], df["display_lat"]), crs=WGS84)

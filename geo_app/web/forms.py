@@ -17,7 +17,7 @@ from ..records import vocab
 from ..services import records as service
 from ..services.boundaries import places
 from .access import role
-from .records_api import actor
+from .auth import actor
 
 bp = Blueprint("forms", __name__)
 

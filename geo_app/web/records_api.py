@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..app_db import get_session
 from ..errors import RecordInvalid, ValidationError
@@ -17,6 +17,7 @@ from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import representative_points
 from .access import role
+from .auth import actor
 from .serialise import records_feature_collection
 
 bp = Blueprint("records_api", __name__, url_prefix="/api")
@@ -91,12 +92,6 @@ MAX_PAGE = 1_000_000
 
 def _settings() -> dict[str, Any]:
     return current_app.config["GEO_APP_SETTINGS"]
-
-
-def actor() -> str | None:
-    """Who is writing, for the audit trail (set by the access guard when there is one)."""
-    identity = g.get("identity")
-    return identity["username"] if identity else None
 
 
 def _kind(resource: str) -> str:
