@@ -5,8 +5,9 @@ they are generated (fixed-seed numpy Generator) around the public anchors:
 
 - DPT per kecamatan and in total (139,976 voters), 327 TPS, at most 600 voters per TPS
   (harianbengkuluekspress.bacakoran.co/read/18777; mediabengkulu.co/?p=66943);
-- the one ``rawan`` TPS in Desa Penarik, Kec. Penarik; 1 police + 2 Linmas per tidak-rawan TPS,
-  2 police + 2 Linmas per rawan TPS (harianrakyatbengkulu.bacakoran.co/amp/19948);
+- the one ``rawan`` TPS in Desa Penarik, Kec. Penarik; personnel adding up to the real 240 Polri,
+  104 TNI and 654 Linmas, some TPS short and others doubled up
+  (harianrakyatbengkulu.bacakoran.co/amp/19948);
 - the Teramang Jaya rakor of Monday 11 Nov 2024 and the kabupaten-level rakor before it
   (mukomuko.radarutara.bacakoran.co, 11 Nov 2024);
 - the three Bawaslu findings of BPD members campaigning (lampung.antaranews.com/berita/745857).
@@ -62,6 +63,9 @@ DPT_PER_KECAMATAN: dict[str, int] = {
     "17.06.06": 5_105,  # Malin Deman
 }
 
+#: Security personnel for Pilkada 2024 in Mukomuko: 998 = 240 Polri + 104 TNI + 654 Linmas (FACTS.md;
+#: mediabengkulu.co/?p=66943, harianrakyatbengkulu.bacakoran.co/amp/19948).
+DEMO_PERSONNEL = {"police": 240, "tni": 104, "linmas": 654}
 RAWAN_DESA = "17.06.10.2001"  # Desa Penarik, Kec. Penarik: the only rawan TPS (FACTS.md)
 TERAMANG_JAYA = "17.06.08"
 RADAR_UTARA_URL = "https://mukomuko.radarutara.bacakoran.co"
@@ -249,12 +253,38 @@ def _tps_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: Poin
             "nomor, jumlah pemilih dan titik TPS ini rekaan. " + DEMO_NOTE
         ),
     )
-    # a few deliberately short-staffed TPS, so the coverage analysis has something to find
+    # a few deliberately short-staffed TPS, so the coverage analysis has something to find (this draw
+    # from the main generator is kept as it was, so the rakor and incidents after it do not change)
     candidates = [i for i, r in enumerate(records) if r["vulnerability"] == "tidak_rawan"]
-    for k, i in enumerate(sorted(rng.choice(candidates, size=7, replace=False).tolist())):
-        short = {"police": 0} if k % 2 == 0 else {"linmas": 1}
-        records[i].update(short, notes="Sengaja kurang personel (demo) / deliberately short-staffed. " + DEMO_NOTE)
+    picked = sorted(rng.choice(candidates, size=7, replace=False).tolist())
+    _assign_personnel(records, picked, np.random.default_rng(SEED + 7))
     return records
+
+
+def _assign_personnel(records: list[dict[str, Any]], picked: list[int], rng: np.random.Generator) -> None:
+    """Personnel adding up to the real totals, 240 Polri, 104 TNI and 654 Linmas (FACTS.md), spread
+    unevenly as real deployments are: TNI stand in for police at 104 TPS, the ``picked`` TPS are
+    short (alternately no guard, or 1 Linmas), spare police and Linmas double up elsewhere."""
+    short_police = picked[0::2]
+    short_linmas = picked[1::2]
+    note = "Sengaja kurang personel (demo) / deliberately short-staffed. " + DEMO_NOTE
+    for i in short_police:
+        records[i].update(police=0, notes=note)
+    for i in short_linmas:
+        records[i].update(linmas=1, notes=note)
+    free = [i for i, r in enumerate(records) if r["vulnerability"] == "tidak_rawan" and i not in picked]
+    tni = sorted(rng.choice(free, size=DEMO_PERSONNEL["tni"], replace=False).tolist())
+    for i in tni:
+        records[i].update(police=0, tni=1)
+    police_only = [i for i in free if i not in set(tni)]
+    extra = DEMO_PERSONNEL["police"] - sum(r["police"] for r in records)
+    for i in sorted(rng.choice(police_only, size=extra, replace=False).tolist()):
+        records[i]["police"] += 1
+    extra_linmas = DEMO_PERSONNEL["linmas"] - sum(r["linmas"] for r in records)
+    for i in sorted(rng.choice(police_only, size=extra_linmas, replace=False).tolist()):
+        records[i]["linmas"] += 1
+    totals = {f: sum(r[f] for r in records) for f in DEMO_PERSONNEL}
+    assert totals == DEMO_PERSONNEL, totals
 
 
 _KEC_AGENCIES = ["camat", "forkopimcam", "ppk", "panwascam", "kades", "bpd", "polri", "tni"]
