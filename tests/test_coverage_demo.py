@@ -91,9 +91,10 @@ def test_penarik_rawan_tps_is_judged_against_the_rawan_requirement(demo_result, 
         d["code"]: d
         for d in client.get("/api/coverage?kecamatan=17.06.10&requirement.rawan.police=3").get_json()["desa"]
     }
-    assert raised[PENARIK_DESA]["shortfall_police"] == base[PENARIK_DESA]["shortfall_police"] + 1
+    # the desa's required police rise by 1; its spare police may still cover that, the TPS is short
+    assert raised[PENARIK_DESA]["required_police"] == base[PENARIK_DESA]["required_police"] + 1
     assert raised[PENARIK_DESA]["tps_below_requirement"] == base[PENARIK_DESA]["tps_below_requirement"] + 1
-    assert "insecure" in raised[PENARIK_DESA]["reasons"]
+    assert "insecure" in raised[PENARIK_DESA]["flags"]
     assert {c: d["shortfall_police"] for c, d in raised.items() if c != PENARIK_DESA} == {
         c: d["shortfall_police"] for c, d in base.items() if c != PENARIK_DESA
     }
@@ -130,7 +131,7 @@ def test_api_coverage_formats_and_filters(demo_app):
 
     unc = client.get("/api/coverage?status=uncovered").get_json()
     assert unc["count"] == body["summary"]["status_counts"]["uncovered"] == 12
-    assert all(d["reasons"][0] == "uncovered" and d["meetings_count"] == 0 for d in unc["desa"])
+    assert all(d["flags"][0] == "uncovered" and d["meetings_count"] == 0 for d in unc["desa"])
 
     resp = client.get("/api/coverage?format=csv&status=uncovered")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
@@ -168,17 +169,22 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
     for k in kec["kecamatan"]:
         assert k["share_desa_reached"] == round(k["desa_reached"] / k["desa_count"], 4)
     gaps = client.get("/api/gaps").get_json()
-    assert gaps["count"] == 151 - kec["summary"]["status_counts"]["covered"]
+    # gaps: every desa not covered, and covered desa that carry a flag (follow_up, location_mismatch)
+    flagged_covered = sum(1 for d in client.get("/api/coverage?status=covered").get_json()["desa"] if d["flags"])
+    assert gaps["count"] == 151 - kec["summary"]["status_counts"]["covered"] + flagged_covered
     ranks = [g["priority"] for g in gaps["gaps"]]
     assert ranks == sorted(ranks, reverse=True) and [g["rank"] for g in gaps["gaps"]] == list(
         range(1, gaps["count"] + 1)
     )
     first = gaps["gaps"][0]
     assert first["status"] != "covered" and first["reasons_id"] and first["reasons_en"]
-    assert len(first["reasons_id"]) == len(first["reasons_en"]) == len(first["reasons"])
+    assert len(first["reasons_id"]) == len(first["reasons_en"]) == len(first["flags"])
     unc = [g for g in gaps["gaps"] if g["status"] == "uncovered"]
-    assert all(g["reasons_id"][0].startswith("Belum dijangkau rakor dalam 60 hari") for g in unc)
-    assert all(g["reasons_en"][0].startswith("No coordination meeting reached it in the 60 days") for g in unc)
+    assert all(g["reasons_id"][0].startswith("Belum dijangkau rakor dari 29-09-2024 sampai 27-11-2024") for g in unc)
+    assert all(
+        g["reasons_en"][0].startswith("No coordination meeting reached it from 29-09-2024 to 27-11-2024") for g in unc
+    )
+    assert all(g["plan"] in ("none", "planned") for g in unc)
     top = client.get("/api/gaps?limit=3&status=uncovered").get_json()
     assert [g["code"] for g in top["gaps"]] == [g["code"] for g in unc[:3]]
     csv_text = client.get("/api/gaps?format=csv").get_data(as_text=True)
@@ -192,7 +198,7 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
         ("/api/coverage?date=2024-02-30", "date: expected a date as YYYY-MM-DD, got '2024-02-30'"),
         (
             "/api/coverage?status=lost",
-            "status: 'lost' tidak dikenal / unknown; pilihan / choose: uncovered, at_risk, insecure, covered",
+            "status: 'lost' tidak dikenal / unknown; pilihan / choose: uncovered, at_risk, insecure, no_data, covered",
         ),
         ("/api/coverage?kecamatan=Atlantis", "kecamatan: 'Atlantis' tidak dikenal / unknown"),
         ("/api/coverage?format=xml", "format: 'xml' tidak dikenal / unknown; pilihan / choose: json, csv, geojson"),
@@ -259,8 +265,8 @@ def test_cli_coverage(demo_app):
         d["code"]: d
         for d in json.loads(runner.invoke(args=[*args, "--set", "requirement.rawan.police=3"]).output)["desa"]
     }
-    assert custom[PENARIK_DESA]["shortfall_police"] == base[PENARIK_DESA]["shortfall_police"] + 1
-    assert "insecure" in custom[PENARIK_DESA]["reasons"] and "insecure" not in base[PENARIK_DESA]["reasons"]
+    assert custom[PENARIK_DESA]["required_police"] == base[PENARIK_DESA]["required_police"] + 1
+    assert "insecure" in custom[PENARIK_DESA]["flags"] and "insecure" not in base[PENARIK_DESA]["flags"]
 
 
 @pytest.mark.parametrize(
@@ -293,7 +299,9 @@ def test_cli_bad_options(demo_app, args, message):
 def test_coverage_on_boundaries_without_records(app):
     body = app.test_client().get("/api/coverage").get_json()
     assert body["count"] == 151 and body["summary"]["tps_count"] == 0
-    assert body["summary"]["status_counts"]["covered"] == 151 and body["summary"]["share_tps_secured"] is None
+    # nothing reached and no TPS: every desa is uncovered and flagged no_data (issue 10)
+    assert body["summary"]["status_counts"]["uncovered"] == 151 and body["summary"]["share_tps_secured"] is None
+    assert body["summary"]["desa_without_tps"] == 151
 
 
 def test_coverage_without_boundaries_is_503(empty_app):

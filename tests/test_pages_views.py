@@ -53,12 +53,13 @@ def test_dashboard_summary_matches_the_coverage(demo_app, demo_client):
     assert tps.groups() == (str(s["tps_secured"]), "327")
     voters = re.search(r'id="card-voters">.*?class="big">([\d.]+)</div>', html, re.S).group(1)
     assert int(voters.replace(".", "")) == s["voters_uncovered"] > 0
-    # incidents by severity: counted here straight from the stored rows (30-day window, not dismissed)
+    # incidents by severity: counted here straight from the stored rows (the 30 calendar days ending on
+    # the reference date, not dismissed)
     with demo_app.app_context():
         inc = incidents_frame(get_session(), desa_frame(get_session()))
     day = inc["occurred_at"].dt.normalize()
     inside = inc[
-        (day >= pd.Timestamp("2024-10-28")) & (day <= pd.Timestamp("2024-11-27")) & (inc["status"] != "dismissed")
+        (day >= pd.Timestamp("2024-10-29")) & (day <= pd.Timestamp("2024-11-27")) & (inc["status"] != "dismissed")
     ]
     shown = dict(re.findall(r'data-severity="(\w+)">[^<]*<b>(\d+)</b>', html))
     assert {k: int(v) for k, v in shown.items()} == {

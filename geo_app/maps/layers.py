@@ -401,9 +401,9 @@ class TpsCluster(MarkerCluster):
         )
         points = []
         for r in _located(tps, "display_lon", "display_lat").itertuples(index=False):
-            secured = all(getattr(r, f) >= getattr(r, f"required_{f}") for f in ("police", "tni", "linmas"))
+            secured = bool(r.secured)  # the coverage rule's verdict (TNI may stand in for police)
             personnel = ", ".join(
-                f"{label} {int(getattr(r, f))}/{int(getattr(r, f'required_{f}'))}"
+                f"{label} {int(getattr(r, f))}/{float(getattr(r, f'required_{f}')):g}"
                 for f, label in (("police", "Polri"), ("tni", "TNI"), ("linmas", "Linmas"))
             )
             state = t("secured" if secured else "short", lang)

@@ -280,13 +280,8 @@ def to_csv(records: list[dict[str, Any]], columns: list[str]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for rec in records:
-        writer.writerow([neutralise(_cell(rec.get(c))) for c in columns])
+        writer.writerow([neutralise(rec.get(c)) for c in columns])
     return buf.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """Lists (flags, reasons) as one comma-separated cell."""
-    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def to_geojson(frame: gpd.GeoDataFrame, columns: list[str], **members: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from ..analysis.coverage import CoverageResult, CoverageSettings
+from ..analysis.coverage import CoverageResult, CoverageSettings, in_window
 from ..errors import LayersBuildFailed, ValidationError
 from ..maps.assets import AssetRegistry, render_standalone
 from ..maps.overview import BASE_MAPS, MapLayers, build_coverage_map
@@ -129,9 +129,7 @@ def visible_incidents(session: Session, result: CoverageResult, view: MapView) -
     desa = result.desa
     df = incidents_frame(session, desa)
     s = result.settings
-    day = df["occurred_at"].dt.normalize()
-    ref = pd.Timestamp(s.reference_date)
-    keep = (day >= ref - pd.Timedelta(days=s.incident_window_days)) & (day <= ref)
+    keep = pd.Series(in_window(df["occurred_at"].dt.normalize(), s.incident_window), index=df.index)
     keep &= ~df["status"].isin(s.excluded_statuses)
     if view.category:
         keep &= df["category"] == view.category
