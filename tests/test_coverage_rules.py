@@ -108,13 +108,21 @@ def statuses(result, codes):
 # --- no records --------------------------------------------------------------------------------------
 
 
-def test_no_records_everything_covered_and_empty_frames_equal_none(frames):
+def test_no_records_everything_uncovered_and_empty_frames_equal_none(frames):
+    # issue 10: without a rakor no desa is reached, so nothing shows as covered; no TPS is no_data
     result = run(frames)
     assert len(result.desa) == 151 and len(result.kecamatan) == 15
-    assert result.summary["status_counts"] == {"uncovered": 0, "at_risk": 0, "insecure": 0, "covered": 151}
+    assert result.summary["status_counts"] == {
+        "uncovered": 151,
+        "at_risk": 0,
+        "insecure": 0,
+        "no_data": 0,
+        "covered": 0,
+    }
+    assert result.summary["flag_counts"]["no_data"] == 151
     assert result.summary["tps_count"] == 0 and result.summary["share_tps_secured"] is None
     assert result.summary["desa_reached"] == 0 and result.summary["share_desa_reached"] == 0.0
-    assert result.gaps().empty
+    assert len(result.gaps()) == 151
     again = compute_coverage(*frames)
     pd.testing.assert_frame_equal(
         pd.DataFrame(result.desa.drop(columns="geometry")), pd.DataFrame(again.desa.drop(columns="geometry"))
@@ -125,12 +133,14 @@ def test_no_records_everything_covered_and_empty_frames_equal_none(frames):
 # --- reach rules -------------------------------------------------------------------------------------
 
 
-def test_uncovered_only_applies_to_desa_with_tps_or_voters(frames):
+def test_uncovered_applies_with_or_without_tps(frames):
+    # issue 10: an unreached desa is uncovered whether or not TPS are recorded (was: covered)
     result = run(frames, stations=[tps(1, PASAR_BANTAL, voters=420)])
     assert row(result, PASAR_BANTAL)["status"] == "uncovered"
-    assert row(result, PASAR_BANTAL)["reasons"] == ["uncovered"]
-    assert row(result, NENGGALO)["status"] == "covered"  # no TPS, no voters: nothing to cover
-    assert result.summary["status_counts"]["uncovered"] == 1
+    assert list(row(result, PASAR_BANTAL)["flags"]) == ["uncovered"]
+    assert row(result, NENGGALO)["status"] == "uncovered"
+    assert list(row(result, NENGGALO)["flags"]) == ["uncovered", "no_data"]
+    assert result.summary["status_counts"]["uncovered"] == 151
     assert result.summary["voters_uncovered"] == 420
 
 
@@ -160,12 +170,12 @@ def test_kecamatan_meeting_reaches_all_its_desa_only_when_recorded_so(frames):
         meetings=[
             meeting(1, "2024-11-11", "kecamatan", TERAMANG, reaches_all=True),
             meeting(2, "2024-11-12", "kecamatan", AIR_DIKIT, reaches_all=False, listed=[PONDOK_LUNANG]),
-            # held in a desa, but a kecamatan-level meeting does not reach its venue's desa by itself
+            # issue 10: the desa a rakor is held in is always reached (was: not by itself)
             meeting(3, "2024-11-13", "kecamatan", "17.06.10", PENARIK_DESA, reaches_all=False),
         ],
     )
     reached = set(result.desa.loc[result.desa["reached"], "code"])
-    assert reached == teramang | {PONDOK_LUNANG}
+    assert reached == teramang | {PONDOK_LUNANG, PENARIK_DESA}
     assert result.kecamatan.set_index("code").loc[TERAMANG, "share_desa_reached"] == 1.0
     assert result.kecamatan.set_index("code").loc[AIR_DIKIT, "share_desa_reached"] == pytest.approx(1 / 7)
 
@@ -178,7 +188,7 @@ def test_kecamatan_meeting_with_only_a_host_desa_reaches_that_desas_kecamatan(fr
     )
 
 
-def test_kabupaten_meeting_reaches_only_listed_desa(frames):
+def test_kabupaten_meeting_reaches_listed_desa_and_its_venue(frames):
     result = run(
         frames,
         meetings=[
@@ -186,8 +196,13 @@ def test_kabupaten_meeting_reaches_only_listed_desa(frames):
         ],
         stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO)],
     )
-    assert set(result.desa.loc[result.desa["reached"], "code"]) == {NENGGALO}
-    assert statuses(result, [PASAR_BANTAL, NENGGALO]) == {PASAR_BANTAL: "uncovered", NENGGALO: "covered"}
+    # issue 10: the venue desa (Pasar Bantal) is reached as well; "semua" only counts for kecamatan level
+    assert set(result.desa.loc[result.desa["reached"], "code"]) == {NENGGALO, PASAR_BANTAL}
+    assert statuses(result, [PASAR_BANTAL, NENGGALO, PONDOK_BARU]) == {
+        PASAR_BANTAL: "covered",
+        NENGGALO: "covered",
+        PONDOK_BARU: "uncovered",
+    }
 
 
 def test_a_meeting_that_reaches_a_desa_twice_counts_once(frames):
@@ -209,9 +224,9 @@ def test_a_meeting_that_reaches_a_desa_twice_counts_once(frames):
 @pytest.mark.parametrize(
     "day, counts",
     [
-        ("2024-09-27", False),  # 61 days before 2024-11-27
-        ("2024-09-28", True),  # exactly 60 days before
-        ("2024-09-28 23:30", True),  # the day counts, whatever the time
+        ("2024-09-28", False),  # day 61 counting 2024-11-27 as day 1 (issue 10: was counted)
+        ("2024-09-29", True),  # day 60
+        ("2024-09-29 23:30", True),  # the day counts, whatever the time
         ("2024-11-27", True),  # the reference date itself
         ("2024-11-28", False),  # after the reference date
     ],
@@ -224,27 +239,30 @@ def test_meeting_window_is_inclusive_and_ends_on_the_reference_date(frames, day,
 
 
 def test_window_and_date_overrides_move_the_boundaries(frames):
-    m = [meeting(1, "2024-10-28", "desa", TERAMANG, PASAR_BANTAL), meeting(2, "2024-10-27", "desa", TERAMANG, NENGGALO)]
-    result = run(frames, meetings=m, window_days="30")
-    assert statuses(result, [PASAR_BANTAL, NENGGALO]) == {PASAR_BANTAL: "covered", NENGGALO: "covered"}
+    m = [meeting(1, "2024-10-29", "desa", TERAMANG, PASAR_BANTAL), meeting(2, "2024-10-28", "desa", TERAMANG, NENGGALO)]
+    result = run(frames, meetings=m, window_days="30")  # 2024-10-29 .. 2024-11-27
     assert list(result.desa.loc[result.desa["reached"], "code"]) == [PASAR_BANTAL]
-    # reference date moved back: 2024-10-27 is the last day, so 2024-10-28 is in the future
-    result = run(frames, meetings=m, date="2024-10-27", window_days="0")
+    # reference date moved back: 2024-10-28 is the only day, so 2024-10-29 is planned
+    result = run(frames, meetings=m, date="2024-10-28", window_days="1")
     assert list(result.desa.loc[result.desa["reached"], "code"]) == [NENGGALO]
-    assert result.summary["meeting_window_start"] == "2024-10-27"
+    assert result.summary["meeting_window_start"] == result.summary["meeting_window_end"] == "2024-10-28"
+    assert str(row(result, PASAR_BANTAL)["planned_meeting_date"].date()) == "2024-10-29"
 
 
 @pytest.mark.parametrize(
     "at, counts",
     [
-        ("2024-10-27 23:59", False),  # 31 days before
-        ("2024-10-28 00:00", True),  # exactly 30 days before
+        ("2024-10-28 23:59", False),  # day 31 (issue 10: was counted)
+        ("2024-10-29 00:00", True),  # day 30
         ("2024-11-27 23:59", True),  # late on the reference date (WIB)
         ("2024-11-28 00:00", False),  # after the reference date
     ],
 )
 def test_incident_window_is_inclusive_by_calendar_day(frames, at, counts):
-    result = run(frames, incidents=[incident(1, at, "high", desa=PASAR_BANTAL)])
+    reach = [meeting(1, "2024-10-01", "desa", TERAMANG, PASAR_BANTAL)]
+    result = run(
+        frames, meetings=reach, stations=[tps(1, PASAR_BANTAL)], incidents=[incident(1, at, "high", desa=PASAR_BANTAL)]
+    )
     r = row(result, PASAR_BANTAL)
     assert r["incidents_count"] == int(counts) and r["incidents_high"] == int(counts)
     assert r["status"] == ("at_risk" if counts else "covered")
@@ -271,7 +289,9 @@ def test_requirements_by_vulnerability_class_and_shortfall_per_force(frames):
     expected = {  # tps_count, tps_below, police, tni, linmas shortfall, status
         PASAR_BANTAL: (1, 0, 0, 0, 0, "covered"),
         NENGGALO: (1, 1, 1, 0, 1, "insecure"),
-        PENARIK_DESA: (2, 1, 1, 0, 0, "insecure"),
+        # issue 10: TPS 3 is below (2 police at every rawan TPS) but the desa's 3 required police are
+        # there in total (4), so the desa-level shortfall is 0; still insecure because a TPS is below
+        PENARIK_DESA: (2, 1, 0, 0, 0, "insecure"),
         LUBUK_MUKTI: (1, 0, 0, 0, 0, "covered"),
     }
     for code, values in expected.items():
@@ -288,8 +308,8 @@ def test_requirements_by_vulnerability_class_and_shortfall_per_force(frames):
     assert row(result, PENARIK_DESA)["voters"] == 1000
     assert result.summary["tps_count"] == 5 and result.summary["tps_secured"] == 3
     assert result.summary["share_tps_secured"] == pytest.approx(0.6)
-    assert result.summary["shortfall"] == {"police": 2, "tni": 0, "linmas": 1}
-    assert row(result, NENGGALO)["reasons"] == ["insecure"]
+    assert result.summary["shortfall"] == {"police": 1, "tni": 0, "linmas": 1}
+    assert list(row(result, NENGGALO)["flags"]) == ["insecure"]
 
 
 def test_requirement_override_adds_tni_and_a_new_class(frames):
@@ -301,7 +321,7 @@ def test_requirement_override_adds_tni_and_a_new_class(frames):
     assert (row(result, NENGGALO)["shortfall_police"], row(result, NENGGALO)["shortfall_linmas"]) == (2, 0)
     with pytest.raises(
         ValidationError,
-        match=r"tps: vulnerability must be one of tidak_rawan, rawan: tps id 2 \('sangat_rawan'\); "
+        match=r"tps: vulnerability must be one of rawan, tidak_rawan: tps id 2 \('sangat_rawan'\); "
         r"a new class needs its requirement \(setting requirement.<class>.<force>\)$",
     ):
         run(frames, stations=stations)
@@ -319,41 +339,44 @@ def test_incident_counts_weights_and_unresolved(frames):
         incident(5, "2024-11-24 10:00", "medium", "forwarded", NENGGALO),  # 3 unresolved: at threshold
         incident(6, "2024-11-24 10:00", "high", "reported", None),  # no desa: kabupaten totals only
     ]
-    result = run(frames, incidents=inc)
+    reach = [meeting(9, "2024-11-25", "kabupaten", listed=[PASAR_BANTAL, NENGGALO])]
+    result = run(frames, meetings=reach, stations=[tps(1, PASAR_BANTAL), tps(2, NENGGALO)], incidents=inc)
     r = row(result, PASAR_BANTAL)
     assert (r["incidents_low"], r["incidents_medium"], r["incidents_high"], r["incidents_count"]) == (2, 1, 0, 3)
     assert r["incident_weight"] == 5.0 and r["unresolved_count"] == 2 and r["unresolved_weight"] == 2.0
     assert r["last_incident_at"] == pd.Timestamp("2024-11-23 08:15")
     assert r["status"] == "covered"  # 2 < threshold 3, and no meeting to come after
     n = row(result, NENGGALO)
-    assert (n["status"], n["reasons"]) == ("at_risk", ["at_risk:unresolved_incidents"])
+    assert (n["status"], list(n["flags"])) == ("at_risk", ["at_risk"])
     assert result.summary["incidents_in_window"] == 5
     assert result.summary["incident_weight"] == 1 + 3 + 1 + 3 + 9
     assert result.summary["unresolved_weight"] == 1 + 1 + 3 + 9
     assert result.summary["incidents_without_desa"] == 1
     # a higher threshold and other weights change the verdict
-    result = run(frames, incidents=inc, at_risk_threshold="3.5")
+    stations = [tps(1, PASAR_BANTAL), tps(2, NENGGALO)]
+    result = run(frames, meetings=reach, stations=stations, incidents=inc, at_risk_threshold="3.5")
     assert row(result, NENGGALO)["status"] == "covered"
-    result = run(frames, incidents=inc, **{"severity_weight.low": "1.5"})
+    result = run(frames, meetings=reach, stations=stations, incidents=inc, **{"severity_weight.low": "1.5"})
     assert row(result, PASAR_BANTAL)["unresolved_weight"] == 3.0 and row(result, PASAR_BANTAL)["status"] == "at_risk"
 
 
-def test_incident_after_the_last_reaching_meeting(frames):
+def test_follow_up_is_an_unresolved_incident_after_the_last_reaching_meeting(frames):
+    # issue 10: a flag, not at_risk; closed and dismissed incidents never raise it (was: any incident)
     m = [meeting(1, "2024-11-10", "desa", TERAMANG, PASAR_BANTAL), meeting(2, "2024-11-15", "desa", TERAMANG, NENGGALO)]
     inc = [
-        incident(1, "2024-11-11 09:00", "low", "closed", PASAR_BANTAL),  # day after the meeting
-        incident(2, "2024-11-15 20:00", "low", "closed", NENGGALO),  # same day: not "after"
+        incident(1, "2024-11-11 09:00", "low", "reported", PASAR_BANTAL),  # day after the meeting
+        incident(2, "2024-11-15 20:00", "low", "reported", NENGGALO),  # same day: not "after"
         incident(3, "2024-11-16 09:00", "low", "dismissed", NENGGALO),  # dismissed: ignored
-        incident(4, "2024-11-20 09:00", "low", "closed", PONDOK_BARU),  # no meeting reached it
+        incident(5, "2024-11-17 09:00", "low", "closed", NENGGALO),  # closed: ignored
+        incident(4, "2024-11-20 09:00", "low", "reported", PONDOK_BARU),  # no meeting reached it
     ]
-    result = run(frames, meetings=m, incidents=inc, stations=[tps(1, PONDOK_BARU)])
-    assert bool(row(result, PASAR_BANTAL)["incident_after_last_meeting"]) is True
-    assert row(result, PASAR_BANTAL)["reasons"] == ["at_risk:incident_after_meeting"]
-    assert row(result, PASAR_BANTAL)["status"] == "at_risk"
-    assert bool(row(result, NENGGALO)["incident_after_last_meeting"]) is False
-    assert row(result, NENGGALO)["status"] == "covered"
-    assert bool(row(result, PONDOK_BARU)["incident_after_last_meeting"]) is False
-    assert row(result, PONDOK_BARU)["reasons"] == ["uncovered"]
+    stations = [tps(1, PONDOK_BARU), tps(2, PASAR_BANTAL), tps(3, NENGGALO)]
+    result = run(frames, meetings=m, incidents=inc, stations=stations)
+    assert list(row(result, PASAR_BANTAL)["flags"]) == ["follow_up"]
+    assert row(result, PASAR_BANTAL)["status"] == "covered"
+    assert row(result, PASAR_BANTAL)["unresolved_after_last_meeting"] == 1
+    assert list(row(result, NENGGALO)["flags"]) == [] and row(result, NENGGALO)["status"] == "covered"
+    assert list(row(result, PONDOK_BARU)["flags"]) == ["uncovered"]
 
 
 # --- headline order and reasons ------------------------------------------------------------------------
@@ -365,9 +388,9 @@ def test_headline_follows_uncovered_then_at_risk_then_insecure(frames):
     inc = [incident(i, "2024-11-20", "high", "reported", code) for i, code in enumerate([PASAR_BANTAL, NENGGALO], 1)]
     m = [meeting(1, "2024-11-25", "desa", TERAMANG, NENGGALO), meeting(2, "2024-11-25", "desa", TERAMANG, PONDOK_BARU)]
     result = run(frames, meetings=m, stations=stations, incidents=inc)
-    assert row(result, PASAR_BANTAL)["reasons"] == ["uncovered", "at_risk:unresolved_incidents", "insecure"]
-    assert row(result, NENGGALO)["reasons"] == ["at_risk:unresolved_incidents", "insecure"]
-    assert row(result, PONDOK_BARU)["reasons"] == ["insecure"]
+    assert list(row(result, PASAR_BANTAL)["flags"]) == ["uncovered", "at_risk", "insecure"]
+    assert list(row(result, NENGGALO)["flags"]) == ["at_risk", "insecure"]
+    assert list(row(result, PONDOK_BARU)["flags"]) == ["insecure"]
     assert statuses(result, [PASAR_BANTAL, NENGGALO, PONDOK_BARU]) == {
         PASAR_BANTAL: "uncovered",
         NENGGALO: "at_risk",
@@ -376,14 +399,14 @@ def test_headline_follows_uncovered_then_at_risk_then_insecure(frames):
     gaps = result.gaps()
     lines = gaps.set_index("code").loc[PASAR_BANTAL]
     assert lines["reasons_id"] == [
-        "Belum dijangkau rakor dalam 60 hari sampai 27-11-2024 (1 TPS, 300 pemilih)",
+        "Belum dijangkau rakor dari 29-09-2024 sampai 27-11-2024 (1 TPS, 300 pemilih); belum ada rencana rakor",
         "1 insiden belum tuntas dengan bobot 9 (ambang 3) dalam 30 hari terakhir",
-        "1 dari 1 TPS kurang personel pengamanan (kurang 1 Polri, 2 Linmas)",
+        "1 dari 1 TPS kurang personel pengamanan; desa kurang 1 Polri, 2 Linmas",
     ]
     assert lines["reasons_en"] == [
-        "No coordination meeting reached it in the 60 days up to 27-11-2024 (1 TPS, 300 voters)",
+        "No coordination meeting reached it from 29-09-2024 to 27-11-2024 (1 TPS, 300 voters); nothing planned",
         "1 unresolved incidents weighing 9 (threshold 3) in the last 30 days",
-        "1 of 1 TPS below the required security personnel (short of 1 police, 2 Linmas)",
+        "1 of 1 TPS below the required security personnel; the desa is short of 1 police, 2 Linmas",
     ]
 
 
@@ -446,16 +469,20 @@ def test_priority_score_and_ties_broken_by_code(frames):
     m = [meeting(1, "2024-11-01", "kabupaten", listed=[NENGGALO, PONDOK_BARU])]
     inc = [incident(1, "2024-11-20", "high", "verified", PONDOK_BARU)]
     result = run(frames, meetings=m, stations=stations, incidents=inc)
+    four = [PASAR_BANTAL, PENARIK_DESA, PONDOK_BARU, NENGGALO]
     gaps = result.gaps()
-    assert list(gaps["code"]) == [PASAR_BANTAL, PENARIK_DESA, PONDOK_BARU, NENGGALO]
-    assert list(gaps["rank"]) == [1, 2, 3, 4]
-    assert list(gaps["priority"]) == [11.0, 11.0, 9.5, 7.0]
-    assert list(gaps["status"]) == ["uncovered", "uncovered", "at_risk", "insecure"]
-    # covered desa rank after every gap, by code
-    assert result.desa.sort_values("priority_rank")["code"].iloc[4] == "17.06.01.2005"
+    # issue 10: every unreached desa is a gap now (priority 10 without voters), so the two reached
+    # desa rank after the 149 unreached ones
+    assert list(gaps["code"].head(2)) == [PASAR_BANTAL, PENARIK_DESA]
+    mine = gaps[gaps["code"].isin(four)]
+    assert list(mine["code"]) == four
+    assert list(mine["rank"]) == [1, 2, 150, 151]
+    assert list(mine["priority"]) == [11.0, 11.0, 9.5, 7.0]
+    assert list(mine["status"]) == ["uncovered", "uncovered", "at_risk", "insecure"]
+    assert gaps["code"].iloc[2] == "17.06.01.2005"  # ties among the 147 others by code (lowest code)
     # the weights are settings
     result = run(frames, meetings=m, stations=stations, incidents=inc, **{"priority_weight.uncovered": "0"})
-    assert list(result.gaps()["code"]) == [PONDOK_BARU, NENGGALO, PASAR_BANTAL, PENARIK_DESA]
+    assert list(result.gaps()["code"].head(4)) == [PONDOK_BARU, NENGGALO, PASAR_BANTAL, PENARIK_DESA]
 
 
 # --- roll-ups ------------------------------------------------------------------------------------------
@@ -480,7 +507,9 @@ def test_kecamatan_rollup_and_kabupaten_summary(frames):
     assert (t["desa_count"], t["desa_reached"], t["tps_count"], t["tps_secured"]) == (13, 2, 4, 3)
     assert t["share_desa_reached"] == pytest.approx(2 / 13) and t["share_tps_secured"] == 0.75
     assert (t["voters"], t["voters_uncovered"], t["incident_weight"], t["unresolved_weight"]) == (1250, 500, 3.0, 3.0)
-    assert (t["status_uncovered"], t["status_at_risk"], t["status_insecure"], t["status_covered"]) == (1, 1, 0, 11)
+    # issue 10: the 11 unreached desa are uncovered with or without TPS (was: 1 uncovered, 11 covered)
+    assert (t["status_uncovered"], t["status_at_risk"], t["status_insecure"], t["status_covered"]) == (11, 1, 0, 1)
+    assert (t["desa_no_tps"], t["flag_no_data"], t["flag_insecure"]) == (10, 10, 1)
     a = k.loc[AIR_DIKIT]
     assert (a["desa_count"], a["desa_reached"], a["voters_uncovered"], a["incident_weight"]) == (7, 0, 100, 1.0)
     assert math.isnan(k.loc["17.06.01", "share_tps_secured"])  # no TPS there
@@ -494,7 +523,8 @@ def test_kecamatan_rollup_and_kabupaten_summary(frames):
         600,
     )
     assert s["share_tps_secured"] == 0.8 and s["share_desa_reached"] == pytest.approx(2 / 151)
-    assert s["status_counts"] == {"uncovered": 2, "at_risk": 1, "insecure": 0, "covered": 148}
+    assert s["status_counts"] == {"uncovered": 149, "at_risk": 1, "insecure": 0, "no_data": 0, "covered": 1}
+    assert s["desa_without_tps"] == 147
     assert isinstance(result.kecamatan, gpd.GeoDataFrame) and result.kecamatan.crs.equals("EPSG:4326")
 
 
@@ -537,8 +567,12 @@ def test_point_in_an_overlap_prefers_the_declared_desa(frames):
     assert geoms[i].contains(point) and geoms[j].contains(point)
     lo, hi = sorted([codes[i], codes[j]])
     lon, lat = np.array([point.x, point.x]), np.array([point.y, point.y])
-    assert list(locate_points(lon, lat, desa)) == [lo, lo]
-    assert list(locate_points(lon, lat, desa, prefer=np.array([hi, "17.06.99.2999"], dtype=object))) == [hi, lo]
+    # issue 10: one placement rule: undeclared, the desa the point lies deepest in; declared, the
+    # declared desa when it covers the point (was: the lowest code)
+    deepest = locate_points(lon, lat, desa)[0]
+    assert deepest in (lo, hi) and list(locate_points(lon, lat, desa)) == [deepest, deepest]
+    assert list(locate_points(lon, lat, desa, prefer=np.array([hi, "17.06.99.2999"], dtype=object))) == [hi, deepest]
+    assert list(locate_points(lon, lat, desa, prefer=np.array([lo, None], dtype=object))) == [lo, deepest]
 
 
 def test_desa_in_another_crs_gives_the_same_result(frames):
@@ -604,7 +638,7 @@ def test_settings_defaults_follow_facts():
         (
             "requirement.rawan.police",
             "x",
-            r"^requirement.rawan.police: expected a whole number of personnel from 0 to 100, got 'x'$",
+            r"^requirement.rawan.police: expected a number of personnel per TPS from 0 to 100 \(or a ratio",
         ),
         (
             "requirement.rawan.brimob",
