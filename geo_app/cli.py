@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .app_db import current_settings as _settings
 from .app_db import get_session
 from .errors import GeoAppError, ValidationError
 from .ingest.vector import PRESETS, resolve_mapping
@@ -30,10 +31,6 @@ class GeoAppGroup(AppGroup):
             return super().invoke(ctx)
         except GeoAppError as exc:
             raise click.ClickException(exc.message) from None
-
-
-def _settings() -> dict:
-    return current_app.config["GEO_APP_SETTINGS"]
 
 
 boundaries = GeoAppGroup("boundaries", help="Batas wilayah: fetch, import, list.")
@@ -333,7 +330,10 @@ def _ensure_first_admin() -> None:
 @click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
 @click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
 @click.option("--kecamatan", help="Kode atau nama kecamatan / kecamatan code or name.")
-@click.option("--status", help="uncovered, at_risk, insecure, covered (comma-separated).")
+@click.option("--status", help="uncovered, at_risk, insecure, no_data, covered (comma-separated).")
+@click.option(
+    "--preset", help="Preset pengamanan / security preset: mukomuko-2024 (default), pilkada-2020, pemilu-2019."
+)
 @click.option(
     "--set",
     "extra",
@@ -345,7 +345,7 @@ def _ensure_first_admin() -> None:
     "--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table", show_default=True
 )
 @with_appcontext
-def coverage(ref_date, window_days, incident_window_days, kecamatan, status, extra, fmt) -> None:
+def coverage(ref_date, window_days, incident_window_days, kecamatan, status, preset, extra, fmt) -> None:
     """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents."""
     from .services import coverage as coverage_service
 
@@ -354,6 +354,7 @@ def coverage(ref_date, window_days, incident_window_days, kecamatan, status, ext
             "date": ref_date,
             "window_days": window_days,
             "incident_window_days": incident_window_days,
+            "preset": preset,
             **coverage_service.parse_set_options(extra),
         }
         cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())

@@ -145,3 +145,55 @@ def test_kecamatan_rollup_has_personnel_required_assigned_short(frames):  # noqa
     assert (k["required_police"], k["assigned_police"], k["short_police"]) == (2, 2, 1)
     assert (k["assigned_tni"], k["assigned_linmas"], k["short_linmas"]) == (1, 5, 0)
     assert k["status_uncovered"] == 13 and k["desa_no_tps"] == 11
+
+
+def test_preset_on_the_command_line_and_the_api(demo_app):
+    runner = demo_app.test_cli_runner()
+    base = runner.invoke(args=["coverage", "--format", "json"])
+    ratio = runner.invoke(args=["coverage", "--format", "json", "--preset", "pilkada-2020"])
+    import json
+
+    a, b = json.loads(base.output), json.loads(ratio.output)
+    assert a["settings"]["preset"] == "mukomuko-2024" and b["settings"]["preset"] == "pilkada-2020"
+    assert a["summary"]["personnel_required"]["police"] == 328  # 326 x 1 + 1 rawan x 2
+    assert b["summary"]["personnel_required"]["police"] < 328
+    bad = runner.invoke(args=["coverage", "--preset", "pemilu-2099"])
+    assert bad.exit_code != 0 and "preset: unknown security preset 'pemilu-2099'" in bad.output
+    client = demo_app.test_client()
+    assert client.get("/api/coverage?preset=pemilu-2019").get_json()["settings"]["preset"] == "pemilu-2019"
+    resp = client.get("/api/coverage?preset=nope")
+    assert resp.status_code == 400 and resp.get_json()["message"].startswith("preset: unknown security preset")
+
+
+def test_demo_personnel_totals_and_flags_everywhere(demo_app):
+    client = demo_app.test_client()
+    body = client.get("/api/coverage").get_json()
+    assert body["summary"]["personnel_assigned"] == {"police": 240, "tni": 104, "linmas": 654}
+    assert all(isinstance(d["flags"], list) and "planned_meeting_date" in d for d in body["desa"])
+    assert body["summary"]["status_counts"]["insecure"] > 0
+    short = [d for d in body["desa"] if d["shortfall_total"] > 0]
+    over = [d for d in body["desa"] if d["assigned_police"] + d["assigned_tni"] > d["required_police"]]
+    assert short and over
+    csv_text = client.get("/api/coverage?format=csv").get_data(as_text=True)
+    assert "flags" in csv_text.splitlines()[0] and "planned_meeting_date" in csv_text.splitlines()[0]
+    geo = client.get("/api/coverage?format=geojson").get_json()
+    assert all("flags" in f["properties"] for f in geo["features"])
+    gaps = client.get("/api/gaps").get_json()["gaps"]
+    assert all("flags" in g and "plan" in g for g in gaps)
+    assert "flags" in client.get("/gaps.csv").get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
+    html = client.get("/map").get_data(as_text=True)
+    assert "Tanda" in html and "Rakor terencana" in html
+    mism = [m for m in client.get("/api/mismatches").get_json().get("items", []) if m.get("kind") == "tps"]
+    assert len(mism) == body["summary"]["tps_location_mismatch"]
+
+
+def test_pages_show_flags_plan_and_no_tps_count(demo_app):
+    client = demo_app.test_client()
+    body = client.get("/api/coverage").get_json()
+    flagged = next(d for d in body["desa"] if d["flags"])
+    html = client.get(f"/desa/{flagged['code']}").get_data(as_text=True)
+    assert 'id="desa-flags"' in html and f'data-flag="{flagged["flags"][0]}"' in html
+    gaps_html = client.get("/gaps").get_data(as_text=True)
+    assert 'data-plan="none"' in gaps_html and "belum terjangkau, belum ada rencana" in gaps_html
+    dash = client.get("/").get_data(as_text=True)
+    assert 'id="desa-without-tps"' in dash

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 from ..app_db import get_session
 from ..errors import NotFound, ValidationError
 from ..maps.assets import render_map_page
-from ..maps.i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, severity_label, status_label, t
+from ..maps.i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, flag_label, severity_label, status_label, t
 from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 from ..services import coverage as coverage_service
@@ -280,6 +280,8 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
         t("shortfall", lang),
         t("incidents", lang),
         t("reasons", lang),
+        f"{t('flags', lang)} / flags",
+        t("planned_meeting", lang),
     ]
     rows = [
         [
@@ -295,6 +297,8 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
             int(r.shortfall_total),
             int(r.incidents_count),
             "; ".join(getattr(r, reasons)),
+            ", ".join(flag_label(f, lang) for f in r.flags),
+            "" if pd.isna(r.planned_meeting_date) else pd.Timestamp(r.planned_meeting_date).date().isoformat(),
         ]
         for r in table.itertuples(index=False)
     ]
