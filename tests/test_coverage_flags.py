@@ -197,3 +197,32 @@ def test_pages_show_flags_plan_and_no_tps_count(demo_app):
     assert 'data-plan="none"' in gaps_html and "belum terjangkau, belum ada rencana" in gaps_html
     dash = client.get("/").get_data(as_text=True)
     assert 'id="desa-without-tps"' in dash
+
+
+def test_rakor_reaching_only_its_venue_is_saved_with_a_warning(client):
+    body = {"title": "Rakor Penarik", "date": "2024-11-11", "level": "kecamatan", "desa_code": PENARIK_DESA}
+    resp = client.post("/api/meetings", json=body)
+    assert resp.status_code == 201
+    assert resp.json["warnings"] and "only its venue desa" in resp.json["warnings"][0]
+    listed = client.post(
+        "/api/meetings",
+        json={**body, "title": "Rakor dengan daftar", "reached_desa": "Pasar Bantal"},  # in Teramang Jaya
+    )
+    assert listed.status_code == 201, listed.json  # a name from another kecamatan, unambiguous
+    assert "warnings" not in listed.json and listed.json["reached_desa_codes"] == [PASAR_BANTAL]
+    ambiguous = client.post("/api/meetings", json={**body, "title": "Rakor 3", "reached_desa": "Pondok Baru"})
+    assert ambiguous.status_code == 400 and "reached_desa" in ambiguous.json["details"]
+
+
+def test_import_report_warns_about_rakor_reaching_only_its_venue(runner, tmp_path):
+    path = tmp_path / "rakor.csv"
+    path.write_text(
+        "judul;tanggal;tingkat;kode_desa;desa_terjangkau\n"
+        f"Rakor A;11/11/2024;kecamatan;{PENARIK_DESA};\n"
+        f"Rakor B;12/11/2024;kecamatan;{PENARIK_DESA};semua\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["import", "meetings", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "baris 2" in result.output and "only its venue desa" in result.output
+    assert "baris 3" not in result.output

@@ -254,7 +254,13 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
             if item[:2].isdigit():
                 reached.append(ctx.lookup.desa_code(item))
             else:
-                reached.append(ctx.lookup.desa_by_name(item, host_kec))
+                try:
+                    reached.append(ctx.lookup.desa_by_name(item, host_kec))
+                except LookupError_:
+                    if not host_kec:
+                        raise
+                    # a desa of another kecamatan, named unambiguously across the kabupaten
+                    reached.append(ctx.lookup.desa_by_name(item))
         except LookupError_ as exc:
             c.fail("reached_desa", str(exc))
     if reaches_all and level and level != "kecamatan":
@@ -346,3 +352,30 @@ def clean_record(kind: str, raw: Mapping[str, Any], ctx: RecordContext) -> dict[
     if kind not in CLEANERS:
         raise ValidationError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KINDS)}")
     return CLEANERS[kind](raw, ctx)
+
+
+def meeting_warnings(values: Mapping[str, Any], ctx: RecordContext) -> list[str]:
+    """Warnings (not errors) for a cleaned rakor: one that reaches no desa other than its venue,
+    by the one reach rule (``analysis.coverage.meeting_reach``)."""
+    from ..analysis.coverage import meeting_reach, reaches_only_venue
+
+    by_kec: dict[str, list[str]] = {}
+    for code, kec in ctx.lookup.kecamatan_of.items():
+        by_kec.setdefault(kec, []).append(code)
+    venue = values.get("host_desa_code")
+    reached = meeting_reach(
+        values.get("level"),
+        values.get("host_kecamatan_code"),
+        venue,
+        bool(values.get("reaches_all_desa")),
+        values.get("reached_desa_codes") or [],
+        by_kec,
+    )
+    if not reaches_only_venue(reached, venue):
+        return []
+    where = f"hanya desa tempatnya ({ctx.lookup.names.get(venue, venue)})" if venue else "tidak satu desa pun"
+    where_en = "only its venue desa" if venue else "no desa"
+    return [
+        f"rakor ini menjangkau {where}: isi desa_terjangkau atau 'semua' / this meeting reaches {where_en}: "
+        "fill reached_desa or 'semua'"
+    ]

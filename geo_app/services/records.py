@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..config import setting
 from ..errors import Conflict, NotFound, ValidationError
 from ..records import parse, vocab
-from ..records.schema import KINDS, RecordContext, clean_record
+from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
 from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
 from ..store.models import AuditEntry, Desa, Incident, PollingStation, meeting_desa, utcnow
@@ -36,8 +37,9 @@ def record_context(session: Session, settings: dict[str, Any]) -> RecordContext:
     require_boundaries(session)
     return RecordContext(
         desa=desa_frame(session),
-        tolerance_m=float(settings.get("PLACEMENT_TOLERANCE_M", 500.0)),
-        vulnerability_classes=tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
+        tolerance_m=float(setting(settings, "PLACEMENT_TOLERANCE_M")),
+        vulnerability_classes=tuple(setting(settings, "VULNERABILITY_CLASSES")),
+        allow_extra_agencies=bool(setting(settings, "EXTRA_AGENCIES")),
     )
 
 
@@ -137,7 +139,8 @@ def create_record(
     """Validate and insert; 409 when the natural key exists, also when its record was deleted (for
     everyone: an admin restores it instead). Only a record removed by rolling back its import is revived."""
     check_kind(kind)
-    values = clean_record(kind, payload, ctx or record_context(session, settings))
+    ctx = ctx or record_context(session, settings)
+    values = clean_record(kind, payload, ctx)
     with transaction(session):
         existing = find_existing(session, kind, values)
         if existing is not None and existing.deleted_at is None:
@@ -157,7 +160,8 @@ def create_record(
         after = to_dict(obj, kind)
         record_change(session, "create", kind, obj.id, before, after, actor)
         bump_version(session, "records")
-    return after
+    warnings = meeting_warnings(values, ctx) if kind == "meetings" else []
+    return {**after, "warnings": warnings} if warnings else after
 
 
 def update_record(
@@ -357,7 +361,7 @@ def list_records(
         (
             "class",
             "vulnerability",
-            tuple(settings.get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)),
+            tuple(setting(settings, "VULNERABILITY_CLASSES")),
             {"tidak rawan": "tidak_rawan"},
         ),
     ):

@@ -30,7 +30,7 @@ from ..errors import Conflict, RecordInvalid, ValidationError
 from ..geo import LAT_RANGE, LON_RANGE
 from ..ingest.records_file import DEFAULT_MAX_ROWS, RecordRows, read_records_file, rejects_csv
 from ..records import parse
-from ..records.schema import clean_record
+from ..records.schema import clean_record, meeting_warnings
 from ..store.db import bump_version, transaction
 from ..store.records import MODELS
 from .audit import record_change
@@ -221,6 +221,7 @@ def import_records(
     for number, column, reason in rows.row_errors:
         errors.setdefault(number, []).append(RowError(number, column, reason, rows.unit))
     cleaned: list[tuple[int, dict[str, Any]]] = []
+    row_warnings: list[str] = []  # e.g. a rakor that reaches no desa but its venue (issue 10)
     seen: dict[Any, int] = {}
     for i, (number, raw) in enumerate(zip(rows.row_numbers, rows.rows)):
         try:
@@ -260,11 +261,18 @@ def import_records(
                 )
             if number not in errors:
                 cleaned.append((number, values))
+                if kind == "meetings":
+                    row_warnings += [f"{rows.unit} {number}: {w}" for w in meeting_warnings(values, ctx)]
         if progress and (i % 25 == 24 or i == n - 1):
             progress(i + 1, total)
     bad = [e for number in sorted(errors) for e in errors[number]]
     result = ImportResult(
-        kind=kind, filename=name, batch=uuid.uuid4().hex, rows=n, dry_run=dry_run, warnings=list(rows.warnings)
+        kind=kind,
+        filename=name,
+        batch=uuid.uuid4().hex,
+        rows=n,
+        dry_run=dry_run,
+        warnings=[*rows.warnings, *row_warnings],
     )
     if bad and not skip_invalid:
         first = bad[0].text()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import Conflict, RecordInvalid, ValidationError
 from ..records import vocab
@@ -92,12 +93,8 @@ LIST_FILTERS = {
 PER_PAGE = 50
 
 
-def _settings() -> dict[str, Any]:
-    return current_app.config["GEO_APP_SETTINGS"]
-
-
 def _vulnerability_classes() -> dict[str, str]:
-    classes = _settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES)
+    classes = _settings()["VULNERABILITY_CLASSES"]
     return {c: c.replace("_", " ").capitalize() for c in classes}
 
 
@@ -281,6 +278,8 @@ def create_page(slug: str):
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], places=places, status=409)
     flash(f"{TITLES[kind]['one'].capitalize()} disimpan (id {record['id']}).", "ok")
+    for warning in record.get("warnings", []):  # e.g. a rakor reaching no desa but its venue
+        flash(f"Peringatan / warning: {warning}", "warning")
     return redirect(url_for("forms.list_page", slug=slug), code=303)
 
 
