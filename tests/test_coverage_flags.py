@@ -226,3 +226,20 @@ def test_import_report_warns_about_rakor_reaching_only_its_venue(runner, tmp_pat
     assert result.exit_code == 0, result.output
     assert "baris 2" in result.output and "only its venue desa" in result.output
     assert "baris 3" not in result.output
+
+
+def test_readme_worked_example(frames):  # noqa: F811
+    m = [
+        meeting(1, "2024-09-28", "kecamatan", TERAMANG, listed=[PASAR_BANTAL]),
+        meeting(2, "2024-12-03", "kecamatan", TERAMANG, listed=[PASAR_BANTAL]),
+    ]
+    stations = [tps(1, PASAR_BANTAL, 1, police=0, tni=1), tps(2, PASAR_BANTAL, 2, police=0, tni=0)]
+    inc = [incident(1, "2024-11-20 10:00", "low", "closed", PASAR_BANTAL)]
+    result = run(frames, meetings=m, stations=stations, incidents=inc)
+    r = row(result, PASAR_BANTAL)
+    assert r["status"] == "uncovered" and list(r["flags"]) == ["uncovered", "insecure"]
+    assert str(r["planned_meeting_date"].date()) == "2024-12-03"
+    assert result.tps["secured"].tolist() == [True, False]
+    assert (r["required_police"], r["assigned_police"], r["assigned_tni"], r["shortfall_police"]) == (2, 0, 1, 1)
+    assert r["priority"] == pytest.approx(10 + 0.6 * 2 + 1 + 1)
+    assert result.gaps().set_index("code").loc[PASAR_BANTAL, "plan"] == "planned"
