@@ -209,7 +209,7 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
         ),
         ("/api/gaps?status=covered", "status: covered desa are not gaps"),
         ("/api/gaps?limit=0", "limit: expected a whole number >= 1, got '0'"),
-        ("/api/gaps?format=geojson", "format: 'geojson' tidak dikenal / unknown; pilihan / choose: json, csv"),
+        ("/api/gaps?format=kml", "format: 'kml' tidak dikenal / unknown; pilihan / choose: json, csv, geojson"),
     ],
 )
 def test_api_bad_parameters_are_400_and_change_nothing(demo_app, url, message):

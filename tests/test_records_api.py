@@ -392,9 +392,13 @@ def test_geojson_uses_own_point_or_desa_representative_point(client, desa):
     fc = resp.json
     assert fc["type"] == "FeatureCollection" and fc["total"] == 2
     features = {f["id"]: f for f in fc["features"]}
-    assert features[own["id"]]["geometry"] == {"type": "Point", "coordinates": [lon + 0.0005, lat + 0.0005]}
+    # RFC 7946 output: coordinates at 6 decimals (geo_app/geojson.py)
+    assert features[own["id"]]["geometry"] == {
+        "type": "Point",
+        "coordinates": [round(lon + 0.0005, 6), round(lat + 0.0005, 6)],
+    }
     assert features[own["id"]]["properties"]["point_source"] == "point"
-    assert features[bare["id"]]["geometry"]["coordinates"] == list(rep(desa, penarik))
+    assert features[bare["id"]]["geometry"]["coordinates"] == [round(v, 6) for v in rep(desa, penarik)]
     assert features[bare["id"]]["properties"]["point_source"] == "desa"
     assert features[bare["id"]]["properties"]["voters"] == 250
     x, y = features[bare["id"]]["geometry"]["coordinates"]
@@ -410,7 +414,7 @@ def test_geojson_kecamatan_meeting_without_desa_is_drawn_at_its_kecamatan(client
     with app.app_context():
         kec = kecamatan_frame(get_session()).set_index("code").loc[meeting["host_kecamatan_code"]]
     feature = client.get("/api/meetings?format=geojson").json["features"][0]
-    assert feature["geometry"]["coordinates"] == [float(kec["rep_lon"]), float(kec["rep_lat"])]
+    assert feature["geometry"]["coordinates"] == [round(float(kec["rep_lon"]), 6), round(float(kec["rep_lat"]), 6)]
     assert feature["properties"]["point_source"] == "kecamatan"
 
 
@@ -555,5 +559,5 @@ def test_mismatches_lists_records_whose_point_is_in_another_desa(client, desa):
     assert body["total"] == 1
     assert (body["items"][0]["kind"], body["items"][0]["id"]) == ("incidents", odd["id"])
     geo = client.get("/api/mismatches?format=geojson").json
-    assert geo["features"][0]["geometry"]["coordinates"] == [lon, lat]
+    assert geo["features"][0]["geometry"]["coordinates"] == [round(lon, 6), round(lat, 6)]
     assert client.get("/api/incidents", query_string={"mismatch": "ya"}).json["total"] == 1

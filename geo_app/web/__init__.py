@@ -29,3 +29,7 @@ def register_web(app: Flask) -> None:
     for blueprint in (health.bp, api.bp, pages.bp, records_api.bp, forms.bp, imports.bp, coverage_api.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(assets_blueprint())
+    from . import gis, ogc  # OGC API – Features and GIS downloads (issue 15)
+
+    app.register_blueprint(ogc.bp)
+    app.register_blueprint(gis.bp)

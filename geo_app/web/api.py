@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from ..app_db import get_session
 from ..services import boundaries as boundary_service
 from .access import role
+from .geodata import geojson_response
 from .serialise import feature_collection
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -27,17 +28,19 @@ KECAMATAN_PROPERTIES = [
 @bp.get("/kecamatan")
 @role("viewer")
 def kecamatan_list():
-    return jsonify(feature_collection(boundary_service.kecamatan_list(get_session()), KECAMATAN_PROPERTIES))
+    return geojson_response(
+        lambda: feature_collection(boundary_service.kecamatan_list(get_session()), KECAMATAN_PROPERTIES)
+    )
 
 
 @bp.get("/desa")
 @role("viewer")
 def desa_list():
-    return jsonify(feature_collection(boundary_service.desa_list(get_session()), DESA_PROPERTIES))
+    return geojson_response(lambda: feature_collection(boundary_service.desa_list(get_session()), DESA_PROPERTIES))
 
 
 @bp.get("/desa/<code>")
 @role("viewer")
 def desa_detail(code: str):
     row = boundary_service.desa_detail(get_session(), code)
-    return jsonify(feature_collection(row, DESA_PROPERTIES)["features"][0])
+    return geojson_response(lambda: feature_collection(row, DESA_PROPERTIES)["features"][0])

@@ -14,6 +14,7 @@ from ..app_db import get_session
 from ..errors import ValidationError
 from ..services import coverage as service
 from .access import role
+from .geodata import geojson_response
 
 bp = Blueprint("coverage_api", __name__, url_prefix="/api")
 
@@ -59,8 +60,8 @@ def coverage():
     if fmt == "csv":
         return _csv_response(service.to_csv(service.rows(desa, service.DESA_COLUMNS), service.DESA_COLUMNS), "coverage")
     if fmt == "geojson":
-        return jsonify(
-            service.to_geojson(
+        return geojson_response(
+            lambda: service.to_geojson(
                 desa, service.DESA_COLUMNS, settings=settings, summary=service.summary_for(result, kecamatan)
             )
         )
@@ -90,8 +91,10 @@ def coverage_kecamatan():
     if fmt == "csv":
         return _csv_response(service.to_csv(service.rows(table, cols), cols), "coverage_kecamatan")
     if fmt == "geojson":
-        return jsonify(
-            service.to_geojson(table, cols, settings=result.settings.to_dict(), summary=service.summary_for(result))
+        return geojson_response(
+            lambda: service.to_geojson(
+                table, cols, settings=result.settings.to_dict(), summary=service.summary_for(result)
+            )
         )
     return jsonify(
         {
@@ -106,7 +109,7 @@ def coverage_kecamatan():
 @bp.get("/gaps")
 @role("viewer")
 def gaps():
-    fmt = service.parse_format(request.args.get("format"), ("json", "csv"))
+    fmt = service.parse_format(request.args.get("format"))
     statuses = service.parse_statuses(request.args.get("status"))
     if statuses and "covered" in statuses:
         raise ValidationError(
@@ -122,6 +125,15 @@ def gaps():
     records = service.rows(table, service.GAP_COLUMNS)
     if fmt == "csv":
         return _csv_response(service.to_csv(records, service.GAP_COLUMNS), "gaps")
+    if fmt == "geojson":
+        return geojson_response(
+            lambda: service.to_geojson(
+                table,
+                service.GAP_COLUMNS,
+                settings=result.settings.to_dict(),
+                summary=service.summary_for(result, kecamatan),
+            )
+        )
     return jsonify(
         {
             "settings": result.settings.to_dict(),

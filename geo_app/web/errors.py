@@ -9,7 +9,7 @@ from ..errors import GeoAppError
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api") or request.path == "/healthz"
+    return request.path.startswith(("/api", "/ogc")) or request.path == "/healthz"
 
 
 def _respond(status: int, code: str, message: str, details=None):

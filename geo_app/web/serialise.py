@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 import geopandas as gpd
-import shapely
+
+from .. import geojson
 
 
 def _clean(value: Any) -> Any:
@@ -23,17 +24,8 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str]) -> dict[str
     """A FeatureCollection (EPSG:4326, lon/lat) with the listed columns as properties."""
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
-    features = []
-    for row in gdf.itertuples(index=False):
-        geom = getattr(row, gdf.geometry.name)
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": None if geom is None else shapely.geometry.mapping(geom),
-                "properties": {p: _clean(getattr(row, p)) for p in properties},
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    props = [{p: _clean(getattr(row, p)) for p in properties} for row in gdf.itertuples(index=False)]
+    return geojson.feature_collection(geojson.frame_features(gdf, props))
 
 
 # --- records (rakor, TPS, insiden) -----------------------------------------------------------------
@@ -72,7 +64,7 @@ def records_feature_collection(
             {
                 "type": "Feature",
                 "id": rec.get("id"),
-                "geometry": None if point is None else {"type": "Point", "coordinates": [point[0], point[1]]},
+                "geometry": None if point is None else geojson.point(point[0], point[1]),
                 "properties": {**{k: _clean(v) for k, v in rec.items()}, "point_source": source},
             }
         )
