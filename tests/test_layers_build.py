@@ -78,7 +78,10 @@ def test_build_writes_maps_assets_tables_and_manifest(demo_app, tmp_path):  # no
     assert {f"kecamatan-{c}.html" for c in kecamatan} <= names and len(kecamatan) == 15
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data_version"] == version and manifest["settings"]["meeting_window_days"] == 60
-    assert sorted(manifest["files"]) == sorted(n for n in names if n not in ("assets", "manifest.json"))
+    styles = sorted(f"styles/{p.name}" for p in (out / "styles").iterdir())  # QGIS styles (issue 15)
+    assert sorted(manifest["files"]) == sorted(
+        [*(n for n in names if n not in ("assets", "manifest.json", "styles")), *styles]
+    )
     # every script and stylesheet is a relative file that exists beside the page
     for page in ("overview.html", f"kecamatan-{kecamatan[0]}.html"):
         html = (out / page).read_text()
@@ -196,7 +199,7 @@ def test_cli_build_progress_and_errors(demo_app, tmp_path):  # noqa: F811
     out = tmp_path / "shared"
     result = runner.invoke(args=["layers", "build", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "ditulis / written: 21" in result.output and (out / "manifest.json").is_file()
+    assert "ditulis / written: 30" in result.output and (out / "manifest.json").is_file()
     again = runner.invoke(args=["layers", "build", "--out", str(out)])
     assert again.exit_code == 0 and "tidak berubah / unchanged" in again.output
 

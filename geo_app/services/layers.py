@@ -416,6 +416,9 @@ def build_layers(
         for name, text in tables.items():
             _write_text(tmp / name, text)
             files.append(name)
+        from .export_gis import gis_layers, write_build_files  # GeoPackage, shapefiles, QGIS project
+
+        files += write_build_files(gis_layers(session, {}, cache=cache, settings=settings), tmp, lang)
         on_step and on_step("tables")
         assets = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "assets").rglob("*") if p.is_file())
         body = {
