@@ -8,6 +8,8 @@ analysis never see Flask: they take the session as an argument.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,11 @@ def init_app(app: Flask) -> None:
     app.extensions[_KEY] = database
     app.extensions["geo_app.engine"] = database.engine  # scripts and tests dispose of it
     app.teardown_appcontext(close_session)
+
+
+def current_settings() -> dict[str, Any]:
+    """The settings of the running app (``geo_app.config``: every key declared there)."""
+    return current_app.config["GEO_APP_SETTINGS"]
 
 
 def database(app: Flask) -> Database:

@@ -7,8 +7,13 @@ the package, not inside it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from .analysis.placement import DEFAULT_TOLERANCE_M
+from .records import vocab
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,67 +24,75 @@ UPSTREAM_BOUNDARY_SOURCE = "https://raw.githubusercontent.com/cahyadsn/wilayah_b
 DEFAULT_KABUPATEN = "17.06"
 
 
-def _defaults() -> dict[str, Any]:
-    instance = PROJECT_ROOT / "instance"
-    return {
-        "DATABASE_URL": f"sqlite:///{instance / 'geo_app.sqlite'}",
-        "BOUNDARY_SOURCE": UPSTREAM_BOUNDARY_SOURCE,
-        "KABUPATEN": DEFAULT_KABUPATEN,
-        "SHAPEFILE_DIR": str(PROJECT_ROOT / "shapefiles"),
-        "FETCH_TIMEOUT": 30.0,
-        "AUTO_IMPORT_BOUNDARIES": False,
-        # `geo-app serve` loads the demo set (geo_app/services/demo.py) into a database without records
-        "DEMO_ON_EMPTY": True,
-        "SECRET_KEY": None,  # unset: a random key kept in instance/secret_key
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-        # data rows one import file may hold (counted while reading, before any validation)
-        "MAX_IMPORT_ROWS": 200_000,
-        # access: anonymous visitors may not view by default; writes always need an editor
-        "ALLOW_ANONYMOUS_VIEW": False,
-        "CSRF_ENABLED": True,
-        "SECURE_COOKIES": False,  # set true behind HTTPS
-        # a point in a gap between desa polygons goes to the nearest desa within this distance
-        "PLACEMENT_TOLERANCE_M": 500.0,
-        # reverse proxies in front of the service (nginx: 1); their X-Forwarded-For/-Proto/-Host are
-        # trusted that many hops deep, so the login throttle sees the client's address, not the proxy's
-        "PROXY_COUNT": 0,
-        # https origins map tiles may load from (Content-Security-Policy img-src), comma-separated
-        "TILE_HOSTS": "https://tile.openstreetmap.org",
-        # npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
-        "NPM_ASSET_DIR": str(PROJECT_ROOT / "build" / "npm-assets"),
-        # upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)
-        "AUTO_UPGRADE": True,
-    }
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its type and default. Each can be set as ``GEO_APP_<KEY>`` in the environment
+    (booleans ``1``/``0``, lists comma-separated) and overridden by ``create_app({...})``."""
+
+    DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'instance' / 'geo_app.sqlite'}"
+    BOUNDARY_SOURCE: str = UPSTREAM_BOUNDARY_SOURCE
+    KABUPATEN: str = DEFAULT_KABUPATEN
+    SHAPEFILE_DIR: str = str(PROJECT_ROOT / "shapefiles")
+    FETCH_TIMEOUT: float = 30.0
+    AUTO_IMPORT_BOUNDARIES: bool = False
+    #: `geo-app serve` loads the demo set (geo_app/services/demo.py) into a database without records
+    DEMO_ON_EMPTY: bool = True
+    SECRET_KEY: str | None = None  # unset: a random key kept in instance/secret_key
+    MAX_CONTENT_LENGTH: int = 20 * 1024 * 1024
+    #: data rows one import file may hold (counted while reading, before any validation)
+    MAX_IMPORT_ROWS: int = 200_000
+    #: access: anonymous visitors may not view by default; writes always need an editor
+    ALLOW_ANONYMOUS_VIEW: bool = False
+    CSRF_ENABLED: bool = True
+    SECURE_COOKIES: bool = False  # set true behind HTTPS
+    #: a point in a gap between desa polygons goes to the nearest desa within this distance
+    PLACEMENT_TOLERANCE_M: float = DEFAULT_TOLERANCE_M
+    #: TPS vulnerability classes records may use
+    VULNERABILITY_CLASSES: tuple[str, ...] = vocab.VULNERABILITY_CLASSES
+    #: rakor may name agencies outside the vocabulary (kept as written); false: such a name is rejected
+    EXTRA_AGENCIES: bool = True
+    #: reverse proxies in front of the service (nginx: 1); their X-Forwarded-For/-Proto/-Host are
+    #: trusted that many hops deep, so the login throttle sees the client's address, not the proxy's
+    PROXY_COUNT: int = 0
+    #: https origins map tiles may load from (Content-Security-Policy img-src), comma-separated
+    TILE_HOSTS: str = "https://tile.openstreetmap.org"
+    #: npm front-end packages installed by `make assets` (see geo_app/maps/assets.py)
+    NPM_ASSET_DIR: str = str(PROJECT_ROOT / "build" / "npm-assets")
+    #: upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)
+    AUTO_UPGRADE: bool = True
 
 
-_CASTS = {
-    "PROXY_COUNT": int,
-    "FETCH_TIMEOUT": float,
-    "MAX_CONTENT_LENGTH": int,
-    "MAX_IMPORT_ROWS": int,
-    "PLACEMENT_TOLERANCE_M": float,
-}
-_BOOLS = {
-    "AUTO_IMPORT_BOUNDARIES",
-    "DEMO_ON_EMPTY",
-    "ALLOW_ANONYMOUS_VIEW",
-    "CSRF_ENABLED",
-    "SECURE_COOKIES",
-    "AUTO_UPGRADE",
-}
+_DEFAULTS = Settings()
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def default(key: str) -> Any:
+    """The declared default of ``key``."""
+    return getattr(_DEFAULTS, key)
+
+
+def setting(settings: Mapping[str, Any], key: str) -> Any:
+    """``settings[key]``, or its declared default when a caller (a test, a script) passed fewer keys."""
+    return settings.get(key, default(key))
 
 
 def _cast(key: str, raw: str) -> Any:
-    if key in _BOOLS:
+    kind = _TYPES[key]
+    if kind == "bool":
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    cast = _CASTS.get(key)
-    return cast(raw) if cast else raw
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind.startswith("tuple"):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    return raw
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Return the effective settings: defaults < ``GEO_APP_<KEY>`` variables < ``overrides``."""
     environ = os.environ if environ is None else environ
-    settings = _defaults()
+    settings = asdict(_DEFAULTS)
     for key in list(settings):
         raw = environ.get(f"GEO_APP_{key}")
         if raw not in (None, ""):

@@ -5,7 +5,7 @@ from __future__ import annotations
 MEETING_LEVELS = {"kabupaten": "Kabupaten", "kecamatan": "Kecamatan", "desa": "Desa"}
 
 #: Agencies that attend rakor (FACTS.md; news report of the Teramang Jaya rakor, 11 Nov 2024).
-#: Extensible: unknown agencies are accepted when the settings allow (``EXTRA_AGENCIES``).
+#: Extensible: unknown agencies are kept as written unless the setting ``EXTRA_AGENCIES`` is off.
 AGENCIES = {
     "camat": "Camat",
     "forkopimcam": "Forkopimcam",

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
-from ..app_db import get_session
+from ..app_db import current_settings, get_session
 from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from ..services import users as user_service
 from .access import FRAMEWORK_PUBLIC, SAFE_METHODS, access_of, public, role
@@ -85,7 +85,7 @@ def guard():
     if (
         request.method not in SAFE_METHODS
         and via == "session"
-        and current_app.config.get("CSRF_ENABLED", True)
+        and current_settings()["CSRF_ENABLED"]
         and not _csrf_ok()
     ):
         raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
@@ -124,7 +124,7 @@ def _safe_next(target: str | None) -> str:
 def login():
     error, status, headers = None, 200, {}
     if request.method == "POST":
-        if current_app.config.get("CSRF_ENABLED", True) and not _csrf_ok():
+        if current_settings()["CSRF_ENABLED"] and not _csrf_ok():
             raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
         username = request.form.get("username", "").strip()
         try:
@@ -147,7 +147,7 @@ def login():
 @bp.post("/logout")
 @public
 def logout():
-    if current_app.config.get("CSRF_ENABLED", True) and session.get("user_id") and not _csrf_ok():
+    if current_settings()["CSRF_ENABLED"] and session.get("user_id") and not _csrf_ok():
         raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
     identity = g.get("identity")
     if identity and identity.get("id") is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
+from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import GeoAppError, InputFileError, ValidationError
 from ..records import parse
@@ -74,12 +75,6 @@ def _run(kind: str):
         skip_invalid=_flag("skip_invalid"),
         actor=actor(),
     )
-
-
-def _settings():
-    from flask import current_app
-
-    return current_app.config["GEO_APP_SETTINGS"]
 
 
 # --- API ---------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
+from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import RecordInvalid, ValidationError
 from ..records import parse, vocab
@@ -18,6 +19,7 @@ from ..services import records as service
 from ..services.boundaries import representative_points
 from .access import role
 from .auth import actor
+from .geodata import geojson_response
 from .serialise import records_feature_collection
 
 bp = Blueprint("records_api", __name__, url_prefix="/api")
@@ -88,10 +90,6 @@ READ_ONLY = {
 LIST_FIELDS = {"agencies", "reached_desa"}
 _SCALARS = (str, int, float, bool, type(None))
 MAX_PAGE = 1_000_000
-
-
-def _settings() -> dict[str, Any]:
-    return current_app.config["GEO_APP_SETTINGS"]
 
 
 def _kind(resource: str) -> str:
@@ -201,9 +199,7 @@ def list_records(resource: str):
         body = _geojson(page.items, **meta)
     else:
         body = {**meta, "items": page.items}
-    resp = jsonify(body)
-    if fmt == "geojson":
-        resp.mimetype = "application/geo+json"
+    resp = geojson_response(lambda: body) if fmt == "geojson" else jsonify(body)
     link_header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
     if link_header:
         resp.headers["Link"] = link_header
@@ -259,7 +255,7 @@ def _labelled(options: dict[str, str] | tuple[str, ...]) -> list[dict[str, str]]
 @role("viewer")
 def vocabulary():
     """Controlled vocabularies with their Indonesian labels, for clients building forms."""
-    classes = tuple(_settings().get("VULNERABILITY_CLASSES", vocab.VULNERABILITY_CLASSES))
+    classes = tuple(_settings()["VULNERABILITY_CLASSES"])
     return jsonify(
         {
             "levels": _labelled(vocab.MEETING_LEVELS),
@@ -280,7 +276,5 @@ def mismatch_list():
     fmt = _format_arg()
     items = service.mismatches(get_session())
     if fmt == "geojson":
-        resp = jsonify(_geojson(items, total=len(items)))
-        resp.mimetype = "application/geo+json"
-        return resp
+        return geojson_response(lambda: _geojson(items, total=len(items)))
     return jsonify({"total": len(items), "items": items})
