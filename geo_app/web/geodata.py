@@ -16,12 +16,8 @@ from typing import Any
 from flask import Response, request
 
 from .. import geojson
+from ..app_db import get_session
 from ..services import ogc as ogc_service
-
-try:  # issue 13 moves the request session out of the store
-    from ..app_db import get_session
-except ImportError:  # pragma: no cover - before that move
-    from ..store.db import get_session  # type: ignore[no-redef]
 
 
 def etag_for(*parts: Any) -> str:
