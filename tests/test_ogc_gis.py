@@ -346,20 +346,7 @@ def test_data_responses_are_conditional_and_range_aware(gis_app):
     # a write changes the data version, so the ETag
     with gis_app.app_context():
         before = data_version(get_session())
-        create_user(get_session(), "edi", "edi-password-123", "editor")
-        token = create_token(get_session(), "e", "editor", "edi")["token"]
-    made = client.post(
-        "/api/incidents",
-        json={
-            "occurred_at": "2024-11-20 10:00",
-            "category": "intimidation",
-            "severity": "high",
-            "desa_code": "17.06.08.2006",
-            "description": "x",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert made.status_code == 201
+    _add_incident(gis_app, "x")
     with gis_app.app_context():
         assert data_version(get_session()) != before
     assert client.get(url, headers={**_auth(gis_app), "If-None-Match": etag}).status_code == 200
@@ -377,7 +364,8 @@ def test_data_responses_are_conditional_and_range_aware(gis_app):
 FORMULA = '=HYPERLINK("http://x","klik") Ümlaut'
 
 
-def _add_formula_incident(app) -> None:
+def _add_incident(app, description: str) -> None:
+    """An incident posted through the API by a new editor."""
     with app.app_context():
         create_user(get_session(), "edi", "edi-password-123", "editor")
         token = create_token(get_session(), "e", "editor", "edi")["token"]
@@ -388,7 +376,7 @@ def _add_formula_incident(app) -> None:
             "category": "intimidation",
             "severity": "high",
             "desa_code": "17.06.08.2006",
-            "description": FORMULA,
+            "description": description,
         },
         headers={"Authorization": f"Bearer {token}"},
     )
@@ -396,7 +384,7 @@ def _add_formula_incident(app) -> None:
 
 
 def test_geopackage_download_holds_every_layer_and_the_settings(gis_app, tmp_path):
-    _add_formula_incident(gis_app)
+    _add_incident(gis_app, FORMULA)
     counts = api_counts(gis_app)
     resp = gis_app.test_client().get("/api/export.gpkg?window_days=30", headers=_auth(gis_app))
     assert resp.status_code == 200 and resp.mimetype == "application/geopackage+sqlite3"
@@ -428,7 +416,7 @@ def test_geopackage_download_holds_every_layer_and_the_settings(gis_app, tmp_pat
 
 
 def test_shapefile_zip_opens_with_short_names_and_utf8(gis_app, tmp_path):
-    _add_formula_incident(gis_app)
+    _add_incident(gis_app, FORMULA)
     counts = api_counts(gis_app)
     resp = gis_app.test_client().get("/api/export-shp.zip", headers=_auth(gis_app))
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
