@@ -343,7 +343,7 @@ class StatusLegend(folium.MacroElement):
                 f'{escape(status_label(status, lang))}: <span class="count">{self.counts[status]}</span></div>'
             )
         lines.append(
-            f'<div data-status="planned"><i style="background:#fff;border:2px dashed {PLANNED_COLOR}"></i>'
+            f'<div data-legend="planned"><i style="background:#fff;border:2px dashed {PLANNED_COLOR}"></i>'
             f"{escape(t('layer.planned', lang))}</div>"
         )
         self.html = "".join(lines)

@@ -355,9 +355,13 @@ def clean_record(kind: str, raw: Mapping[str, Any], ctx: RecordContext) -> dict[
 
 
 def meeting_warnings(values: Mapping[str, Any], ctx: RecordContext) -> list[str]:
-    """Warnings (not errors) for a cleaned rakor: one that reaches no desa other than its venue,
-    by the one reach rule (``analysis.coverage.meeting_reach``)."""
+    """Warnings (not errors) for a cleaned rakor: a kabupaten- or kecamatan-level one that reaches no
+    desa other than its venue, by the one reach rule (``analysis.coverage.meeting_reach``). A desa-level
+    rakor is meant for its own desa, so reaching only its venue is what it should do."""
     from ..analysis.coverage import meeting_reach, reaches_only_venue
+
+    if values.get("level") == "desa":
+        return []
 
     by_kec: dict[str, list[str]] = {}
     for code, kec in ctx.lookup.kecamatan_of.items():
