@@ -41,12 +41,12 @@ install-test: system-deps $(BIN)/python
 NPM_ASSETS ?= build/npm-assets
 assets:
 	@command -v npm >/dev/null || { echo "npm is needed for the front-end assets (apt-get install -y npm)" >&2; exit 1; }
-	@specs="$$($(BIN)/python -m geo_app.maps.assets --npm-specs)"; \
+	@specs="$$($(BIN)/geo-app assets npm-specs)"; \
 	if [ "$$(cat $(NPM_ASSETS)/.installed 2>/dev/null)" != "$$specs" ]; then \
 	  npm install --prefix $(NPM_ASSETS) --no-save --no-audit --no-fund --ignore-scripts --legacy-peer-deps --loglevel=error $$specs \
 	  && echo "$$specs" > $(NPM_ASSETS)/.installed; \
 	fi
-	@$(BIN)/python -m geo_app.maps.assets --check --npm-dir $(NPM_ASSETS)
+	@$(BIN)/geo-app assets check --quiet --npm-dir $(NPM_ASSETS)
 
 # Starts the service on http://127.0.0.1:5000 with SQLite under instance/; fetches and imports
 # the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else the upstream URL).

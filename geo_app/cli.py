@@ -488,6 +488,38 @@ def _create_app() -> Flask:
         raise click.ClickException(exc.message) from None
 
 
+assets = GeoAppGroup("assets", help="Aset front-end / front-end files (XStatic from PyPI, npm via make assets).")
+
+
+@assets.command("npm-specs", with_appcontext=False)
+def assets_npm_specs() -> None:
+    """The npm packages `make assets` installs (one line)."""
+    from .maps.assets import npm_specs
+
+    click.echo(" ".join(npm_specs()))
+
+
+@assets.command("check", with_appcontext=False)
+@click.option("--npm-dir", type=click.Path(file_okay=False), help="npm folder (default: GEO_APP_NPM_ASSET_DIR).")
+@click.option("--quiet", is_flag=True, help="Print only problems.")
+def assets_check(npm_dir: str | None, quiet: bool) -> None:
+    """Every front-end package installed? Exit 1 naming the missing ones and the set-up command."""
+    from .config import load_settings
+    from .maps.assets import SETUP_HINT, AssetRegistry
+
+    status = AssetRegistry(npm_dir or load_settings()["NPM_ASSET_DIR"]).status()
+    bad = sorted(k for k, v in status.items() if "error" in v)
+    for key, info in status.items():
+        if bad or not quiet:
+            click.echo(f"{key:26} {info.get('version', '-'):10} {info.get('error', 'ok')}")
+    if bad:
+        raise click.ClickException(
+            f"aset front-end hilang / front-end assets missing ({', '.join(bad)}): "
+            f"run `{SETUP_HINT}` (npm) / `make install` (PyPI)"
+        )
+
+
 main = FlaskGroup(create_app=_create_app, add_version_option=False, help="Mukomuko coordination map service.")
 # here rather than in register(app): `geo-app db upgrade` must work when the app refuses to start
 main.add_command(db)
+main.add_command(assets)  # `make assets` runs these before any database exists

@@ -168,3 +168,18 @@ def test_asset_index_lists_versions_without_server_paths(client, registry):
     assert set(body) == set(PACKAGES)
     assert body["leaflet"]["version"] == registry.locate("leaflet")[1]
     assert all("root" not in info and "error" not in info for info in body.values())
+
+
+def test_assets_cli_lists_npm_specs_and_checks_without_a_database(tmp_path, monkeypatch):
+    """`make assets` runs these before any database exists: they must not create one."""
+    from click.testing import CliRunner
+
+    from geo_app.cli import main
+
+    monkeypatch.setenv("GEO_APP_DATABASE_URL", f"sqlite:///{tmp_path / 'never.sqlite'}")
+    runner = CliRunner()
+    specs = runner.invoke(main, ["assets", "npm-specs"])
+    assert specs.exit_code == 0 and specs.output.split() == assets.npm_specs()
+    missing = runner.invoke(main, ["assets", "check", "--npm-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "bootstrap" in missing.output and "make assets" in missing.output
+    assert not (tmp_path / "never.sqlite").exists()

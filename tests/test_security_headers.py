@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from geo_app.maps.assets import NONCE_PLACEHOLDER, app_registry
+from geo_app.maps.assets import app_registry
+from geo_app.web.assets import NONCE_PLACEHOLDER
 from geo_app.web.headers import tile_hosts
 
 from .conftest import get_closed

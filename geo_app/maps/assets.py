@@ -13,16 +13,13 @@ set-up command; a rendered page that still links a remote script or stylesheet i
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import fnmatch
 import importlib
 import json
 import re
 import shutil
-import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -371,43 +368,7 @@ def render_standalone(
     return html, copy_assets(html, registry, out_dir, prefix)
 
 
-# --- web ---------------------------------------------------------------------------------------
-
-
-def create_blueprint():
-    """``/assets/<key>/<version>/<file>``: installed files only, cached for a year."""
-    from flask import Blueprint, abort, current_app, jsonify, send_file
-
-    from ..web.access import public
-
-    bp = Blueprint("assets", __name__, url_prefix="/assets")
-
-    @bp.get("/")
-    @public
-    def index():
-        # what is installed, without server paths
-        status = app_registry(current_app).status()
-        return jsonify({k: {f: v for f, v in info.items() if f != "root"} for k, info in status.items()})
-
-    @bp.get("/<key>/<version>/<path:filename>", merge_slashes=False)  # "//etc" is a 404, not a redirect
-    @public
-    def serve(key: str, version: str, filename: str):
-        # only an exact entry of the table resolved at start is served; anything else is a 404
-        # (a missing package too: its details name server paths, which visitors must not see)
-        registry = app_registry(current_app)
-        try:
-            path = registry.served_files(key).get(filename) if key in PACKAGES else None
-            installed = registry.locate(key)[1] if path is not None else None
-        except AssetMissing:
-            path = installed = None
-        if path is None or installed != version:
-            abort(404)
-        response = send_file(path, max_age=CACHE_MAX_AGE, conditional=True)
-        response.cache_control.public = True
-        response.cache_control.immutable = True
-        return response
-
-    return bp
+# --- per app -------------------------------------------------------------------------------------
 
 
 def app_registry(app) -> AssetRegistry:
@@ -417,46 +378,3 @@ def app_registry(app) -> AssetRegistry:
         registry = AssetRegistry(app.config.get("NPM_ASSET_DIR"))
         app.extensions["geo_app.assets"] = registry
     return registry
-
-
-#: Put on every script tag of a map page when it is rendered (and cached); each response replaces it
-#: with its own Content-Security-Policy nonce (geo_app/web/headers.py).
-NONCE_PLACEHOLDER = "csp-nonce-placeholder-5b1f"
-
-
-def render_map_page(m: folium.Map) -> str:
-    """Render a map for the current request with links to this app's ``/assets/``; its script tags
-    carry the nonce placeholder (data is HTML-escaped, so no ``<script`` tag can come from data)."""
-    from flask import current_app, url_for
-
-    html = render_offline(m, app_registry(current_app), url_for("assets.index"))
-    return re.sub(r"<script(?=[\s>])", f'<script nonce="{NONCE_PLACEHOLDER}"', html)
-
-
-@lru_cache(maxsize=1)
-def _cli_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m geo_app.maps.assets", description=__doc__.splitlines()[0])
-    parser.add_argument("--npm-specs", action="store_true", help="print the npm packages to install")
-    parser.add_argument("--check", action="store_true", help="exit 1 unless every package is installed")
-    parser.add_argument("--npm-dir", default=None)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _cli_parser().parse_args(argv)
-    if args.npm_specs:
-        print(" ".join(npm_specs()))
-        return 0
-    status = AssetRegistry(args.npm_dir).status()
-    bad = {k: v["error"] for k, v in status.items() if "error" in v}
-    if bad or not args.check:
-        for key, info in status.items():
-            print(f"{key:26} {info.get('version', '-'):10} {info.get('error', 'ok')}")
-    if bad and args.check:
-        print(f"front-end assets missing: run `{SETUP_HINT}` (npm) / `make install` (PyPI)", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -20,8 +20,8 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 def register_web(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
-    from ..maps.assets import create_blueprint as assets_blueprint
     from . import api, auth, coverage_api, errors, forms, headers, health, imports, pages, records_api
+    from .assets import create_blueprint as assets_blueprint
 
     errors.register(app)
     headers.register(app)  # before the access guard, so refusals carry the headers too

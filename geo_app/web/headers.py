@@ -15,7 +15,7 @@ import secrets
 
 from flask import Flask, Response, g, request
 
-from ..maps.assets import NONCE_PLACEHOLDER
+from .assets import NONCE_PLACEHOLDER
 
 _HOST = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?$")
 
