@@ -12,7 +12,7 @@ from geo_app.analysis.placement import assign_desa
 from geo_app.app_db import get_session
 from geo_app.errors import RecordInvalid
 from geo_app.records import parse
-from geo_app.records.desa_lookup import DesaLookup, LookupError_
+from geo_app.records.desa_lookup import DesaLookup, DesaLookupError
 from geo_app.records.schema import RecordContext, clean_record
 from geo_app.store.adapter import desa_frame
 
@@ -71,19 +71,19 @@ def test_kecamatan_spelling_variants(ctx):
     assert lookup.kecamatan("Air Majunto") == "17.06.13"
     assert lookup.kecamatan("AIR  MANJUTO") == "17.06.13"
     assert lookup.kecamatan("Kec. Teramang Jaya") == "17.06.08"
-    with pytest.raises(LookupError_, match="Teramang Jaya"):
+    with pytest.raises(DesaLookupError, match="Teramang Jaya"):
         lookup.kecamatan("Teramang Jya")
 
 
 def test_repeated_desa_name_needs_kecamatan(ctx):
-    with pytest.raises(LookupError_, match=r"beberapa kecamatan \(Selagan Raya, Teramang Jaya\)"):
+    with pytest.raises(DesaLookupError, match=r"beberapa kecamatan \(Selagan Raya, Teramang Jaya\)"):
         ctx.lookup.desa_by_name("Pondok Baru")
     code = ctx.lookup.desa_by_name("pondok  baru", "Teramang Jaya")
     assert code.startswith("17.06.08.") and ctx.lookup.names[code] == "Pondok Baru"
 
 
 def test_unknown_desa_gets_suggestions(ctx):
-    with pytest.raises(LookupError_, match=r"mungkin / did you mean: Penarik \(Kec\. Penarik\)"):
+    with pytest.raises(DesaLookupError, match=r"mungkin / did you mean: Penarik \(Kec\. Penarik\)"):
         ctx.lookup.desa_by_name("Pnarik")
 
 

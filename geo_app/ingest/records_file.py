@@ -26,8 +26,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ..cells import neutralise_text
 from ..errors import InputFileError, TooLarge
+from ..spreadsheet_formulas import neutralise_text
 from .xlsx_guard import check_xlsx_package
 
 #: Data rows read from one file unless the caller passes its own limit (setting MAX_IMPORT_ROWS).

@@ -24,7 +24,7 @@ _DESA_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 _KEC_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 
 
-class LookupError_(ValueError):
+class DesaLookupError(ValueError):
     """A field-level lookup failure; the message is safe to show and ``field`` names the input."""
 
     def __init__(self, message: str, field: str = "desa") -> None:
@@ -58,7 +58,7 @@ class DesaLookup:
         if _KEC_CODE.match(text):
             if text in self.kecamatan_names:
                 return text
-            raise LookupError_(f"kode kecamatan {text} tidak dikenal / unknown kecamatan code", "kecamatan")
+            raise DesaLookupError(f"kode kecamatan {text} tidak dikenal / unknown kecamatan code", "kecamatan")
         key = normalise_name(text)
         key = KECAMATAN_VARIANTS.get(key, key)
         if key in self.kecamatan_by_key:
@@ -69,17 +69,17 @@ class DesaLookup:
             if close
             else ""
         )
-        raise LookupError_(f"kecamatan {text!r} tidak dikenal / unknown{hint}", "kecamatan")
+        raise DesaLookupError(f"kecamatan {text!r} tidak dikenal / unknown{hint}", "kecamatan")
 
     # -- desa -------------------------------------------------------------------------------------
     def desa_code(self, code: object) -> str:
         text = str(code or "").strip()
         if not _DESA_CODE.match(text):
-            raise LookupError_(
+            raise DesaLookupError(
                 f"kode desa {text!r} bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code", "desa_code"
             )
         if text not in self.codes:
-            raise LookupError_(f"kode desa {text} tidak ada di Mukomuko / unknown desa code", "desa_code")
+            raise DesaLookupError(f"kode desa {text} tidak ada di Mukomuko / unknown desa code", "desa_code")
         return text
 
     def desa_by_name(self, name: object, kecamatan: object = None) -> str:
@@ -96,14 +96,14 @@ class DesaLookup:
                 close = difflib.get_close_matches(key, list(pool["key"]), n=3, cutoff=0.6)
                 names = [pool[pool["key"] == c].iloc[0]["name"] for c in close]
                 hint = f"; mungkin / did you mean: {', '.join(names)}" if names else ""
-                raise LookupError_(
+                raise DesaLookupError(
                     f"desa {text!r} tidak ada di Kecamatan {self.kecamatan_names[kec_code]} / not in that kecamatan{hint}"
                 )
         if len(candidates) == 1:
             return candidates.iloc[0]["code"]
         if len(candidates) > 1:
             where = ", ".join(sorted(candidates["kecamatan_name"]))
-            raise LookupError_(
+            raise DesaLookupError(
                 f"nama desa {text!r} ada di beberapa kecamatan ({where}); sebutkan kecamatannya / "
                 "name exists in several kecamatan: give the kecamatan"
             )
@@ -113,4 +113,4 @@ class DesaLookup:
             for _, r in self.desa[self.desa["key"] == c].iterrows():
                 labels.append(f"{r['name']} (Kec. {r['kecamatan_name']})")
         hint = f"; mungkin / did you mean: {', '.join(labels)}" if labels else ""
-        raise LookupError_(f"desa {text!r} tidak dikenal / unknown desa{hint}")
+        raise DesaLookupError(f"desa {text!r} tidak dikenal / unknown desa{hint}")

@@ -27,7 +27,7 @@ from ..analysis.placement import DEFAULT_TOLERANCE_M, candidates, choose_desa
 from ..errors import RecordInvalid, ValidationError
 from ..geo import check_lat_lon
 from . import parse, vocab
-from .desa_lookup import DesaLookup, LookupError_
+from .desa_lookup import DesaLookup, DesaLookupError
 
 KINDS = ("meetings", "tps", "incidents")
 MAX_VOTERS_PER_TPS = 600  # PKPU: at most 600 voters per TPS in Pilkada 2024 (FACTS.md)
@@ -81,7 +81,7 @@ class _Collector:
             return default
         try:
             result = parser(value)
-        except (ValueError, LookupError_) as exc:
+        except (ValueError, DesaLookupError) as exc:
             self.errors[name] = str(exc)
             return default
         return default if result is None else result
@@ -111,7 +111,7 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
     if not parse.is_blank(c.raw.get("kecamatan")):
         try:
             other = ctx.lookup.kecamatan(c.raw.get("kecamatan"))
-        except LookupError_:
+        except DesaLookupError:
             other = kec_of
         if other != kec_of:
             c.fail(
@@ -122,7 +122,7 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
     if not parse.is_blank(c.raw.get("desa")):
         try:
             other = ctx.lookup.desa_by_name(c.raw.get("desa"), kec_of)
-        except LookupError_:
+        except DesaLookupError:
             other = code
         if other != code:
             c.fail(
@@ -150,7 +150,7 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
     elif not parse.is_blank(c.raw.get("desa")):
         try:
             desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"))
-        except LookupError_ as exc:
+        except DesaLookupError as exc:
             c.fail(exc.field, str(exc))
     lat = c.get("lat", parse.parse_float)
     lon = c.get("lon", parse.parse_float)
@@ -256,12 +256,12 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
             else:
                 try:
                     reached.append(ctx.lookup.desa_by_name(item, host_kec))
-                except LookupError_:
+                except DesaLookupError:
                     if not host_kec:
                         raise
                     # a desa of another kecamatan, named unambiguously across the kabupaten
                     reached.append(ctx.lookup.desa_by_name(item))
-        except LookupError_ as exc:
+        except DesaLookupError as exc:
             c.fail("reached_desa", str(exc))
     if reaches_all and level and level != "kecamatan":
         c.fail(

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from .. import geojson
 from ..analysis.coverage import FLAGS, STATUSES, CoverageResult, CoverageSettings, compute_coverage
 from ..analysis.placement import DEFAULT_TOLERANCE_M
-from ..cells import neutralise
 from ..errors import ValidationError
+from ..spreadsheet_formulas import neutralise
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import data_version
 from ..store.records import incidents_frame, meetings_frame, tps_frame

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response
 
-from ..cells import neutralise
+from ..spreadsheet_formulas import neutralise
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
