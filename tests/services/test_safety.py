@@ -1,0 +1,110 @@
+"""Safety under load and failure: a killed import, imports racing each other and map readers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.conftest import snapshot
+
+
+def _tps_csv(path: Path, desa_codes: list[str], per_desa: int, first_number: int = 1) -> Path:
+    lines = ["kode_desa;no_tps;jumlah_dpt;kerawanan;polisi;linmas"]
+    for code in desa_codes:
+        for n in range(first_number, first_number + per_desa):
+            lines.append(f"{code};{n};{200 + n % 300};tidak rawan;1;2")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _desa_codes(app) -> list[str]:
+    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    try:
+        return [r[0] for r in con.execute("SELECT code FROM desa ORDER BY code")]
+    finally:
+        con.close()
+
+
+def _cli(app, *args: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "GEO_APP_DATABASE_URL": app.config["DATABASE_URL"],
+        "GEO_APP_SHAPEFILE_DIR": app.config["SHAPEFILE_DIR"],
+        "GEO_APP_SECRET_KEY": "test",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "geo_app:create_app", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigkill_mid_import_leaves_database_as_before(app, tmp_path):
+    big = _tps_csv(tmp_path / "big.csv", _desa_codes(app), per_desa=40)  # 6,040 rows
+    app.extensions["geo_app.engine"].dispose()
+    before = snapshot(app)
+    proc = _cli(app, "import", "tps", str(big))
+    deadline = time.monotonic() + 120
+    line = ""
+    while "menyimpan" not in line:  # validation finished, rows are being written
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, "import never started writing"
+    time.sleep(0.5)
+    assert proc.poll() is None, "import finished before it could be killed: make the file larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)  # reaps it and closes its pipes
+    assert proc.returncode == -signal.SIGKILL
+    assert snapshot(app) == before
+    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    # the next start is clean: the same import now lands whole
+    again = _cli(app, "import", "tps", str(big))
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "6040 baru/new" in out
+
+
+def test_concurrent_imports_while_maps_are_read(app, client, tmp_path):
+    codes = _desa_codes(app)
+    first = _tps_csv(tmp_path / "a.csv", codes, per_desa=8, first_number=1)
+    second = _tps_csv(tmp_path / "b.csv", codes, per_desa=8, first_number=100)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(first.read_text() + f"{codes[0]};500;9999;rawan;1;2\n", encoding="utf-8")
+    app.extensions["geo_app.engine"].dispose()
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def read_maps() -> None:
+        reader = app.test_client()
+        paths = [
+            "/api/desa/17.06.10.2001",
+            "/api/coverage?format=json&kecamatan=17.06.10",
+            "/map",
+            "/api/polling-stations",
+        ]
+        i = 0
+        while not stop.is_set() and i < 400:
+            answers.append(reader.get(paths[i % len(paths)]).status_code)
+            i += 1
+
+    thread = threading.Thread(target=read_maps)
+    thread.start()
+    procs = [_cli(app, "import", "tps", str(p)) for p in (first, second, bad)]
+    results = [p.communicate(timeout=300) for p in procs]
+    stop.set()
+    thread.join(timeout=60)
+    assert [p.returncode for p in procs] == [0, 0, 1], results
+    assert answers and set(answers) == {200}, sorted(set(answers))
+    total = client.get("/api/polling-stations?per_page=1").json["total"]
+    assert total == 2 * 8 * len(codes)  # both good files landed whole, the bad one not at all
+    assert "tidak ada yang disimpan" in results[2][1]

@@ -1,0 +1,161 @@
+"""Web and API upload of record files, import batches and rollback."""
+
+from __future__ import annotations
+
+import io
+
+from geo_app.app_db import get_session
+from geo_app.services import records as record_service
+from tests.conftest import snapshot
+
+TPS_CSV = (
+    "\ufeffkode_desa;no_tps;jumlah_dpt;kerawanan;polisi;linmas\n"
+    "17.06.10.2001;1;512;rawan;2;2\n"
+    "17.06.10.2001;2;480;tidak rawan;1;2\n"
+).encode("utf-8")
+
+
+def _upload(client, url, data: bytes, name: str, **form):
+    return client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+
+
+def test_api_upload_then_reimport_then_rollback(app, client):
+    first = _upload(client, "/api/import/tps", TPS_CSV, "tps.csv")
+    assert first.status_code == 201, first.json
+    assert (first.json["inserted"], first.json["unchanged"]) == (2, 0)
+    again = _upload(client, "/api/import/polling-stations", TPS_CSV, "tps.csv")
+    assert again.status_code == 200 and (again.json["inserted"], again.json["unchanged"]) == (0, 2)
+    batches = client.get("/api/import-batches").json
+    assert [(b["batch"], b["kind"], b["created"]) for b in batches] == [(first.json["batch"], "tps", 2)]
+    assert batches[0]["actor"] == "admin-test"
+    rolled = client.post(f"/api/import-batches/{first.json['batch']}/rollback")
+    assert rolled.status_code == 200 and rolled.json["deleted"] == 2
+    with app.app_context():
+        assert record_service.list_records(get_session(), app.config["GEO_APP_SETTINGS"], "tps", {}).total == 0
+    assert client.post(f"/api/import-batches/{first.json['batch']}/rollback").status_code == 409
+
+
+def test_rollback_restores_previous_values_of_updated_records(app, client):
+    assert _upload(client, "/api/import/tps", TPS_CSV, "tps.csv").status_code == 201
+    changed = TPS_CSV.replace(b"2;480;tidak rawan;1;2", b"2;480;tidak rawan;0;2")
+    second = _upload(client, "/api/import/tps", changed, "tps.csv")
+    assert second.json["updated"] == 1
+    assert client.post(f"/api/import-batches/{second.json['batch']}/rollback").status_code == 200
+    items = client.get("/api/polling-stations?desa=17.06.10.2001").json["items"]
+    assert [(t["number"], t["police"]) for t in items] == [(1, 2), (2, 1)]
+
+
+def test_rollback_refused_when_records_changed_since(app, client):
+    first = _upload(client, "/api/import/tps", TPS_CSV, "tps.csv").json
+    tps_id = client.get("/api/polling-stations").json["items"][0]["id"]
+    assert client.patch(f"/api/polling-stations/{tps_id}", json={"tni": 1}).status_code == 200
+    before = snapshot(app)
+    refused = client.post(f"/api/import-batches/{first['batch']}/rollback")
+    assert refused.status_code == 409 and f"tps {tps_id}" in refused.json["message"]
+    assert snapshot(app) == before
+
+
+def test_bad_upload_names_rows_and_writes_nothing(app, client):
+    bad = TPS_CSV + b"17.06.10.2001;3;900;rawan;2;2\nPenarikk;4;100;rawan;2;2\n"
+    before = snapshot(app)
+    response = _upload(client, "/api/import/tps", bad, "tps.csv")
+    assert response.status_code == 400
+    rows = {(e["row"], e["column"]) for e in response.json["details"]["errors"]}
+    assert (4, "jumlah_dpt") in rows and (5, "kode_desa") in rows
+    assert snapshot(app) == before
+
+
+def test_binary_garbage_named_csv_and_truncated_xlsx(app, client):
+    before = snapshot(app)
+    garbage = _upload(client, "/api/import/tps", bytes(range(256)) * 20, "tps.csv")
+    assert garbage.status_code == 400 and "biner" in garbage.json["message"]
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["kode_desa", "no_tps", "jumlah_dpt"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    truncated = _upload(client, "/api/import/tps", buffer.getvalue()[:300], "tps.xlsx")
+    assert truncated.status_code == 400 and "tps.xlsx" in truncated.json["message"]
+    assert snapshot(app) == before
+    assert client.get("/healthz").status_code == 200
+
+
+def test_oversized_upload_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    before = snapshot(app)
+    response = _upload(client, "/api/import/tps", TPS_CSV * 2000, "tps.csv")
+    assert response.status_code == 413 and response.json["error"] == "request_entity_too_large"
+    assert snapshot(app) == before
+
+
+def test_dry_run_and_skip_invalid_via_api(app, client):
+    bad = TPS_CSV + b"17.06.10.2001;3;900;rawan;2;2\n"
+    before = snapshot(app)
+    dry = _upload(client, "/api/import/tps?dry_run=ya", TPS_CSV, "tps.csv")
+    assert dry.status_code == 200 and dry.json["inserted"] == 2 and dry.json["dry_run"] is True
+    assert snapshot(app) == before
+    skipped = _upload(client, "/api/import/tps", bad, "tps.csv", skip_invalid="ya")
+    assert skipped.status_code == 201 and (skipped.json["inserted"], skipped.json["rejected"]) == (2, 1)
+    assert "900" in skipped.json["rejects_csv"] and "maksimal 600" in skipped.json["rejects_csv"]
+
+
+def test_import_page_shows_errors_escaped_and_results(client):
+    page = client.get("/impor")
+    assert page.status_code == 200 and "Impor data" in page.get_data(as_text=True)
+    evil = b"kode_desa;no_tps;jumlah_dpt\n<script>alert(1)</script>;1;100\n"
+    response = _upload(client, "/impor", evil, "x<img src=x onerror=alert(1)>.csv", kind="tps")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "tidak ada yang disimpan" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "<img src=x" not in html
+    ok = _upload(client, "/impor", TPS_CSV, "tps.csv", kind="tps")
+    assert ok.status_code == 200 and "2 baru" in ok.get_data(as_text=True)
+    assert "Batalkan seluruh batch" in ok.get_data(as_text=True)
+
+
+def test_viewer_cannot_upload(app):
+    from geo_app.services.users import create_user
+    from tests.conftest import login_as
+
+    with app.app_context():
+        create_user(get_session(), "vivi", "vivi-password-1", "viewer")
+    client = app.test_client()
+    login_as(client, "vivi")
+    before = snapshot(app)
+    assert _upload(client, "/api/import/tps", TPS_CSV, "tps.csv").status_code == 403
+    assert snapshot(app) == before
+
+
+def test_cli_batches_and_rollback(app, runner, tmp_path):
+    path = tmp_path / "tps.csv"
+    path.write_bytes(TPS_CSV)
+    assert runner.invoke(args=["import", "tps", str(path)]).exit_code == 0
+    listed = runner.invoke(args=["import", "batches"])
+    assert listed.exit_code == 0 and "cli:" in listed.output and "2 baru" in listed.output
+    batch = listed.output.split()[0]
+    rolled = runner.invoke(args=["import", "rollback", batch])
+    assert rolled.exit_code == 0 and "2 dihapus/deleted" in rolled.output
+    again = runner.invoke(args=["import", "rollback", batch])
+    assert again.exit_code == 1 and "sudah dibatalkan" in again.output
+    missing = runner.invoke(args=["import", "rollback", "nope"])
+    assert missing.exit_code == 1 and "tidak ditemukan" in missing.output
+
+
+def test_geojson_with_a_million_coordinates_is_refused(app, client):
+    import json
+
+    line = [[101.1, -2.1]] * 1_000_000
+    feature = {
+        "type": "Feature",
+        "properties": {"kode_desa": "17.06.10.2001", "no_tps": 1, "jumlah_dpt": 100},
+        "geometry": {"type": "LineString", "coordinates": line},
+    }
+    data = json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")).encode()
+    assert len(data) < app.config["MAX_CONTENT_LENGTH"]
+    before = snapshot(app)
+    response = _upload(client, "/api/import/tps", data, "tps.geojson")
+    assert response.status_code == 400, response.json
+    assert "tps.geojson" in response.json["message"] and "LineString" in response.json["message"]
+    assert snapshot(app) == before
+    assert client.get("/api/desa/17.06.10.2001").status_code == 200
