@@ -43,9 +43,22 @@ def loaded(app):
         yield session, first
 
 
-def test_facts_figures_are_consistent():
+def test_generator_anchors_are_the_facts(app):
+    """The generator's constants (not only its output) are FACTS.md's figures, keyed by the real codes."""
+    from geo_app.services import demo
+
     total, tps, per_kec = facts_dpt()
-    assert len(per_kec) == 15 and sum(per_kec.values()) == total == 139_976 and tps == 327
+    assert (demo.TOTAL_DPT, demo.TOTAL_TPS) == (total, tps)
+    with app.app_context():
+        names = dict(zip(*desa_frame(get_session())[["kecamatan_code", "kecamatan_name"]].drop_duplicates().T.values))
+    # the boundary data spells "Air Manjunto", the press "Air Majunto" (FACTS.md)
+    spelled = {code: names[code].replace("Manjunto", "Majunto") for code in demo.DPT_PER_KECAMATAN}
+    assert {spelled[code]: dpt for code, dpt in demo.DPT_PER_KECAMATAN.items()} == per_kec
+    text = (SHARED_DATA / "FACTS.md").read_text(encoding="utf-8")
+    total, polri, tni, linmas = map(
+        int, re.search(r"Security: (\d+) personnel \((\d+) Polri, (\d+) TNI, (\d+) Linmas\)", text).groups()
+    )
+    assert demo.DEMO_PERSONNEL == {"police": polri, "tni": tni, "linmas": linmas} and polri + tni + linmas == total
 
 
 def test_demo_loads_twice_without_duplicates(app, runner):
