@@ -18,8 +18,7 @@ import pandas as pd
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, Search
 from folium.template import Template
 
-from .display import escape, script_json
-from .i18n import (
+from ..i18n import (
     DEFAULT_LANG,
     PLANNED_COLOR,
     SEVERITY_MARKER_COLORS,
@@ -30,6 +29,7 @@ from .i18n import (
     status_label,
     t,
 )
+from .display import escape, script_json
 
 
 class _GeoJsonLayer(folium.FeatureGroup):

@@ -12,8 +12,8 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from ..i18n import DEFAULT_LANG, t
 from .display import drop_small_holes, simplify_for_display
-from .i18n import DEFAULT_LANG, t
 from .layers import (
     CoverageDesaPolygons,
     DesaHighlight,

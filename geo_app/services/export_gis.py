@@ -6,7 +6,7 @@ else their desa's or kecamatan's representative point, as the API draws them), `
 covered, ranked) and ``metadata`` (a table without geometry: data version, settings, summary, time of
 writing). Written with pyogrio into a temporary folder; text is stored literally (GIS formats run no
 formulas). Colours and labels of the QGIS styles come from the web map's palette
-(``geo_app.maps.i18n.STATUS_COLORS``).
+(``geo_app.i18n.STATUS_COLORS``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyogrio
 from sqlalchemy.orm import Session
 
 from .. import geojson
-from ..maps.i18n import DEFAULT_LANG, STATUS_COLORS, status_label
+from ..i18n import DEFAULT_LANG, STATUS_COLORS, status_label
 from ..store.adapter import kecamatan_frame
 from . import coverage as coverage_service
 from . import ogc as ogc_service

@@ -15,13 +15,13 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 
 from ..app_db import get_session
 from ..errors import NotFound, ValidationError
-from ..maps.i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, flag_label, severity_label, status_label, t
+from ..i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, flag_label, severity_label, status_label, t
+from ..maps.static import kecamatan_png
 from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 from ..services import coverage as coverage_service
 from ..services import layers as layer_service
 from ..services.boundaries import current_data_version, has_boundaries, kecamatan_summary
-from ..services.static_maps import kecamatan_png
 from . import export
 from .access import role
 from .assets import render_map_page

@@ -12,7 +12,7 @@ import pytest
 from folium import plugins
 
 from geo_app.app_db import get_session
-from geo_app.maps.i18n import STATUS_COLORS
+from geo_app.i18n import STATUS_COLORS
 from geo_app.maps.layers import (
     CoverageDesaPolygons,
     IncidentHeat,

@@ -303,7 +303,7 @@ def test_overview_with_demo_set_shows_every_layer(app, demo_loaded, live_server,
     assert records["meetingMarkers"] == demo_loaded["meetings"] > 0
     assert records["legend"] == demo_loaded["status_counts"]
     # the fill colours follow the status counts (one colour per status)
-    from geo_app.maps.i18n import STATUS_COLORS
+    from geo_app.i18n import STATUS_COLORS
 
     assert {STATUS_COLORS[s]: n for s, n in demo_loaded["status_counts"].items() if n} == records["fills"]
     assert records["heat"] == 0  # off at start

@@ -23,7 +23,7 @@ import shapely
 from werkzeug.serving import make_server
 
 from geo_app.geojson import exterior_is_ccw
-from geo_app.maps.i18n import STATUS_COLORS
+from geo_app.i18n import STATUS_COLORS
 from geo_app.services.users import create_token, create_user
 from geo_app.store.db import data_version
 from tests.conftest import make_app

@@ -41,7 +41,7 @@ class CoverageResult:
         return self._gaps
 
     def _build_gaps(self) -> pd.DataFrame:
-        from ...maps.i18n import reason_texts  # the texts live with the translations
+        from ...i18n import reason_texts  # the texts live with the translations
 
         listed = (self.desa["status"] != "covered").to_numpy() | (self.desa["flags"].map(len) > 0).to_numpy()
         gaps = self.desa[listed].sort_values("priority_rank", kind="stable").copy()

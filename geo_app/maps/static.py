@@ -8,8 +8,8 @@ import io
 import geopandas as gpd
 
 from ..geo import METRIC_CRS
-from ..maps.display import drop_small_holes
-from ..maps.i18n import DEFAULT_LANG, STATUS_COLORS, status_label, t
+from ..i18n import DEFAULT_LANG, STATUS_COLORS, status_label, t
+from .display import drop_small_holes
 
 
 def kecamatan_png(

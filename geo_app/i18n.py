@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records.vocab import INCIDENT_CATEGORIES
-from ..records.vocab import SEVERITIES as SEVERITY_LABELS_ID
+from .records.vocab import INCIDENT_CATEGORIES
+from .records.vocab import SEVERITIES as SEVERITY_LABELS_ID
 
 LANGS = ("id", "en")
 DEFAULT_LANG = "id"
