@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import RecordInvalid, ValidationError
+from ..ingest.records_file import KIND_FIELDS
 from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import representative_points
@@ -28,42 +29,8 @@ bp = Blueprint("records_api", __name__, url_prefix="/api")
 RESOURCES = {"meetings": "meetings", "polling-stations": "tps", "incidents": "incidents"}
 _RESOURCE_RULE = '<any(meetings, "polling-stations", incidents):resource>'
 
-_LOCATION = {"desa_code", "desa", "kecamatan", "lat", "lon"}
-#: Input fields a body may carry per kind (canonical names, see geo_app/records/schema.py).
-INPUT_FIELDS = {
-    "meetings": _LOCATION
-    | {
-        "external_id",
-        "title",
-        "date",
-        "start_time",
-        "level",
-        "venue",
-        "organiser",
-        "agencies",
-        "reached_desa",
-        "reaches_all_desa",
-        "notes",
-        "source_url",
-        "synthetic",
-    },
-    "tps": _LOCATION
-    | {"number", "voters", "address", "vulnerability", "police", "tni", "linmas", "notes", "synthetic"},
-    "incidents": _LOCATION
-    | {
-        "external_id",
-        "occurred_at",
-        "reported_at",
-        "category",
-        "severity",
-        "status",
-        "description",
-        "source",
-        "source_url",
-        "notes",
-        "synthetic",
-    },
-}
+#: Input fields a body may carry per kind: the canonical fields a record file may have too.
+INPUT_FIELDS = {kind: frozenset(fields) for kind, fields in KIND_FIELDS.items()}
 #: Output names accepted back as input, so a client can send a record it read (GET) with changes.
 OUTPUT_ALIASES = {
     "meetings": {
