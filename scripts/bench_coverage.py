@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from geo_app.analysis.coverage import compute_coverage, locate_points
+from geo_app.analysis.coverage.inputs import MEETING_COLUMNS
 from geo_app.ingest.boundaries import prepare_boundaries
 from geo_app.ingest.fetch import boundary_files, fetch_boundaries
 from geo_app.ingest.wilayah import read_dump
@@ -127,21 +128,7 @@ def demo_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str, 
                     -2.6,
                 )
             )
-    meetings = pd.DataFrame(
-        rows,
-        columns=[
-            "id",
-            "title",
-            "date",
-            "level",
-            "host_kecamatan_code",
-            "host_desa_code",
-            "reaches_all_desa",
-            "reached_desa_codes",
-            "lon",
-            "lat",
-        ],
-    )
+    meetings = pd.DataFrame(rows, columns=list(MEETING_COLUMNS))
     incidents = random_incidents(desa["code"].to_numpy(), 60, rng)
     return {"tps": tps, "meetings": meetings, "incidents": incidents}
 
