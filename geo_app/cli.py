@@ -19,6 +19,7 @@ from .services import audit as audit_service
 from .services import boundaries as boundary_service
 from .services import demo as demo_service
 from .services import records_import as import_service
+from .services import synthetic as synthetic_service
 from .services import users as user_service
 from .store import migrate
 
@@ -94,6 +95,20 @@ def demo_load() -> None:
     """Load the deterministic demo set (327 TPS, rakor, insiden); loading it again changes nothing."""
     counts = demo_service.load_demo(get_session(), _settings())
     for line in demo_service.count_lines(counts):
+        click.echo(line)
+
+
+@demo.command("incidents")
+@click.option("--count", type=click.IntRange(min=1), required=True, help="Jumlah insiden / how many incidents.")
+@click.option("--seed", type=int, default=2024, show_default=True, help="Same seed, same incidents.")
+@click.option("--dry-run", is_flag=True, help="Periksa saja, tidak menyimpan / validate, write nothing.")
+def demo_incidents(count: int, seed: int, dry_run: bool) -> None:
+    """Generate COUNT synthetic incidents (deterministic, marked synthetic) and import them through the
+    normal import; running it again with the same count and seed changes nothing."""
+    result = synthetic_service.import_synthetic_incidents(
+        get_session(), _settings(), count, seed, actor=_cli_actor(), dry_run=dry_run
+    )
+    for line in result.lines():
         click.echo(line)
 
 
