@@ -14,14 +14,29 @@ from .records.vocab import SEVERITIES as SEVERITY_LABELS_ID
 LANGS = ("id", "en")
 DEFAULT_LANG = "id"
 
-#: coverage status → fill colour (ColorBrewer RdYlGn-like, readable in greyscale print too)
+#: coverage status → fill colour. Chosen so that every two statuses differ by ΔE00 ≥ 20 for normal
+#: vision AND simulated deuteranopia and protanopia (Machado 2009; geo_app/maps/colour_vision.py,
+#: tests/maps/test_palette.py): deep red, orange, purple, mid grey, pale blue, which also differ in
+#: lightness (38, 73, 41, 56, 89), so a greyscale print keeps most of them apart. The old red-yellow-green
+#: set gave "Rawan insiden" and "Aman" ΔE00 ≈ 6 for red-green colour-blind viewers.
 STATUS_COLORS = {
-    "uncovered": "#d7301f",
-    "at_risk": "#fc8d59",
-    "insecure": "#fee08b",
-    "no_data": "#bdbdbd",
-    "covered": "#66bd63",
+    "uncovered": "#b2182b",
+    "at_risk": "#f7a13a",
+    "insecure": "#6a51a3",
+    "no_data": "#878787",
+    "covered": "#bde5f5",
 }
+#: fill pattern on top of a status colour (a second cue besides colour): ``diagonal`` = thin dark
+#: diagonal lines (web map: an SVG pattern; print maps: matplotlib hatch ``STATUS_HATCHES``)
+STATUS_PATTERNS = {"uncovered": "diagonal"}
+#: the matplotlib hatch of each pattern
+PATTERN_HATCHES = {"diagonal": "///"}
+#: outline of the desa a search found: ΔE00 ≥ 20 from every status colour (all three visions) and
+#: from the kecamatan outlines (#222222); dark navy, not the "uncovered" red
+SEARCH_OUTLINE_COLOR = "#000055"
+#: incident heat layer (Leaflet.heat gradient, intensity → colour): one neutral ink ramp, light grey to
+#: black, so density reads as darkness and no stop looks like a status hue (the old blue→red did)
+HEAT_GRADIENT = {0.3: "#d9d9d9", 0.6: "#737373", 1.0: "#000000"}
 #: outline of desa a planned rakor will reach (drawn over the status fill)
 PLANNED_COLOR = "#2c7bb6"
 #: incident severity → awesome-markers colour
