@@ -20,7 +20,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -218,6 +218,94 @@ class RecordRows:
         return len(self.rows)
 
 
+@dataclass
+class RecordChunk:
+    """Consecutive data rows of a file (see ``RecordStream.chunks``): their cells as read, cut to the
+    header's width, and the "more cells than headers" errors of these rows."""
+
+    headers: list[str]
+    columns: dict[int, str]  # column index -> canonical field
+    row_numbers: list[int]
+    cells: list[Sequence[Any]]
+    row_errors: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def column(self, name: str) -> list[Any]:
+        """The raw values of canonical field ``name`` down the chunk (None where the file lacks it)."""
+        index = next((i for i, f in self.columns.items() if f == name), None)
+        if index is None:
+            return [None] * len(self.cells)
+        return [c[index] if index < len(c) else None for c in self.cells]
+
+    def raw(self, j: int) -> dict[str, Any]:
+        """Row ``j`` (0-based in the chunk) as canonical fields, as ``RecordRows.rows`` holds it."""
+        cells = self.cells[j]
+        return {f: cells[i] if i < len(cells) else None for i, f in self.columns.items()}
+
+    def original(self, j: int) -> dict[str, Any]:
+        """Row ``j`` under its own headers, for a rejects file."""
+        cells = self.cells[j]
+        return {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(self.headers) if h}
+
+
+#: Rows per chunk when a file is read in chunks (bounded memory; see ``RecordStream``).
+CHUNK_ROWS = 10_000
+
+
+@dataclass
+class RecordStream:
+    """A record file opened for reading in chunks: its header mapping, warnings, the number of data
+    rows and the file-level row errors are known at once (the whole file was scanned, so every limit
+    was checked before any validation); ``chunks`` reads the rows again, ``size`` at a time, so
+    only one chunk of rows is in memory (CSV; XLSX and GeoJSON rows are held as read)."""
+
+    filename: str
+    kind: str
+    headers: list[str]
+    mapping: dict[str, str]
+    columns: dict[int, str]
+    total: int
+    warnings: list[str] = field(default_factory=list)
+    row_errors: list[tuple[int, str, str]] = field(default_factory=list)  # e.g. GeoJSON features
+    unit: str = "baris"
+    _table: _Table | None = field(default=None, repr=False)
+
+    def column_of(self, name: str) -> str:
+        """The file's own header for a canonical field (for messages), else the field name."""
+        return self.mapping.get(name, name)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[RecordChunk]:
+        """The data rows, ``size`` at a time, in file order (blank rows skipped, numbers kept)."""
+        size = max(int(size), 1)
+        width = len(self.headers)
+
+        def chunk() -> RecordChunk:
+            return RecordChunk(self.headers, self.columns, [], [], [])
+
+        current = chunk()
+        for number, cells, extra in self._table.iter_rows():
+            if extra:
+                current.row_errors.append((number, "(baris)", _extra_cells_reason(width, extra)))
+            current.row_numbers.append(number)
+            current.cells.append(cells)
+            if len(current.row_numbers) >= size:
+                yield current
+                current = chunk()
+        if current.row_numbers:
+            yield current
+
+
+def _extra_cells_reason(width: int, extra: int) -> str:
+    return (
+        f"{width + extra} sel tetapi {width} judul kolom; ada koma desimal tanpa tanda kutip? / more cells than headers"
+    )
+
+
 # --- entry point ---------------------------------------------------------------------------------
 
 
@@ -226,6 +314,30 @@ def read_records_file(
 ) -> RecordRows:
     """Read a CSV, XLSX or GeoJSON file of ``kind`` records. Raises ``InputFileError`` naming the file,
     ``TooLarge`` (a subclass, HTTP 413) for more than ``max_rows`` data rows or other size limits."""
+    stream = open_records_file(source, filename, kind, max_rows)
+    out = RecordRows(
+        filename=stream.filename,
+        kind=kind,
+        headers=list(stream.headers),
+        mapping=stream.mapping,
+        warnings=stream.warnings,
+        unit=stream.unit,
+    )
+    extra_errors: list[tuple[int, str, str]] = []
+    for part in stream.chunks():
+        extra_errors += part.row_errors
+        out.rows += [part.raw(j) for j in range(len(part))]
+        out.cells += part.cells
+        out.row_numbers += part.row_numbers
+    out.row_errors = [*stream.row_errors, *extra_errors]
+    return out
+
+
+def open_records_file(
+    source: str | Path | bytes, filename: str | None, kind: str, max_rows: int | None = None
+) -> RecordStream:
+    """Open a CSV, XLSX or GeoJSON file of ``kind`` records for reading in chunks (``RecordStream``).
+    Raises what ``read_records_file`` raises, all before the first chunk is read."""
     limit = DEFAULT_MAX_ROWS if max_rows is None else max(int(max_rows), 0)
     if kind not in KIND_FIELDS:
         raise InputFileError(
@@ -269,7 +381,7 @@ def read_records_file(
             f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
             "unsupported format, use CSV, XLSX or GeoJSON"
         )
-    return _map_rows(table, name, kind)
+    return _map_header(table, name, kind)
 
 
 # --- formats -------------------------------------------------------------------------------------
@@ -277,13 +389,25 @@ def read_records_file(
 
 @dataclass
 class _Table:
-    """A file's cells before header mapping."""
+    """A file's cells before header mapping: the rows as a list, or (CSV) counted and re-read by ``rescan``."""
 
     headers: list[str]
-    rows: list[tuple[int, Sequence[Any], int]]  # (row number, cells cut to the header, non-blank cells beyond it)
+    rows: (
+        list[tuple[int, Sequence[Any], int]] | None
+    )  # (row number, cells cut to the header, non-blank cells beyond it)
     warnings: list[str] = field(default_factory=list)
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     unit: str = "baris"
+    count: int | None = None
+    #: the untitled columns holding data somewhere (found while counting, when ``rows`` is None)
+    untitled_with_data: set[int] | None = None
+    rescan: Callable[[], Iterator[tuple[int, Sequence[Any], int]]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.rows is not None else int(self.count or 0)
+
+    def iter_rows(self) -> Iterator[tuple[int, Sequence[Any], int]]:
+        return iter(self.rows) if self.rows is not None else self.rescan()
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -294,7 +418,8 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(2, len(sample) // 100)
 
 
-def _decode(data: bytes, name: str, warnings: list[str]) -> str:
+def _decode(data: bytes, name: str, warnings: list[str]) -> tuple[str, str]:
+    """The file's text and the codec that gave it."""
     if data.startswith(b"PK\x03\x04"):
         raise InputFileError(
             f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
@@ -303,7 +428,7 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> str:
     if _looks_binary(data):
         raise InputFileError(f"{name}: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     for encoding, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
@@ -315,7 +440,7 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> str:
             f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
             f"not UTF-8, read as {label}: periksa huruf khusus / check special characters"
         )
-        return text
+        return text, encoding
     raise InputFileError(
         f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "  # pragma: no cover
         "unknown text encoding, save as CSV UTF-8"
@@ -342,26 +467,58 @@ def _delimiter(text: str) -> str:
 
 
 def _read_csv(data: bytes, name: str, max_rows: int) -> _Table:
+    """Two passes over the bytes, decoded a block at a time (a ``StringIO`` of the whole text costs
+    four bytes a character): the first finds the header, counts the data rows (``TooLarge`` past
+    ``max_rows``) and the untitled columns with data; the second (``_Table.rescan``) yields the rows."""
     warnings: list[str] = []
-    text = _decode(data, name, warnings)
+    text, encoding = _decode(data, name, warnings)
     hint = _SEP_LINE.match(text)
     if hint:
-        delimiter, text = hint.group(1), text[hint.end() :]
+        delimiter, skip = hint.group(1), hint.end()
     else:
-        delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        delimiter, skip = _delimiter(text), 0
     del text
-    numbered = enumerate(reader, start=1)  # a blank line is a row too (Excel shows it), but costs nothing
+
+    def rows_of() -> tuple[Any, Iterator[tuple[int, list[str]]]]:
+        stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+        if skip:
+            stream.read(skip)
+        reader = csv.reader(stream, delimiter=delimiter)
+        return reader, enumerate(reader, start=1)  # a blank line is a row too (Excel shows it), but costs nothing
+
+    reader, numbered = rows_of()
     try:
         header_row = next(((n, cells) for n, cells in numbered if any(c.strip() for c in cells)), None)
         if header_row is None:
             raise InputFileError(f"{name}: berkas kosong / the file is empty")
+        header_number = header_row[0]
         header = _header(header_row[1], name)
-        rows = _data_rows(numbered, len(header), name, max_rows)
+        untitled = {i for i, h in enumerate(header) if not h}
+        found: set[int] = set()
+        count = 0
+        for _, cells, _ in _scan_rows(numbered, len(header), name, max_rows):
+            count += 1
+            if untitled - found:
+                found.update(i for i in untitled - found if i < len(cells) and not _blank(cells[i]))
     except csv.Error as exc:
-        where = f"baris / row {reader.line_num}: " if reader.line_num else ""
-        raise InputFileError(f"{name}: CSV rusak / malformed CSV: {where}{exc}") from None
-    return _Table(header, rows, warnings)
+        raise _malformed(name, reader, exc) from None
+
+    def rescan() -> Iterator[tuple[int, Sequence[Any], int]]:
+        again, rows = rows_of()
+        try:
+            for number, _ in rows:
+                if number == header_number:
+                    break
+            yield from _scan_rows(rows, len(header), name, max_rows)
+        except csv.Error as exc:  # pragma: no cover - the first pass read the same bytes
+            raise _malformed(name, again, exc) from None
+
+    return _Table(header, None, warnings, count=count, untitled_with_data=found, rescan=rescan)
+
+
+def _malformed(name: str, reader: Any, exc: csv.Error) -> InputFileError:
+    where = f"baris / row {reader.line_num}: " if reader.line_num else ""
+    return InputFileError(f"{name}: CSV rusak / malformed CSV: {where}{exc}")
 
 
 def _cell_text(value: Any) -> Any:
@@ -582,7 +739,14 @@ def _data_rows(
 ) -> list[tuple[int, Sequence[Any], int]]:
     """The non-blank rows below the header, cut to its ``width``, with how many non-blank cells each
     had beyond it; stops with ``TooLarge`` at data row ``max_rows + 1``, before anything is validated."""
-    rows: list[tuple[int, Sequence[Any], int]] = []
+    return list(_scan_rows(numbered, width, name, max_rows, clean))
+
+
+def _scan_rows(
+    numbered: Iterable[tuple[int, Sequence[Any]]], width: int, name: str, max_rows: int, clean=None
+) -> Iterator[tuple[int, Sequence[Any], int]]:
+    """``_data_rows`` one row at a time."""
+    kept_rows = 0
     max_kept = min(max_rows, MAX_CELLS // max(width, 1))
     for number, cells in numbered:
         if _blank_row(cells):
@@ -596,16 +760,16 @@ def _data_rows(
             extra = 0 if beyond.count(None) == len(beyond) else sum(1 for c in beyond if not _blank(c))
         if not extra and _blank_row(kept):
             continue
-        if len(rows) >= max_kept:
-            if len(rows) >= max_rows:
+        if kept_rows >= max_kept:
+            if kept_rows >= max_rows:
                 raise too_many_rows(name, max_rows)
             raise TooLarge(
-                f"{name}: lebih dari {MAX_CELLS} sel ({len(rows)} baris x {width} kolom); hapus kolom "
+                f"{name}: lebih dari {MAX_CELLS} sel ({kept_rows} baris x {width} kolom); hapus kolom "
                 f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
                 details={"file": name, "limit": MAX_CELLS},
             )
-        rows.append((number, kept, extra))
-    return rows
+        kept_rows += 1
+        yield number, kept, extra
 
 
 def _blank(value: Any) -> bool:
@@ -630,15 +794,18 @@ def _untitled_with_data(headers: list[str], rows: list[tuple[int, Sequence[Any],
     return found
 
 
-def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
-    headers, rows, warnings, unit = table.headers, table.rows, table.warnings, table.unit
-    row_errors = list(table.errors)
+def _map_header(table: _Table, name: str, kind: str) -> RecordStream:
+    headers, warnings, unit = table.headers, table.warnings, table.unit
     allowed = set(KIND_FIELDS[kind])
     mapping: dict[str, str] = {}
     columns: dict[int, str] = {}  # column index -> canonical field
     unknown: list[str] = []
     unused: list[str] = []
-    untitled = _untitled_with_data(headers, rows)
+    untitled = (
+        table.untitled_with_data
+        if table.untitled_with_data is not None
+        else _untitled_with_data(headers, table.rows or [])
+    )
     for i, h in enumerate(headers):
         if not h:
             if i in untitled:
@@ -677,27 +844,20 @@ def _map_rows(table: _Table, name: str, kind: str) -> RecordRows:
             f"{name}: kolom wajib tidak ada / missing required columns: {hint}; "
             f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}"
         )
-    out = RecordRows(
-        filename=name, kind=kind, headers=[h for h in headers], mapping=mapping, warnings=warnings, unit=unit
-    )
-    for number, cells, extra in rows:  # blank rows were never kept
-        if extra:
-            row_errors.append(
-                (
-                    number,
-                    "(baris)",
-                    f"{len(headers) + extra} sel tetapi {len(headers)} judul kolom; "
-                    "ada koma desimal tanpa tanda kutip? / more cells than headers",
-                )
-            )
-        raw = {fname: cells[i] if i < len(cells) else None for i, fname in columns.items()}
-        out.rows.append(raw)
-        out.cells.append(cells)
-        out.row_numbers.append(number)
-    out.row_errors = row_errors
-    if not out.rows:
+    if not len(table):
         raise InputFileError(f"{name}: tidak ada baris data di bawah judul kolom / no data rows below the header")
-    return out
+    return RecordStream(
+        filename=name,
+        kind=kind,
+        headers=list(headers),
+        mapping=mapping,
+        columns=columns,
+        total=len(table),
+        warnings=warnings,
+        row_errors=list(table.errors),
+        unit=unit,
+        _table=table,
+    )
 
 
 # --- writing a rejects file ------------------------------------------------------------------------
