@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Tests and CI read the boundaries from the shared local mirror (no internet needed).
 GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
 
-.PHONY: install install-test system-deps assets run test lint bench clean
+.PHONY: install install-test system-deps assets translations compile-translations run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	$(MAKE) --no-print-directory assets
+	$(MAKE) --no-print-directory compile-translations assets
 
 # Debian packages the tests need: Chromium and its driver (browser tests), PostgreSQL with PostGIS
 # (storage tests on a second database), npm (front-end assets) and wrk (HTTP benchmark). Installed
@@ -34,7 +34,23 @@ system-deps:
 
 install-test: system-deps $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(MAKE) --no-print-directory assets
+	$(MAKE) --no-print-directory compile-translations assets
+
+# gettext catalogs (Flask-Babel): the msgids are the Indonesian texts marked in geo_app/ and templates/
+# (babel.cfg); English is translations/en/LC_MESSAGES/messages.po, in the repository. The .mo files are
+# compiled here (git-ignored; create_app also compiles a missing or stale one). `make translations`
+# extracts the msgids again and merges them into the .po: fill each new empty msgstr, then commit.
+BABEL_KEYWORDS := -k NP_:1c,2 -k msg
+compile-translations: $(BIN)/python
+	$(BIN)/pybabel -q compile -d translations
+translations: $(BIN)/python
+	@mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --add-location=file --sort-output \
+	  --project=geo-app --msgid-bugs-address="" -o build/messages.pot .
+	$(BIN)/pybabel -q update -i build/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete -w 116 \
+	  --init-missing
+	@$(BIN)/python -c "from babel.messages.pofile import read_po; c = read_po(open('translations/en/LC_MESSAGES/messages.po', 'rb')); \
+	  todo = [m.id for m in c if m.id and not m.string]; print(f'{len(todo)} msgid(s) without English') ; [print('  ', repr(i)) for i in todo]"
 
 # Front-end files without an XStatic package on PyPI come from npm into $(NPM_ASSETS) (git-ignored);
 # the list lives in geo_app/maps/assets.py. Skipped when that exact list is already installed.

@@ -16,6 +16,8 @@ from .analysis.placement import DEFAULT_TOLERANCE_M
 from .records import vocab
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: gettext catalogs (translations/<lang>/LC_MESSAGES/messages.po, compiled .mo beside each; see babel.cfg)
+TRANSLATIONS_DIR = PROJECT_ROOT / "translations"
 
 #: Upstream boundary data (cahyadsn/wilayah_boundaries, MIT), see FACTS.md.
 UPSTREAM_BOUNDARY_SOURCE = "https://raw.githubusercontent.com/cahyadsn/wilayah_boundaries/main"

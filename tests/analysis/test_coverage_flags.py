@@ -78,7 +78,7 @@ def test_planned_rakor_fills_planned_meeting_date(frames):  # noqa: F811
     ) in ("NaT", "None")
     gaps = result.gaps().set_index("code")
     assert gaps.loc[PASAR_BANTAL, "plan"] == "planned" and gaps.loc[PENARIK_DESA, "plan"] == "none"
-    assert any("direncanakan 03-12-2024" in x for x in gaps.loc[PASAR_BANTAL, "reasons_id"])
+    assert any("direncanakan 03/12/2024" in x for x in gaps.loc[PASAR_BANTAL, "reasons_id"])  # dd/mm/yyyy (issue 12)
     assert result.summary["meetings_planned"] == 2 and result.summary["meetings_in_window"] == 0
 
 

@@ -397,13 +397,14 @@ def test_headline_follows_uncovered_then_at_risk_then_insecure(frames):
     }
     gaps = result.gaps()
     lines = gaps.set_index("code").loc[PASAR_BANTAL]
+    # dates dd/mm/yyyy, as on every page and export (issue 12)
     assert lines["reasons_id"] == [
-        "Belum dijangkau rakor dari 29-09-2024 sampai 27-11-2024 (1 TPS, 300 pemilih); belum ada rencana rakor",
+        "Belum dijangkau rakor dari 29/09/2024 sampai 27/11/2024 (1 TPS, 300 pemilih); belum ada rencana rakor",
         "1 insiden belum tuntas dengan bobot 9 (ambang 3) dalam 30 hari terakhir",
         "1 dari 1 TPS kurang personel pengamanan; desa kurang 1 Polri, 2 Linmas",
     ]
     assert lines["reasons_en"] == [
-        "No coordination meeting reached it from 29-09-2024 to 27-11-2024 (1 TPS, 300 voters); nothing planned",
+        "No coordination meeting reached it from 29/09/2024 to 27/11/2024 (1 TPS, 300 voters); nothing planned",
         "1 unresolved incidents weighing 9 (threshold 3) in the last 30 days",
         "1 of 1 TPS below the required security personnel; the desa is short of 1 police, 2 Linmas",
     ]
@@ -625,7 +626,7 @@ def test_settings_defaults_follow_facts():
         ),
         ("incident_window_days", "2.5", r"^incident_window_days: expected a whole number of days"),
         ("date", "2024-13-01", r"^date: expected a date as YYYY-MM-DD, got '2024-13-01'$"),
-        ("date", "27-11-2024", r"^date: expected a date as YYYY-MM-DD"),
+        ("date", "27/11/2024", r"^date: expected a date as YYYY-MM-DD"),
         ("at_risk_threshold", "0", r"^at_risk_threshold: expected a number > 0, got '0'$"),
         ("at_risk_threshold", "many", r"^at_risk_threshold: expected a number, got 'many'$"),
         (

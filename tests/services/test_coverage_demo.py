@@ -179,9 +179,9 @@ def test_api_kecamatan_rollup_and_gaps(demo_app):
     assert first["status"] != "covered" and first["reasons_id"] and first["reasons_en"]
     assert len(first["reasons_id"]) == len(first["reasons_en"]) == len(first["flags"])
     unc = [g for g in gaps["gaps"] if g["status"] == "uncovered"]
-    assert all(g["reasons_id"][0].startswith("Belum dijangkau rakor dari 29-09-2024 sampai 27-11-2024") for g in unc)
+    assert all(g["reasons_id"][0].startswith("Belum dijangkau rakor dari 29/09/2024 sampai 27/11/2024") for g in unc)
     assert all(
-        g["reasons_en"][0].startswith("No coordination meeting reached it from 29-09-2024 to 27-11-2024") for g in unc
+        g["reasons_en"][0].startswith("No coordination meeting reached it from 29/09/2024 to 27/11/2024") for g in unc
     )
     assert all(g["plan"] in ("none", "planned") for g in unc)
     top = client.get("/api/gaps?limit=3&status=uncovered").get_json()
