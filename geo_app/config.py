@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.placement import DEFAULT_TOLERANCE_M
+from .ingest.fetch import parse_kabupaten
 from .records import vocab
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ class Settings:
 
     DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'instance' / 'geo_app.sqlite'}"
     BOUNDARY_SOURCE: str = UPSTREAM_BOUNDARY_SOURCE
+    #: which kabupaten to fetch and import: one code (17.06), a list (17.06,17.01) or a province (17)
     KABUPATEN: str = DEFAULT_KABUPATEN
     SHAPEFILE_DIR: str = str(PROJECT_ROOT / "shapefiles")
     FETCH_TIMEOUT: float = 30.0
@@ -100,6 +102,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         if raw not in (None, ""):
             settings[key] = _cast(key, raw)
     settings.update(overrides or {})
+    # checked at start, so a typo in GEO_APP_KABUPATEN stops the app with one line naming it (kept as a
+    # string: "17.06", "17.06,17.01" or "17"; geo_app.ingest.fetch.parse_kabupaten reads it)
+    settings["KABUPATEN"] = str(parse_kabupaten(settings["KABUPATEN"], "GEO_APP_KABUPATEN"))
     source = str(settings["BOUNDARY_SOURCE"])
     if not source.startswith(("http://", "https://")):
         # a relative local mirror is taken relative to the working directory, as CI passes it

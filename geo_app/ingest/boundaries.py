@@ -2,13 +2,16 @@
 validated boundary set. Pure computation over GeoDataFrames: no database, no Flask.
 
 The hierarchy comes from the Kemendagri code: desa ``17.06.08.2006`` belongs to kecamatan
-``17.06.08`` of kabupaten ``17.06``. Kecamatan polygons are the dissolve of their desa so that every
-desa lies in its kecamatan; the coarser upstream kecamatan polygons are kept beside them (FACTS.md).
+``17.06.08`` of kabupaten ``17.06``. Kecamatan polygons are the dissolve of their desa and kabupaten
+polygons the union of their kecamatan, so that every desa lies in its kecamatan and kabupaten; the
+coarser upstream kecamatan and kabupaten polygons are kept beside them (FACTS.md), and a desa whose
+representative point lies outside its upstream kabupaten polygon is reported.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -31,6 +34,34 @@ class BoundarySet:
     kecamatan: gpd.GeoDataFrame
     desa: gpd.GeoDataFrame
     repairs: list[str] = field(default_factory=list)
+    #: checks that found something worth a look but not wrong enough to refuse (see ``upstream_checks``)
+    notes: list[str] = field(default_factory=list)
+
+    def kabupaten_codes(self) -> list[str]:
+        return list(self.kabupaten["code"])
+
+    def part(self, kabupaten: str) -> BoundarySet:
+        """The rows of one kabupaten (the store writes a kabupaten at a time)."""
+        return BoundarySet(
+            kabupaten=self.kabupaten[self.kabupaten["code"] == kabupaten],
+            kecamatan=self.kecamatan[self.kecamatan["kabupaten_code"] == kabupaten],
+            desa=self.desa[self.desa["code"].str.startswith(kabupaten + ".")],
+        )
+
+
+def combine(sets: list[BoundarySet]) -> BoundarySet:
+    """Several kabupaten's boundary sets as one (each was prepared from its own desa file)."""
+
+    def concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+
+    return BoundarySet(
+        kabupaten=concat([s.kabupaten for s in sets]),
+        kecamatan=concat([s.kecamatan for s in sets]),
+        desa=concat([s.desa for s in sets]),
+        repairs=[r for s in sets for r in s.repairs],
+        notes=[n for s in sets for n in s.notes],
+    )
 
 
 def _row_label(row: pd.Series) -> str:
@@ -53,12 +84,18 @@ def _field(desa: gpd.GeoDataFrame, key: str, what: str) -> str:
     return f"{what} (column {column})" if column else what
 
 
-def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
+def _codes(kabupaten: str | Sequence[str]) -> tuple[str, ...]:
+    return (kabupaten,) if isinstance(kabupaten, str) else tuple(kabupaten)
+
+
+def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str | Sequence[str]) -> gpd.GeoDataFrame:
     """Check codes, names, hierarchy and geometry of raw desa rows; repair invalid polygons.
 
+    ``kabupaten`` is one code or several; every desa must belong to one of them.
     Returns a copy with ``kind``, ``kecamatan_code`` and a ``repairs`` attribute (list of messages).
     Raises ``ValidationError`` naming every offending row (and the source column, when known).
     """
+    codes = _codes(kabupaten)
     code_field = _field(desa, "code", "desa code")
     if "source_row" not in desa:
         desa = desa.assign(source_row=range(1, len(desa) + 1))
@@ -69,9 +106,10 @@ def validate_desa(desa: gpd.GeoDataFrame, kabupaten: str) -> gpd.GeoDataFrame:
     bad_code = [_row_label(r) for _, r in desa.iterrows() if not DESA_CODE.match(str(r["code"]))]
     if bad_code:
         _fail(f"{code_field} is not a Kemendagri desa code like 17.06.08.2006", bad_code)
-    outside = [_row_label(r) for _, r in desa.iterrows() if not str(r["code"]).startswith(kabupaten + ".")]
+    prefixes = tuple(f"{code}." for code in codes)
+    outside = [_row_label(r) for _, r in desa.iterrows() if not str(r["code"]).startswith(prefixes)]
     if outside:
-        _fail(f"{code_field} does not belong to kabupaten {kabupaten}", outside)
+        _fail(f"{code_field} does not belong to kabupaten {', '.join(codes)}", outside)
     no_name = [_row_label(r) for _, r in desa.iterrows() if not str(r["name"] or "").strip()]
     if no_name:
         _fail(f"{_field(desa, 'name', 'desa name')} is empty", no_name)
@@ -140,18 +178,49 @@ def _names_by_code(desa: gpd.GeoDataFrame, code_col: str, name_col: str) -> dict
     return names.groupby(code_col)[name_col].agg(lambda s: s.mode().iloc[0]).to_dict()
 
 
+def _kabupaten_name(code: str, known: str | None) -> str:
+    if known and not known.lower().startswith(("kabupaten", "kota")):
+        return f"Kabupaten {known}"
+    return known or f"Kabupaten {code}"
+
+
+def upstream_checks(desa: gpd.GeoDataFrame, kabupaten: gpd.GeoDataFrame) -> list[str]:
+    """Desa whose representative point lies outside the upstream polygon of its kabupaten.
+
+    The stored kabupaten polygon is the union of its desa, so the hierarchy holds by construction; the
+    upstream outline is drawn separately and may disagree near coasts and borders (two kelurahan of Kota
+    Bengkulu, 17.71, lie outside it). Such a desa is reported, not refused: its code says where it belongs.
+    """
+    notes: list[str] = []
+    outlines = {c: g for c, g in zip(kabupaten["code"], kabupaten["upstream_geometry"]) if g is not None}
+    names = dict(zip(kabupaten["code"], kabupaten["name"]))
+    if not outlines:
+        return notes
+    points = shapely.points(desa["rep_lon"].to_numpy(), desa["rep_lat"].to_numpy())
+    for code, name, point in zip(desa["code"], desa["name"], points):
+        outline = outlines.get(code[:5])
+        if outline is not None and not outline.contains(point):
+            notes.append(
+                f"desa {code} {name}: titik wakilnya di luar poligon hulu {names[code[:5]]} / representative point "
+                f"outside the upstream polygon of kabupaten {code[:5]} (kept: the code decides, the stored "
+                "kabupaten is the union of its desa)"
+            )
+    return notes
+
+
 def prepare_boundaries(
     desa: gpd.GeoDataFrame,
-    kabupaten: str,
+    kabupaten: str | Sequence[str],
     kecamatan_upstream: gpd.GeoDataFrame | None = None,
     kabupaten_upstream: gpd.GeoDataFrame | None = None,
     known_names: dict[str, str] | None = None,
 ) -> BoundarySet:
     """Validate desa and build kecamatan and kabupaten from them.
 
-    ``kecamatan_upstream``/``kabupaten_upstream`` (columns code, name, geometry) supply names and
-    the upstream polygons; ``known_names`` (code → name, e.g. from the database) fills names a
-    desa-only source lacks.
+    ``kabupaten`` is one code or several (the desa of each are grouped by their code prefix; a kabupaten
+    without desa is left out). ``kecamatan_upstream``/``kabupaten_upstream`` (columns code, name,
+    geometry) supply names and the upstream polygons; ``known_names`` (code → name, e.g. from the
+    database) fills names a desa-only source lacks.
     """
     desa = validate_desa(desa, kabupaten)
     known_names = dict(known_names or {})
@@ -169,30 +238,44 @@ def prepare_boundaries(
     kec = kec.rename(columns={"kecamatan_code": "code"})
     kec["geometry"] = [polygonal_part(shapely.make_valid(g)) for g in kec.geometry]
     kec["name"] = [kec_names.get(c, f"Kecamatan {c}") for c in kec["code"]]
-    kec["kabupaten_code"] = kabupaten
+    kec["kabupaten_code"] = kec["code"].str.slice(0, 5)
     kec["upstream_geometry"] = [upstream_geoms.get(c) for c in kec["code"]]
     kec = gpd.GeoDataFrame(kec, geometry="geometry", crs=WGS84)
 
-    kab_name = known_names.get(kabupaten)
-    kab_names = _names_by_code(desa.assign(kab=kabupaten), "kab", "kabupaten_name")
-    if kab_names:
-        kab_name = kab_names[kabupaten]
+    kab_names = {c: known_names.get(c) for c in _codes(kabupaten)}
+    kab_names.update(_names_by_code(desa.assign(kab=desa["code"].str.slice(0, 5)), "kab", "kabupaten_name"))
+    kab_upstream: dict[str, shapely.Geometry] = {}
     if kabupaten_upstream is not None:
-        match = kabupaten_upstream[kabupaten_upstream["code"] == kabupaten]
-        if not match.empty:
-            kab_name = match.iloc[0]["name"]
-    if kab_name and not kab_name.lower().startswith(("kabupaten", "kota")):
-        kab_name = f"Kabupaten {kab_name}"
+        kabupaten_upstream = to_wgs84(kabupaten_upstream, "kabupaten boundaries")
+        for code, name, geom in zip(
+            kabupaten_upstream["code"], kabupaten_upstream["name"], kabupaten_upstream.geometry
+        ):
+            if code in kab_names:
+                kab_names[code] = name
+                kab_upstream[code] = geom
+    present = sorted(set(kec["kabupaten_code"]))
     kab = gpd.GeoDataFrame(
-        {"code": [kabupaten], "name": [kab_name or f"Kabupaten {kabupaten}"]},
-        geometry=[polygonal_part(shapely.make_valid(shapely.union_all(kec.geometry.to_numpy())))],
+        {
+            "code": present,
+            "name": [_kabupaten_name(c, kab_names.get(c)) for c in present],
+            "upstream_geometry": [kab_upstream.get(c) for c in present],
+        },
+        geometry=[
+            polygonal_part(
+                shapely.make_valid(shapely.union_all(kec.loc[kec["kabupaten_code"] == c, "geometry"].to_numpy()))
+            )
+            for c in present
+        ],
         crs=WGS84,
     )
 
     desa_cols = ["code", "name", "kind", "kecamatan_code", "geometry"]
+    desa_out = _with_measures(gpd.GeoDataFrame(desa[desa_cols], geometry="geometry", crs=WGS84))
+    kab = _with_measures(kab)
     return BoundarySet(
-        kabupaten=_with_measures(kab),
+        kabupaten=kab,
         kecamatan=_with_measures(kec),
-        desa=_with_measures(gpd.GeoDataFrame(desa[desa_cols], geometry="geometry", crs=WGS84)),
+        desa=desa_out,
         repairs=desa.attrs.get("repairs", []),
+        notes=upstream_checks(desa_out, kab),
     )

@@ -64,6 +64,11 @@ def path_to_geometry(path: list, where: str) -> shapely.Geometry:
     return shells[0] if len(shells) == 1 else shapely.MultiPolygon(shells)
 
 
+def dump_codes(text: str) -> list[str]:
+    """The codes of every row of a dump, in file order (which kabupaten a province's file lists)."""
+    return [m["kode"] for m in _ROW.finditer(text)]
+
+
 def parse_dump(text: str, source: str, code_prefix: str | None = None) -> gpd.GeoDataFrame:
     """Rows of one dump as a GeoDataFrame (code, name, lat, lng, geometry), EPSG:4326.
 

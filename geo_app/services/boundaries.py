@@ -11,11 +11,20 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import BoundariesMissing, NotFound, ValidationError
-from ..ingest.boundaries import BoundarySet, prepare_boundaries
-from ..ingest.fetch import boundary_files, cache_root, fetch_boundaries, is_cached
+from ..ingest.boundaries import BoundarySet, combine, prepare_boundaries
+from ..ingest.fetch import (
+    KabupatenSelection,
+    boundary_files,
+    cache_root,
+    cached_kabupaten,
+    fetch_boundaries,
+    parse_kabupaten,
+    province_files,
+)
 from ..ingest.vector import ColumnMapping, read_desa_file
 from ..ingest.wilayah import read_dump
-from ..store.adapter import SaveCounts, desa_frame, kecamatan_frame, save_boundaries
+from ..records.desa_lookup import kabupaten_key
+from ..store.adapter import SaveCounts, desa_frame, kabupaten_frame, kecamatan_frame, save_boundaries
 from ..store.db import data_version, transaction
 from ..store.models import Desa, Kabupaten, Kecamatan
 
@@ -25,37 +34,77 @@ class ImportReport:
     source: str
     counts: SaveCounts
     repairs: list[str] = field(default_factory=list)
+    #: findings that did not stop the import (desa outside their upstream kabupaten outline)
+    notes: list[str] = field(default_factory=list)
+    kabupaten: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"Sumber / source: {self.source}"]
+        if len(self.kabupaten) > 1:
+            out.append(f"kabupaten/kota: {len(self.kabupaten)} ({', '.join(self.kabupaten)})")
         for level in ("kabupaten", "kecamatan", "desa"):
             out.append(
                 f"{level}: {self.counts.inserted.get(level, 0)} baru/new, {self.counts.updated.get(level, 0)} diperbarui/updated, "
                 f"{self.counts.unchanged.get(level, 0)} tetap/unchanged, {self.counts.removed.get(level, 0)} dihapus/removed"
             )
         out.extend(f"diperbaiki/repaired: {r}" for r in self.repairs)
+        out.extend(f"periksa/check: {n}" for n in self.notes)
         return out
 
 
-def fetch(settings: dict[str, Any], source: str | None = None, kabupaten: str | None = None) -> list[Path]:
+def selection(settings: dict[str, Any], kabupaten: str | KabupatenSelection | None = None) -> KabupatenSelection:
+    """The kabupaten selection of a command: ``--kabupaten`` when given, else ``GEO_APP_KABUPATEN``
+    (each named in its own error messages)."""
+    if isinstance(kabupaten, KabupatenSelection):
+        return kabupaten
+    if kabupaten is not None:
+        return parse_kabupaten(kabupaten, "--kabupaten")
+    return parse_kabupaten(settings["KABUPATEN"], "GEO_APP_KABUPATEN")
+
+
+def fetch(
+    settings: dict[str, Any], source: str | None = None, kabupaten: str | KabupatenSelection | None = None
+) -> list[Path]:
     return fetch_boundaries(
         source or settings["BOUNDARY_SOURCE"],
         settings["SHAPEFILE_DIR"],
-        kabupaten or settings["KABUPATEN"],
+        selection(settings, kabupaten),
         timeout=float(settings["FETCH_TIMEOUT"]),
     )
 
 
-def load_upstream(settings: dict[str, Any], kabupaten: str) -> BoundarySet:
-    """Read the cached upstream dumps (fetching them first if missing) into a boundary set."""
-    if not is_cached(settings["SHAPEFILE_DIR"], kabupaten):
-        fetch(settings, kabupaten=kabupaten)
+def load_upstream(settings: dict[str, Any], kabupaten: str | KabupatenSelection) -> BoundarySet:
+    """Read the cached upstream dumps (fetching them first if missing) into one boundary set.
+
+    Each kabupaten is prepared from its own desa file, so a repair names the file and its row there.
+    """
+    chosen = selection(settings, kabupaten)
+    codes = cached_kabupaten(settings["SHAPEFILE_DIR"], chosen)
+    if codes is None:
+        fetch(settings, kabupaten=chosen)
+        codes = cached_kabupaten(settings["SHAPEFILE_DIR"], chosen) or []
     root = cache_root(settings["SHAPEFILE_DIR"])
-    files = boundary_files(kabupaten)
-    kab = read_dump(root / files.kab, code_prefix=kabupaten)
-    kec = read_dump(root / files.kec, code_prefix=kabupaten + ".")
-    desa = read_dump(root / files.kel, code_prefix=kabupaten + ".")
-    return prepare_boundaries(desa, kabupaten, kecamatan_upstream=kec, kabupaten_upstream=kab)
+    sets: list[BoundarySet] = []
+    for province in chosen.provinces:
+        kab_rel, kec_rel = province_files(province)
+        in_province = [c for c in codes if c.startswith(province + ".")]
+        kab = read_dump(root / kab_rel, code_prefix=in_province[0] if len(in_province) == 1 else province + ".")
+        kec = read_dump(root / kec_rel, code_prefix=province + ".")
+        for code in in_province:
+            kel = root / boundary_files(code).kel
+            desa = read_dump(kel, code_prefix=code + ".")
+            part = prepare_boundaries(
+                desa,
+                code,
+                kecamatan_upstream=kec[kec["code"].str.startswith(code + ".")],
+                kabupaten_upstream=kab[kab["code"] == code],
+            )
+            if len(codes) > 1:  # several files: say which one a row number is in
+                part.repairs = [f"{kel.name} {r}" for r in part.repairs]
+            sets.append(part)
+    if not sets:
+        raise ValidationError(f"{chosen.setting}: {chosen} lists no kabupaten to import")
+    return combine(sets)
 
 
 def _known_names(session: Session) -> dict[str, str]:
@@ -71,23 +120,55 @@ def import_boundaries(
     mapping: ColumnMapping | None = None,
     kabupaten: str | None = None,
 ) -> ImportReport:
-    """Import boundaries in one transaction: all of it lands, or nothing changes."""
-    kabupaten = kabupaten or settings["KABUPATEN"]
+    """Import boundaries in one transaction: all of it lands, or nothing changes.
+
+    ``kabupaten`` (``--kabupaten``; default ``GEO_APP_KABUPATEN``) is one code, a list or a province. From a
+    vector file, a province means the kabupaten of that province the file holds.
+    """
+    chosen = selection(settings, kabupaten)
     if path is None:
-        boundary_set = load_upstream(settings, kabupaten)
+        boundary_set = load_upstream(settings, chosen)
         source = settings["BOUNDARY_SOURCE"]
     else:
         if mapping is None:
             raise ValueError("mapping is required with a path")
         desa = read_desa_file(path, mapping)
         try:
-            boundary_set = prepare_boundaries(desa, kabupaten, known_names=_known_names(session))
+            boundary_set = prepare_boundaries(desa, _file_kabupaten(desa, chosen), known_names=_known_names(session))
         except ValidationError as exc:  # the rows are named; say which file they are in
             raise ValidationError(f"{path}: {exc.message}", details=exc.details) from None
         source = str(path)
+    counts = SaveCounts()
     with transaction(session):
-        counts = save_boundaries(session, boundary_set.kabupaten, boundary_set.kecamatan, boundary_set.desa)
-    return ImportReport(source=source, counts=counts, repairs=boundary_set.repairs)
+        for code in boundary_set.kabupaten_codes():
+            part = boundary_set.part(code)
+            _add_counts(counts, save_boundaries(session, part.kabupaten, part.kecamatan, part.desa))
+    return ImportReport(
+        source=source,
+        counts=counts,
+        repairs=boundary_set.repairs,
+        notes=boundary_set.notes,
+        kabupaten=boundary_set.kabupaten_codes(),
+    )
+
+
+def _file_kabupaten(desa: gpd.GeoDataFrame, chosen: KabupatenSelection) -> list[str]:
+    """The kabupaten codes a vector file is checked against: the listed ones, and for a province code
+    every kabupaten of that province among the file's desa codes."""
+    codes = [item for item in chosen.items if len(item) == 5]
+    prefixes = {str(c)[:5] for c in desa["code"] if len(str(c)) >= 5}
+    for province in (item for item in chosen.items if len(item) == 2):
+        codes.extend(sorted(p for p in prefixes if p.startswith(province + ".")))
+    if not codes:
+        raise ValidationError(f"no desa code of province {', '.join(chosen.items)} ({chosen.setting}) in the file")
+    return codes
+
+
+def _add_counts(total: SaveCounts, part: SaveCounts) -> None:
+    for name in ("inserted", "updated", "unchanged", "removed"):
+        into = getattr(total, name)
+        for level, n in getattr(part, name).items():
+            into[level] = into.get(level, 0) + n
 
 
 def has_boundaries(session: Session) -> bool:
@@ -128,11 +209,53 @@ def kecamatan_summary(session: Session) -> list[dict[str, Any]]:
 # --- reads for the views (one call per endpoint) ----------------------------------------------------------
 
 
-def kecamatan_list(session: Session) -> gpd.GeoDataFrame:
-    """Every kecamatan with its desa count, as the boundary API lists them."""
+def kabupaten_code(session: Session, value: str | None) -> str | None:
+    """The kabupaten a ``kabupaten`` filter means: its code (``17.06``) or its name in any case, with or
+    without "Kabupaten" (``Mukomuko``, ``kota bengkulu``); ``None`` for no filter. Unknown: 400 listing
+    the kabupaten the database holds."""
+    text = " ".join(str(value or "").split())
+    if not text:
+        return None
+    known = dict(session.execute(select(Kabupaten.code, Kabupaten.name).order_by(Kabupaten.code)).all())
+    if text in known:
+        return text
+    key = kabupaten_key(text)
+    for code, name in known.items():
+        if kabupaten_key(name) == key:
+            return code
+    listed = ", ".join(f"{c} {n}" for c, n in known.items())
+    raise ValidationError(
+        f"kabupaten {text!r} tidak dikenal / unknown kabupaten; pilihan / known: {listed}",
+        details={"kabupaten": "tidak dikenal / unknown"},
+    )
+
+
+def kabupaten_list(session: Session) -> gpd.GeoDataFrame:
+    """Every kabupaten with its kecamatan, desa and kelurahan counts and area (km², EPSG:32747), as the
+    boundary API lists them."""
     require_boundaries(session)
+    kab = kabupaten_frame(session)
+    desa = desa_frame(session)
+    kec_counts = desa.groupby("kabupaten_code")["kecamatan_code"].nunique()
+    desa_counts = desa["kabupaten_code"].value_counts()
+    kel_counts = desa.loc[desa["kind"] == "kelurahan", "kabupaten_code"].value_counts()
+    return kab.assign(
+        kind="kabupaten",
+        kecamatan_count=[int(kec_counts.get(c, 0)) for c in kab["code"]],
+        desa_count=[int(desa_counts.get(c, 0)) for c in kab["code"]],
+        kelurahan_count=[int(kel_counts.get(c, 0)) for c in kab["code"]],
+    )
+
+
+def kecamatan_list(session: Session, kabupaten: str | None = None) -> gpd.GeoDataFrame:
+    """Every kecamatan (or those of one kabupaten, code or name) with its desa count, as the boundary API
+    lists them."""
+    require_boundaries(session)
+    kab = kabupaten_code(session, kabupaten)
     kec = kecamatan_frame(session)
-    counts = desa_frame(session)["kecamatan_code"].value_counts()
+    if kab:
+        kec = kec[kec["kabupaten_code"] == kab].reset_index(drop=True)
+    counts = desa_frame(session, kabupaten=kab)["kecamatan_code"].value_counts()
     return kec.assign(
         kind="kecamatan",
         kecamatan_code=kec["code"],
@@ -141,9 +264,10 @@ def kecamatan_list(session: Session) -> gpd.GeoDataFrame:
     )
 
 
-def desa_list(session: Session) -> gpd.GeoDataFrame:
+def desa_list(session: Session, kabupaten: str | None = None) -> gpd.GeoDataFrame:
+    """Every desa, or those of one kabupaten (code or name)."""
     require_boundaries(session)
-    return desa_frame(session)
+    return desa_frame(session, kabupaten=kabupaten_code(session, kabupaten))
 
 
 def desa_detail(session: Session, code: str) -> gpd.GeoDataFrame:

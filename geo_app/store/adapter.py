@@ -43,20 +43,32 @@ def kecamatan_frame(session: Session) -> gpd.GeoDataFrame:
     return _frame([dict(r) for r in rows], cols)
 
 
-def desa_frame(session: Session, kecamatan: str | None = None, code: str | None = None) -> gpd.GeoDataFrame:
-    """All desa (or those of one kecamatan, or the one with ``code``) with their kecamatan name, ordered by code."""
+def desa_frame(
+    session: Session, kecamatan: str | None = None, code: str | None = None, kabupaten: str | None = None
+) -> gpd.GeoDataFrame:
+    """All desa (or those of one kecamatan or kabupaten, or the one with ``code``) with their kecamatan and
+    kabupaten names, ordered by code."""
     cols = [getattr(Desa, c) for c in _AREA_COLS] + [
         Desa.kind,
         Desa.kecamatan_code,
         Kecamatan.name.label("kecamatan_name"),
+        Kecamatan.kabupaten_code,
+        Kabupaten.name.label("kabupaten_name"),
     ]
-    stmt = select(*cols).join(Kecamatan, Kecamatan.code == Desa.kecamatan_code).order_by(Desa.code)
+    stmt = (
+        select(*cols)
+        .join(Kecamatan, Kecamatan.code == Desa.kecamatan_code)
+        .join(Kabupaten, Kabupaten.code == Kecamatan.kabupaten_code)
+        .order_by(Desa.code)
+    )
     if kecamatan:
         stmt = stmt.where(Desa.kecamatan_code == kecamatan)
+    if kabupaten:
+        stmt = stmt.where(Kecamatan.kabupaten_code == kabupaten)
     if code is not None:
         stmt = stmt.where(Desa.code == code)
     rows = [dict(r) for r in session.execute(stmt).mappings()]
-    return _frame(rows, _AREA_COLS + ["kind", "kecamatan_code", "kecamatan_name"])
+    return _frame(rows, _AREA_COLS + ["kind", "kecamatan_code", "kecamatan_name", "kabupaten_code", "kabupaten_name"])
 
 
 @dataclass
@@ -83,7 +95,7 @@ def _row_values(row: pd.Series, extra: list[str], geom_cols: list[str]) -> dict:
         values[c] = row[c]
     for c in geom_cols:
         # a source without e.g. upstream kecamatan polygons keeps the stored ones
-        if row[c] is not None:
+        if row.get(c) is not None:
             values[c] = to_wkb(row[c])
     return values
 
@@ -130,7 +142,7 @@ def save_boundaries(
 ) -> SaveCounts:
     """Write a prepared boundary set for one kabupaten, updating in place (caller owns the transaction)."""
     counts = SaveCounts()
-    _upsert(session, Kabupaten, kabupaten, [], ["geometry"], counts, "kabupaten")
+    _upsert(session, Kabupaten, kabupaten, [], ["geometry", "upstream_geometry"], counts, "kabupaten")
     session.flush()
     stale_kec = _upsert(
         session, Kecamatan, kecamatan, ["kabupaten_code"], ["geometry", "upstream_geometry"], counts, "kecamatan"

@@ -46,7 +46,10 @@ class AreaMixin:
 
 
 class Kabupaten(AreaMixin, Base):
+    """``geometry`` is the union of its kecamatan (so of its desa); the upstream polygon is kept aside."""
+
     __tablename__ = "kabupaten"
+    upstream_geometry: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Kecamatan(AreaMixin, Base):
