@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 METRIC_CRS = "EPSG:32747"
 DEFAULT_TOLERANCE_M = 500.0
@@ -95,6 +96,96 @@ def candidates(
     return covering, nearest, distance
 
 
+def place_points(
+    lon: np.ndarray | Sequence[float],
+    lat: np.ndarray | Sequence[float],
+    desa: gpd.GeoDataFrame,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    declared: Sequence[str | None] | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """``choose_desa`` for many (lon, lat) points (EPSG:4326) at once: one spatial join for the desa
+    covering each point, depths only where several desa cover one, one nearest-join for the points in
+    gaps. Same rule and ties as ``candidates`` + ``choose_desa`` (imports place a whole file this way).
+
+    Returns, per point (RangeIndex): ``desa_code`` (None when outside), ``placement``
+    (inside | overlap | nearest | outside), ``distance_m`` (0 when covered, the distance to the nearest
+    desa in a gap, NaN when outside) and ``covering`` (how many desa cover the point)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if len(lat) != len(lon):
+        raise ValueError("lon and lat must have the same length")
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    return _place(pts, desa, tolerance_m, declared)
+
+
+def _place(
+    points: gpd.GeoSeries,
+    desa: gpd.GeoDataFrame,
+    tolerance_m: float,
+    declared: Sequence[str | None] | np.ndarray | None,
+) -> pd.DataFrame:
+    n = len(points)
+    if tolerance_m < 0:
+        raise ValueError("tolerance_m must be >= 0")
+    if desa.crs is None:
+        raise ValueError("points and desa need a CRS")
+    if "code" not in desa:
+        raise ValueError("desa needs a 'code' column")
+    if declared is None:
+        wanted = np.full(n, None, dtype=object)
+    else:
+        wanted = np.asarray(list(declared), dtype=object)
+        if len(wanted) != n:
+            raise ValueError("declared must have one entry per point")
+        wanted = np.array([d if isinstance(d, str) else None for d in wanted], dtype=object)
+    codes = np.full(n, None, dtype=object)
+    how = np.full(n, "outside", dtype=object)
+    distance = np.full(n, np.nan)
+    covering = np.zeros(n, dtype=np.int64)
+    if n and len(desa):
+        pts = points.reset_index(drop=True).to_crs(METRIC_CRS)
+        polys = desa[["code", desa.geometry.name]].to_crs(METRIC_CRS).reset_index(drop=True)
+        poly_codes = polys["code"].to_numpy(dtype=object)
+        # "intersects" for a point is "covered by": inside or on the boundary
+        pt_idx, poly_idx = polys.sindex.query(pts, predicate="intersects")
+        covering = np.bincount(pt_idx, minlength=n).astype(np.int64)
+        if len(pt_idx):
+            hit_codes = poly_codes[poly_idx]
+            depth = np.zeros(len(pt_idx))
+            several = covering[pt_idx] > 1  # depth only decides between several covering desa
+            if several.any():
+                boundary = polys.geometry.boundary.to_numpy()
+                depth[several] = shapely.distance(pts.to_numpy()[pt_idx[several]], boundary[poly_idx[several]])
+            # deepest first, then by code; the declared desa wins when it covers the point
+            order = np.lexsort((hit_codes.astype(str), -depth, pt_idx))
+            pt_sorted, code_sorted = pt_idx[order], hit_codes[order]
+            firsts = np.flatnonzero(np.r_[True, pt_sorted[1:] != pt_sorted[:-1]])
+            codes[pt_sorted[firsts]] = code_sorted[firsts]
+            is_declared = code_sorted == wanted[pt_sorted]
+            codes[pt_sorted[is_declared]] = code_sorted[is_declared]
+            covered = covering > 0
+            how[covered] = np.where(covering[covered] == 1, "inside", "overlap")
+            distance[covered] = 0.0
+        missing = np.flatnonzero(covering == 0)
+        if len(missing) and tolerance_m > 0:
+            gap = gpd.GeoDataFrame(geometry=pts.iloc[missing].set_axis(missing, axis=0))
+            near = gpd.sjoin_nearest(gap, polys, how="inner", max_distance=tolerance_m, distance_col="dist")
+            if not near.empty:
+                near = near.reset_index(names="pt").sort_values(["pt", "dist", "code"]).drop_duplicates("pt")
+                where = near["pt"].to_numpy()
+                codes[where] = near["code"].to_numpy(dtype=object)
+                how[where] = "nearest"
+                distance[where] = near["dist"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "desa_code": pd.Series(codes, dtype=object),
+            "placement": pd.Series(how, dtype=object),
+            "distance_m": distance,
+            "covering": covering,
+        }
+    )
+
+
 def assign_desa(
     points: gpd.GeoSeries | gpd.GeoDataFrame,
     desa: gpd.GeoDataFrame,
@@ -104,24 +195,20 @@ def assign_desa(
     """For each point (same index): ``desa_code`` (None when outside), ``placement``
     (inside | overlap | nearest | outside), ``distance_m`` to the chosen desa (0 when covered) and
     ``consistent`` (the point agrees with ``declared[i]``; True where nothing is declared)."""
+    if isinstance(points, gpd.GeoSeries):
+        points = gpd.GeoDataFrame(geometry=points)
+    _check(points, desa)
     index = points.index
-    covering, nearest, distance = candidates(points, desa, tolerance_m)
-    declared = list(declared) if declared is not None else [None] * len(covering)
-    if len(declared) != len(covering):
+    if declared is not None and len(list(declared)) != len(points):
         raise ValueError("declared must have one entry per point")
-    codes, hows, dists, ok = [], [], [], []
-    for cov, near, dist, dec in zip(covering, nearest, distance, declared):
-        dec = dec if isinstance(dec, str) else None
-        code, how = choose_desa(cov, near, dec)
-        codes.append(code)
-        hows.append(how)
-        dists.append(0.0 if cov else (float(dist) if code is not None else np.nan))
-        ok.append(is_consistent(dec, code))
+    placed = _place(points.geometry, desa, tolerance_m, declared)
+    wanted = [None] * len(points) if declared is None else [d if isinstance(d, str) else None for d in declared]
+    ok = [is_consistent(dec, code) for dec, code in zip(wanted, placed["desa_code"].tolist())]
     return pd.DataFrame(
         {
-            "desa_code": pd.Series(codes, dtype=object),
-            "placement": pd.Series(hows, dtype=object),
-            "distance_m": np.asarray(dists, dtype=float),
+            "desa_code": placed["desa_code"],
+            "placement": placed["placement"],
+            "distance_m": placed["distance_m"].to_numpy(dtype=float),
             "consistent": np.asarray(ok, dtype=bool),
         },
     ).set_axis(index, axis=0)
