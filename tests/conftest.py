@@ -2,19 +2,27 @@
 
 The real boundaries are read from ``GEO_APP_BOUNDARY_SOURCE`` (CI: ../shared/data/wilayah_boundaries)
 and imported once per test session into a template database that each test copies.
+
+``GEO_APP_TEST_DATABASE=postgresql`` (with ``GEO_APP_TEST_POSTGRES_URL``; ``make test-postgis``) runs the
+same suite on PostgreSQL/PostGIS: every path a test would give an SQLite file stands for a database of
+its own on that server, and copying a template file is ``CREATE DATABASE … TEMPLATE``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from geo_app import create_app
 from geo_app.app_db import get_session
@@ -50,13 +58,116 @@ def bigstyle_shapefile() -> Path:
 
 TEST_ADMIN = "admin-test"
 
+#: which database the suite runs on: "sqlite" (default) or "postgresql" (the whole suite on PostGIS)
+TEST_DATABASE = os.environ.get("GEO_APP_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"GEO_APP_TEST_DATABASE must be sqlite or postgresql, not {TEST_DATABASE!r}")
+ON_POSTGRES = TEST_DATABASE == "postgresql"
+#: for the few tests about the SQLite file itself (WAL, copying the file, a migration of an SQLite file)
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about the SQLite file itself")
+
+
+class PostgresDatabases:
+    """Test databases on one PostgreSQL server, named after the SQLite path a test would have used."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server = make_url(server_url)
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        self.created: set[str] = set()
+        self.kept: set[str] = set()
+
+    @staticmethod
+    def name(path: Path) -> str:
+        return "gt_" + hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:24]
+
+    def url(self, path: Path) -> str:
+        """The URL standing for ``path``; an empty database (PostGIS from template1) on first use."""
+        name = self.name(path)
+        if name not in self.created:
+            with self.admin.connect() as con:
+                con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                con.execute(text(f'CREATE DATABASE "{name}"'))
+            self.created.add(name)
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def copy(self, source: Path, target: Path) -> None:
+        src, dst = self.name(source), self.name(target)
+        with self.admin.connect() as con:
+            con.execute(text(f'DROP DATABASE IF EXISTS "{dst}" WITH (FORCE)'))
+            for attempt in range(20):  # a template must have no other session (autovacuum may hold one briefly)
+                con.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :n AND usename = current_user AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": src},
+                )
+                try:
+                    con.execute(text(f'CREATE DATABASE "{dst}" TEMPLATE "{src}"'))
+                    break
+                except OperationalError:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.25)
+        self.created.add(dst)
+
+    def keep(self, path: Path) -> None:
+        """Templates live for the whole session; other databases are dropped after their test."""
+        self.kept.add(self.name(path))
+
+    def drop(self, names: set[str]) -> None:
+        with self.admin.connect() as con:
+            for name in names:
+                con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created -= names
+
+
+_POSTGRES: PostgresDatabases | None = None
+
+
+def postgres_databases() -> PostgresDatabases:
+    global _POSTGRES
+    if _POSTGRES is None:
+        url = os.environ.get("GEO_APP_TEST_POSTGRES_URL", "").strip()
+        if not url:
+            raise pytest.UsageError("GEO_APP_TEST_DATABASE=postgresql needs GEO_APP_TEST_POSTGRES_URL")
+        _POSTGRES = PostgresDatabases(url)
+    return _POSTGRES
+
+
+def database_url(db_path: Path) -> str:
+    """The database a test's ``db_path`` stands for: that SQLite file, or its PostgreSQL twin."""
+    return postgres_databases().url(db_path) if ON_POSTGRES else f"sqlite:///{db_path}"
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A private copy of a template database (file copy, or ``CREATE DATABASE … TEMPLATE``)."""
+    if ON_POSTGRES:
+        postgres_databases().copy(source, target)
+    else:
+        shutil.copy(source, target)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """On PostgreSQL, drop the databases a test created (templates excepted)."""
+    yield
+    if ON_POSTGRES and _POSTGRES is not None:
+        _POSTGRES.drop(_POSTGRES.created - _POSTGRES.kept)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _POSTGRES is not None:
+        _POSTGRES.drop(set(_POSTGRES.created))
+        _POSTGRES.admin.dispose()
+
 
 def make_app(db_path: Path, shapefile_dir: Path, **extra):
     """Tests read without logging in and post without CSRF tokens unless a test turns access control
     back on (tests/test_access.py does); writes still need a user, see the ``client`` fixture."""
     config = {
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATABASE_URL": database_url(db_path),
         "SHAPEFILE_DIR": str(shapefile_dir),
         "SECRET_KEY": "test-secret",
         "ALLOW_ANONYMOUS_VIEW": True,
@@ -81,7 +192,11 @@ def template_db(tmp_path_factory, boundary_source) -> Path:
 
 
 def _fold_wal(db_path: Path) -> None:
-    """Fold the WAL into the main file so that a plain copy of it is complete."""
+    """Fold the WAL into the main file so that a plain copy of it is complete (PostgreSQL: keep the
+    database for the session instead)."""
+    if ON_POSTGRES:
+        postgres_databases().keep(db_path)
+        return
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("PRAGMA journal_mode=DELETE")
@@ -95,7 +210,7 @@ def demo_template(template_db, tmp_path_factory, boundary_source) -> Path:
 
     root = tmp_path_factory.mktemp("demo-template")
     db_path = root / "demo.sqlite"
-    shutil.copy(template_db, db_path)
+    copy_database(template_db, db_path)
     app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     with app.app_context():
         load_demo(get_session(), app.config["GEO_APP_SETTINGS"])
@@ -109,7 +224,7 @@ def app_on_copy(template: Path | None, tmp_path: Path, boundary_source: str):
     """An app on a private copy of a template database (an empty one without a template)."""
     db_path = tmp_path / "app.sqlite"
     if template is not None:
-        shutil.copy(template, db_path)
+        copy_database(template, db_path)
     app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     try:
         yield app
@@ -176,13 +291,13 @@ def runner(app):
 
 def snapshot(app) -> dict[str, list[tuple]]:
     """Every row of every table, to assert that a failed operation changed nothing."""
-    url = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    con = sqlite3.connect(url)
+    engine = create_engine(app.config["DATABASE_URL"])
     try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+        with engine.connect() as con:
+            tables = sorted(t for t in inspect(con).get_table_names() if t != "spatial_ref_sys")
+            return {t: sorted((tuple(r) for r in con.execute(text(f'SELECT * FROM "{t}"'))), key=repr) for t in tables}
     finally:
-        con.close()
+        engine.dispose()
 
 
 # --- production access settings: users vera (viewer) and edi (editor), CSRF on ----------------------
@@ -191,7 +306,7 @@ def snapshot(app) -> dict[str, list[tuple]]:
 @pytest.fixture
 def secure_app(tmp_path, template_db, boundary_source):
     db_path = tmp_path / "secure.sqlite"
-    shutil.copy(template_db, db_path)
+    copy_database(template_db, db_path)
     app = make_app(
         db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, ALLOW_ANONYMOUS_VIEW=False, CSRF_ENABLED=True
     )

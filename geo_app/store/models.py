@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.x models. Geometry is stored as WKB (EPSG:4326) so SQLite and PostgreSQL both work."""
+"""SQLAlchemy 2.x models. Geometry is WKB (EPSG:4326) in Python: a BLOB on SQLite, PostGIS on PostgreSQL
+(see ``geometry.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
@@ -23,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .geometry import wkb_geometry
 
 
 class Base(DeclarativeBase):
@@ -38,7 +40,7 @@ class AreaMixin:
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    geometry: Mapped[bytes] = mapped_column(LargeBinary)  # WKB, EPSG:4326, lon/lat
+    geometry: Mapped[bytes] = mapped_column(wkb_geometry())  # WKB, EPSG:4326, lon/lat
     area_km2: Mapped[float] = mapped_column(Float)  # computed in EPSG:32747
     rep_lon: Mapped[float] = mapped_column(Float)  # representative point, inside the polygon
     rep_lat: Mapped[float] = mapped_column(Float)
@@ -49,7 +51,7 @@ class Kabupaten(AreaMixin, Base):
     """``geometry`` is the union of its kecamatan (so of its desa); the upstream polygon is kept aside."""
 
     __tablename__ = "kabupaten"
-    upstream_geometry: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    upstream_geometry: Mapped[bytes | None] = mapped_column(wkb_geometry(), nullable=True)
 
 
 class Kecamatan(AreaMixin, Base):
@@ -57,7 +59,7 @@ class Kecamatan(AreaMixin, Base):
 
     __tablename__ = "kecamatan"
     kabupaten_code: Mapped[str] = mapped_column(ForeignKey("kabupaten.code"), index=True)
-    upstream_geometry: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    upstream_geometry: Mapped[bytes | None] = mapped_column(wkb_geometry(), nullable=True)
 
 
 class Desa(AreaMixin, Base):

@@ -19,7 +19,7 @@ from geo_app.ingest.fetch import boundary_files
 from geo_app.ingest.vector import PRESETS
 from geo_app.services.boundaries import import_boundaries
 from geo_app.store.adapter import desa_frame
-from tests.conftest import make_app, snapshot
+from tests.conftest import copy_database, make_app, snapshot
 
 ROW = 6  # 1-based feature number of the row the bad files spoil (index 5)
 ROW_CODE = "17.06.01.2013"
@@ -200,7 +200,7 @@ def app_with_source(tmp_path, template_db):
 
     def build(source: str):
         db_path = tmp_path / f"app{len(apps)}.sqlite"
-        shutil.copy(template_db, db_path)
+        copy_database(template_db, db_path)
         apps.append(make_app(db_path, tmp_path / f"cache{len(apps)}", BOUNDARY_SOURCE=source))
         return apps[-1]
 

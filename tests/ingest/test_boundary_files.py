@@ -5,22 +5,20 @@ Every file is built in a temporary folder from the real BIG-style shapefile (../
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 
 from geo_app.app_db import get_session
 from geo_app.ingest.fetch import boundary_files
 from geo_app.store.adapter import desa_frame, from_wkb, kecamatan_frame
 from geo_app.store.db import data_version
 from geo_app.store.models import Kecamatan
-from tests.conftest import snapshot
+from tests.conftest import copy_database, snapshot
 
 KAB = "17.06"
 CHANGED_GEOM = "17.06.08.2006"  # a desa of Teramang Jaya: its polygon grows by 50 m
@@ -92,7 +90,7 @@ def upstream_desa(template_db, tmp_path_factory, boundary_source) -> gpd.GeoData
 
     root = tmp_path_factory.mktemp("upstream")
     db_path = root / "copy.sqlite"
-    shutil.copy(template_db, db_path)
+    copy_database(template_db, db_path)
     app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     with app.app_context():
         desa = desa_frame(get_session())
@@ -207,11 +205,13 @@ def test_import_without_path_on_empty_db_fetches_then_imports(empty_app, boundar
 
 
 def _column_index(app, table: str, column: str) -> int:
-    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    """Position of ``column`` in the rows ``snapshot`` returns (``SELECT *`` order)."""
+    engine = create_engine(app.config["DATABASE_URL"])
     try:
-        return [r[1] for r in con.execute(f'PRAGMA table_info("{table}")')].index(column)
+        with engine.connect() as con:
+            return [c["name"] for c in inspect(con).get_columns(table)].index(column)
     finally:
-        con.close()
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

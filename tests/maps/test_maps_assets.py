@@ -11,7 +11,7 @@ from folium import plugins
 from geo_app.errors import AssetMissing
 from geo_app.maps import assets
 from geo_app.maps.assets import CDN_MAP, PACKAGES, AssetRegistry, remote_links, render_offline, render_standalone
-from tests.conftest import get_closed
+from tests.conftest import copy_database, get_closed
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +134,11 @@ def test_asset_route_serves_declared_files_only(client, registry, path):
 
 
 def test_asset_route_and_map_name_setup_when_npm_assets_missing(tmp_path, template_db, boundary_source):
-    import shutil
 
     from tests.conftest import make_app
 
     db = tmp_path / "a.sqlite"
-    shutil.copy(template_db, db)
+    copy_database(template_db, db)
     app = make_app(db, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, NPM_ASSET_DIR=str(tmp_path / "none"))
     try:
         client = app.test_client()

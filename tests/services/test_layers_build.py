@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from geo_app.app_db import get_session
+from geo_app.services import dir_swap, layers_build
 from geo_app.services import layers as layer_service
 from geo_app.services.records import create_record
 from geo_app.store.db import data_version
-from tests.conftest import REPO, TEST_ADMIN, make_app
+from tests.conftest import REPO, TEST_ADMIN, copy_database, make_app
 
 
 def _state(out: Path) -> dict[str, tuple[int, int, int]]:
@@ -41,7 +42,7 @@ def built_once(demo_template, tmp_path_factory, boundary_source):  # noqa: F811
     """One build of the demo set; each test gets a copy (same data version as its ``demo_app``)."""
     root = tmp_path_factory.mktemp("built")
     db = root / "demo.sqlite"
-    shutil.copy(demo_template, db)
+    copy_database(demo_template, db)
     app = make_app(db, root / "shapefiles", BOUNDARY_SOURCE=boundary_source)
     out = root / "layers"
     report = _build(app, out)
@@ -135,7 +136,7 @@ def test_failure_midway_leaves_previous_output(demo_app, built, monkeypatch):  #
     out, _ = built
     before = {name: (out / name).read_bytes() for name in _state(out)}
     calls = []
-    real = layer_service.render_standalone
+    real = layers_build.render_standalone
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -143,8 +144,8 @@ def test_failure_midway_leaves_previous_output(demo_app, built, monkeypatch):  #
             raise OSError(28, "No space left on device")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(layer_service, "render_standalone", failing)
-    with pytest.raises(layer_service.LayersBuildFailed, match="No space left on device.*previous output kept"):
+    monkeypatch.setattr(layers_build, "render_standalone", failing)
+    with pytest.raises(layers_build.LayersBuildFailed, match="No space left on device.*previous output kept"):
         _build(demo_app, out, overrides={"window_days": "30"})
     assert {name: (out / name).read_bytes() for name in _state(out)} == before
     assert not list(out.parent.glob(".layers.*"))
@@ -159,7 +160,7 @@ def test_killed_run_leaves_previous_output(demo_app, built):  # noqa: F811
         import time
         from pathlib import Path
         from geo_app import create_app
-        from geo_app.services import layers
+        from geo_app.services import layers_build as layers
         real = layers._write_text
         count = [0]
         def slow(path, text):
@@ -252,7 +253,7 @@ def test_swap_by_two_renames_and_recovery_after_a_kill_between_them(demo_app, bu
     """Where the atomic exchange is not available the output is swapped by two renames; a run killed
     between them leaves ``.layers.old-*``, which the next run puts back before anything else."""
     out, _ = built
-    monkeypatch.setattr(layer_service, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(dir_swap, "exchange", lambda a, b: False)
     report = _build(demo_app, out, overrides={"window_days": "30"})
     assert (
         not report.skipped and json.loads((out / "manifest.json").read_text())["settings"]["meeting_window_days"] == 30

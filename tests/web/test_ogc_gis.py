@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing
-import shutil
 import xml.etree.ElementTree as ET
 import zipfile
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from geo_app.geojson import exterior_is_ccw
 from geo_app.i18n import STATUS_COLORS
 from geo_app.services.users import create_token, create_user
 from geo_app.store.db import data_version
-from tests.conftest import make_app
+from tests.conftest import copy_database, make_app
 
 try:
     from geo_app.app_db import get_session
@@ -43,7 +42,7 @@ COLLECTIONS = ("kabupaten", "kecamatan", "desa", "coverage", "tps", "incidents",
 def gis_app(tmp_path, demo_template, boundary_source):
     """The demo set with production access (no anonymous viewing), a viewer ``vera`` and her token."""
     db_path = tmp_path / "gis.sqlite"
-    shutil.copy(demo_template, db_path)
+    copy_database(demo_template, db_path)
     app = make_app(db_path, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, ALLOW_ANONYMOUS_VIEW=False)
     with app.app_context():
         create_user(get_session(), "vera", "vera-password-123", "viewer")
@@ -349,9 +348,9 @@ def test_data_responses_are_conditional_and_range_aware(gis_app):
     with gis_app.app_context():
         assert data_version(get_session()) != before
     assert client.get(url, headers={**_auth(gis_app), "If-None-Match": etag}).status_code == 200
-    # logged-in users still get no-store, and revalidation still works
+    # logged-in users: kept privately, revalidated on every use (never in a shared cache)
     ogc = client.get("/ogc/collections/desa/items", headers=_auth(gis_app))
-    assert "no-store" in ogc.headers["Cache-Control"]
+    assert ogc.headers["Cache-Control"] == "private, no-cache"
     assert (
         client.get(
             "/ogc/collections/desa/items", headers={**_auth(gis_app), "If-None-Match": ogc.headers["ETag"]}

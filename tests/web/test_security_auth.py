@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from geo_app.app_db import get_session
 from geo_app.services import users as user_service
 from geo_app.store.models import ApiToken, utcnow
-from tests.conftest import TEST_ADMIN, _csrf, _login
+from tests.conftest import TEST_ADMIN, _csrf, _login, copy_database
 
 
 @pytest.mark.parametrize(
@@ -242,12 +242,11 @@ def test_logins_tokens_and_user_changes_are_audited(secure_app):
 def test_behind_a_proxy_the_throttle_sees_the_client_address(tmp_path, template_db, boundary_source):
     """With GEO_APP_PROXY_COUNT=1 every client is not one address (the proxy's): an attacker's
     failures do not slow the owner down; without it, X-Forwarded-For is ignored (not spoofable)."""
-    import shutil
 
     from tests.conftest import make_app
 
     db = tmp_path / "p.sqlite"
-    shutil.copy(template_db, db)
+    copy_database(template_db, db)
     app = make_app(db, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source, PROXY_COUNT=1)
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
     client = app.test_client()

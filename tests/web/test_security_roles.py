@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from geo_app.web.access import FRAMEWORK_PUBLIC, access_of
-from tests.conftest import _login, login_as
+from tests.conftest import _login, copy_database, login_as
 
 
 def test_every_route_declares_its_role(app):
@@ -36,12 +36,11 @@ def test_sensitive_views_declare_what_they_need(app):
 
 
 def test_a_new_route_without_a_role_is_refused_for_everyone(tmp_path, template_db, boundary_source):
-    import shutil
 
     from tests.conftest import TEST_ADMIN, make_app
 
     db = tmp_path / "a.sqlite"
-    shutil.copy(template_db, db)
+    copy_database(template_db, db)
     app = make_app(db, tmp_path / "shp", BOUNDARY_SOURCE=boundary_source)
     bp = Blueprint("forgotten", __name__)
 

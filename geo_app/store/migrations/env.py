@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from geo_app.store.migrate import include_object
 from geo_app.store.models import Base
 
 config = context.config
@@ -18,6 +19,7 @@ def _skip_empty(_context, _revision, directives) -> None:
 
 OPTIONS = {
     "target_metadata": Base.metadata,
+    "include_object": include_object,
     # SQLite alters tables by copying them ("batch"); on PostgreSQL batch operations are plain ALTERs
     "render_as_batch": True,
     "compare_type": True,
