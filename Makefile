@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Tests and CI read the boundaries from the shared local mirror (no internet needed).
 GEO_APP_BOUNDARY_SOURCE ?= $(abspath ../shared/data/wilayah_boundaries)
 
-.PHONY: install install-test system-deps assets translations compile-translations run test lint bench clean
+.PHONY: install install-test system-deps assets translations compile-translations run test test-postgis lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ lint: install-test
 
 test: install-test
 	GEO_APP_BOUNDARY_SOURCE="$(GEO_APP_BOUNDARY_SOURCE)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL/PostGIS: needs a server and GEO_APP_TEST_POSTGRES_URL (a role that may create
+# databases) and PostGIS in template1 (.ci/run sets all three up). Every test gets a database of its own.
+test-postgis: install-test
+	@test -n "$$GEO_APP_TEST_POSTGRES_URL" || { echo "set GEO_APP_TEST_POSTGRES_URL (see .ci/run)" >&2; exit 1; }
+	GEO_APP_TEST_DATABASE=postgresql GEO_APP_BOUNDARY_SOURCE="$(GEO_APP_BOUNDARY_SOURCE)" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info
