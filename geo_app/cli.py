@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -211,10 +213,14 @@ def import_rollback(batch: str) -> None:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Start the service; on first start fetch and import the boundaries if missing."""
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes (default: GEO_APP_WORKERS).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per worker (default: GEO_APP_WORKER_THREADS).")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn (one process).")
+def serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
+    """Start the service with gunicorn (or --dev: the development server); on first start fetch and
+    import the boundaries if missing, create the first admin and load the demo set into an empty database."""
     try:
         report = boundary_service.ensure_boundaries(get_session(), _settings())
     except GeoAppError as exc:
@@ -234,8 +240,51 @@ def serve(host: str, port: int) -> None:
             raise click.ClickException(exc.message) from None
         for line in demo_service.count_lines(counts):
             click.echo(line)
-    # not current_app.run(): under the `geo-app` FlaskGroup (FLASK_RUN_FROM_CLI) it returns without serving
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    if dev:
+        # not current_app.run(): under the `geo-app` FlaskGroup (FLASK_RUN_FROM_CLI) it returns without serving
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+        return
+    _exec_gunicorn(host, port, workers or int(_settings()["WORKERS"]), threads or int(_settings()["WORKER_THREADS"]))
+
+
+def _exec_gunicorn(host: str, port: int, workers: int, threads: int) -> NoReturn:
+    """Replace this process by gunicorn serving ``geo_app.wsgi:app``: each worker creates its own app
+    from the same ``GEO_APP_*`` environment (so the database set-up above is not repeated)."""
+    if not _has_module("gunicorn"):
+        raise click.ClickException("gunicorn is not installed: pip install -e . (or geo-app serve --dev)")
+    from .app_db import close_session
+
+    close_session()
+    current_app.extensions["geo_app.engine"].dispose()  # no connection of this process is inherited
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        # a first render of a large map takes seconds; the default 30 s would kill the worker
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "30",
+        "geo_app.wsgi:app",
+    ]
+    click.echo(f"gunicorn: http://{host}:{port} ({workers} workers × {threads} threads)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 users = GeoAppGroup("users", help="Pengguna dan peran (viewer, editor, admin).")

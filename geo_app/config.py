@@ -27,6 +27,12 @@ UPSTREAM_BOUNDARY_SOURCE = "https://raw.githubusercontent.com/cahyadsn/wilayah_b
 DEFAULT_KABUPATEN = "17.06"
 
 
+def default_workers() -> int:
+    """gunicorn's rule of thumb, 2 × cores + 1, at most 9: each worker holds its own copy of the app
+    and its caches (about 200-300 MB with the map libraries loaded)."""
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting, with its type and default. Each can be set as ``GEO_APP_<KEY>`` in the environment
@@ -64,6 +70,12 @@ class Settings:
     NPM_ASSET_DIR: str = str(PROJECT_ROOT / "build" / "npm-assets")
     #: upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)
     AUTO_UPGRADE: bool = True
+    #: `geo-app serve`: gunicorn worker processes (each a copy of the app; caches agree through the
+    #: data version in the database) and threads per worker (slow clients do not hold a whole worker)
+    WORKERS: int = default_workers()
+    WORKER_THREADS: int = 4
+    #: tests only: every response names the worker process that answered (X-Worker-Pid)
+    WORKER_PID_HEADER: bool = False
 
 
 _DEFAULTS = Settings()

@@ -8,6 +8,7 @@ from ..app_db import get_session
 from ..services import boundaries as boundary_service
 from .access import role
 from .geodata import geojson_response
+from .caching import conditional_by_version
 from .serialise import feature_collection
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -39,8 +40,11 @@ def desa_list():
     return geojson_response(lambda: feature_collection(boundary_service.desa_list(get_session()), DESA_PROPERTIES))
 
 
+@conditional_by_version
 @bp.get("/desa/<code>")
 @role("viewer")
 def desa_detail(code: str):
     row = boundary_service.desa_detail(get_session(), code)
     return geojson_response(lambda: feature_collection(row, DESA_PROPERTIES)["features"][0])
+@conditional_by_version
+@conditional_by_version

@@ -14,6 +14,7 @@ from ..app_db import get_session
 from ..errors import ValidationError
 from ..services import coverage as service
 from .access import role
+from .caching import conditional_by_version
 from .geodata import geojson_response
 
 bp = Blueprint("coverage_api", __name__, url_prefix="/api")
@@ -50,6 +51,7 @@ def _limit() -> int | None:
 
 @bp.get("/coverage")
 @role("viewer")
+@conditional_by_version
 def coverage():
     fmt = service.parse_format(request.args.get("format"))
     statuses = service.parse_statuses(request.args.get("status"))
@@ -77,6 +79,7 @@ def coverage():
 
 @bp.get("/coverage/kecamatan")
 @role("viewer")
+@conditional_by_version
 def coverage_kecamatan():
     fmt = service.parse_format(request.args.get("format"))
     if request.args.get("status"):
@@ -108,6 +111,7 @@ def coverage_kecamatan():
 
 @bp.get("/gaps")
 @role("viewer")
+@conditional_by_version
 def gaps():
     fmt = service.parse_format(request.args.get("format"))
     statuses = service.parse_statuses(request.args.get("status"))

@@ -2,8 +2,8 @@
 the data version and the request, 304 on ``If-None-Match``, ``Accept-Ranges: bytes`` and 206 partial
 content for ``Range`` requests (GDAL's ``/vsicurl`` reads larger documents in byte ranges).
 
-Responses for logged-in users still carry ``Cache-Control: no-store`` (``headers.py``); a client may
-nevertheless revalidate with ``If-None-Match`` and gets a 304 when nothing changed.
+Views under ``@conditional_by_version`` (``caching.py``) answer ``Cache-Control: private, no-cache``:
+a client keeps the body privately and revalidates with ``If-None-Match`` (a 304 when nothing changed).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 
 from .. import geojson
 from ..app_db import get_session
@@ -30,8 +30,10 @@ def etag_for(*parts: Any) -> str:
 def conditional(
     build: Callable[[], bytes], mimetype: str, *etag_parts: Any, headers: dict[str, str] | None = None
 ) -> Response:
-    """``build()`` as the body of a conditional, range-aware response; not built at all on a 304."""
-    etag = etag_for(mimetype, *etag_parts)
+    """``build()`` as the body of a conditional, range-aware response; not built at all on a 304.
+
+    Under ``@conditional_by_version`` (``caching.py``) the ETag is the one it worked out already."""
+    etag = g.get("http_etag") or etag_for(mimetype, *etag_parts)
     if request.if_none_match.contains(etag):
         resp = Response(status=304)
         resp.set_etag(etag)

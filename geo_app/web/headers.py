@@ -63,15 +63,15 @@ def register(app: Flask) -> None:
             if NONCE_PLACEHOLDER.encode() in body:
                 response.set_data(body.replace(NONCE_PLACEHOLDER.encode(), nonce.encode()))
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(nonce, hosts))
+        if response.status_code != 304:
+            # a 304's headers replace the stored ones: a new nonce would block the cached page's scripts
+            headers.setdefault("Content-Security-Policy", content_security_policy(nonce, hosts))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if g.get("identity") is not None and request.blueprint != "assets":
+        revalidated = "private" in headers.get("Cache-Control", "")  # geo_app/web/caching.py: private, no-cache
+        if g.get("identity") is not None and request.blueprint != "assets" and not revalidated:
             headers["Cache-Control"] = "no-store"  # nothing a logged-in user saw stays in a shared cache
         if response.status_code >= 400:
-            cache = response.cache_control
-            cache.immutable = False
-            cache.public = False
-            cache.max_age = None
+            headers["Cache-Control"] = "no-store"  # errors are never cached
         return response

@@ -19,6 +19,7 @@ from ..errors import ValidationError
 from ..services import coverage as coverage_service
 from ..services import ogc as service
 from .access import role
+from .caching import conditional_by_version
 from .geodata import conditional, get_session
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -174,6 +175,7 @@ def _feature(cid: str, found: service.Item, links: bool = False) -> dict[str, An
 
 @bp.get("/collections/<cid>/items")
 @role("viewer")
+@conditional_by_version(key=lambda: _format(geo=True), vary="Accept")
 def items(cid: str):
     fmt = _format(geo=True)
     page = service.items_page(get_session(), _app_settings(), cid, request.args, _cache())
@@ -204,6 +206,7 @@ def items(cid: str):
 
 @bp.get("/collections/<cid>/items/<fid>")
 @role("viewer")
+@conditional_by_version(key=lambda: _format(geo=True), vary="Accept")
 def item(cid: str, fid: str):
     fmt = _format(geo=True)
     found = service.item(get_session(), _app_settings(), cid, fid, request.args, _cache())

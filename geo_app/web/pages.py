@@ -25,6 +25,7 @@ from ..services.boundaries import current_data_version, has_boundaries, kecamata
 from . import export
 from .access import role
 from .assets import render_map_page
+from .caching import conditional_by_version
 
 bp = Blueprint("pages", __name__)
 
@@ -145,6 +146,7 @@ def _common(view, result) -> dict[str, Any]:
 
 @bp.get("/map")
 @role("viewer")
+@conditional_by_version
 def overview_map():
     view, result = _view()
     lang = current_lang()
@@ -162,6 +164,7 @@ def overview_map():
 
 @bp.get("/map/kecamatan/<code>")
 @role("viewer")
+@conditional_by_version
 def kecamatan_map(code: str):
     view, result = _view()
     _kecamatan_row(result, code)
@@ -189,6 +192,7 @@ def _desa_row(result, code: str):
 
 @bp.get("/map/desa/<code>")
 @role("viewer")
+@conditional_by_version
 def desa_map(code: str):
     view, result = _view()
     own = _desa_row(result, code)
@@ -325,6 +329,7 @@ def gaps_page():
 
 @bp.get("/gaps.csv")
 @role("viewer")
+@conditional_by_version
 def gaps_csv():
     _view_, _result, table, _s, _sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
@@ -333,6 +338,7 @@ def gaps_csv():
 
 @bp.get("/gaps.xlsx")
 @role("viewer")
+@conditional_by_version
 def gaps_xlsx():
     _view_, _result, table, _s, _sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())

@@ -1,0 +1,153 @@
+"""HTTP caching of GET views (issue 11): a strong ``ETag`` worked out before the view does any work,
+``304 Not Modified`` on a matching ``If-None-Match``, and ``Cache-Control`` that fits.
+
+The ETag hashes what the body depends on: the data version read from the database (so every worker
+process agrees, and any write changes it), the coverage settings in effect (the defaults of this code
+plus the request's parameters), this app's settings and code, the request path and its sorted query
+arguments, the page language, the caller's role (and user, for views that differ per user) and the
+day. Working it out costs one small query; a browser revalidating an unchanged map page gets a 304
+without the coverage, the map or the page being touched.
+
+Cache-Control of these views is ``private, no-cache``: a browser may keep the page but asks every
+time (a 304 when nothing changed); shared caches keep nothing. Versioned ``/assets/`` files are
+``public, max-age=31536000, immutable`` (``geo_app/web/assets.py``); errors and other logged-in
+responses are ``no-store`` (``geo_app/web/headers.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar, overload
+
+from flask import Flask, Response, current_app, g, request, session
+
+from ..app_db import get_session
+from ..i18n import DEFAULT_LANG, LANGS
+from ..services import coverage as coverage_service
+from ..services.boundaries import current_data_version
+from ..services.file_cache import code_stamp
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: logged-in pages and data: a browser keeps them privately and revalidates on every use
+REVALIDATE = "private, no-cache"
+
+#: what compression appends to a strong ETag (Flask-Compress: ``"abc"`` → ``"abc:gzip"``)
+_CODING_SUFFIX = re.compile(r":(?:br|gzip|zstd|deflate)$")
+_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+
+
+def _app_stamp(app: Flask) -> str:
+    """This app's settings (secrets left out), the default coverage settings and the code, hashed once."""
+    stamp = app.extensions.get("geo_app.etag_stamp")
+    if stamp is None:
+        settings = {k: v for k, v in app.config["GEO_APP_SETTINGS"].items() if k != "SECRET_KEY"}
+        raw = json.dumps(
+            [settings, coverage_service.coverage_settings().cache_key(), code_stamp()], sort_keys=True, default=str
+        )
+        stamp = app.extensions["geo_app.etag_stamp"] = hashlib.sha256(raw.encode()).hexdigest()
+    return stamp
+
+
+def _lang() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def version_etag(*, per_user: bool = False, extra: Any = None) -> str:
+    """The strong ETag of the current GET request (40 hex digits), without running its view."""
+    identity = g.get("identity") or {}
+    parts = [
+        _app_stamp(current_app),
+        current_data_version(get_session()),
+        date.today().isoformat(),
+        request.host_url,  # documents link to themselves by absolute URL (OGC API)
+        request.path,
+        sorted(request.args.items(multi=True)),
+        _lang(),
+        identity.get("role"),
+        (identity.get("id"), identity.get("username")) if per_user else None,
+        extra,
+    ]
+    raw = json.dumps(parts, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
+
+
+def matching_tag(header: str | None, etag: str) -> tuple[str, bool] | None:
+    """The entity tag of an ``If-None-Match`` header that matches ``etag``, as ``(tag, weak)``.
+
+    Weak comparison (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"``; a tag with a content-coding
+    suffix (``"x:gzip"``, sent back by a browser that got the compressed body) matches too, and
+    is returned as it was sent. ``("*", False)`` for ``*``; None when nothing matches."""
+    if not header:
+        return None
+    if header.strip() == "*":
+        return "*", False
+    for weak, tag in _TAG.findall(header):
+        if _CODING_SUFFIX.sub("", tag) == etag:
+            return tag, bool(weak)
+    return None
+
+
+def not_modified(tag: str, weak: bool = False) -> Response:
+    """A 304 without a body, carrying the validator the client holds."""
+    response = Response(status=304)
+    response.set_etag(tag, weak=weak)
+    response.headers["Cache-Control"] = REVALIDATE
+    return response
+
+
+def _add_vary(response: Response, header: str) -> None:
+    vary = response.headers.get("Vary", "")
+    if header.lower() not in vary.lower():
+        response.headers["Vary"] = f"{vary}, {header}" if vary else header
+
+
+@overload
+def conditional_by_version(view: F) -> F: ...
+@overload
+def conditional_by_version(
+    view: None = None, *, per_user: bool = False, key: Callable[[], Any] | None = None, vary: str | None = None
+) -> Callable[[F], F]: ...
+def conditional_by_version(view=None, *, per_user=False, key=None, vary=None):
+    """Decorate a GET view: its ETag is worked out first (:func:`version_etag`); a matching
+    ``If-None-Match`` gets a 304 and the view does not run. Otherwise the view runs and a successful
+    answer gets the ETag (unless it set one from the same value, see ``geodata.conditional``) and
+    ``Cache-Control: private, no-cache``. Errors pass through untouched.
+
+    ``per_user``: the body differs per user (not only per role). ``key``: a callable giving what
+    else the body depends on (e.g. the format negotiated from ``Accept``), with ``vary`` naming the
+    request header it reads. Use as ``@conditional_by_version`` or ``@conditional_by_version(...)``,
+    below ``@role``."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method not in ("GET", "HEAD"):
+                return fn(*args, **kwargs)
+            etag = version_etag(per_user=per_user, extra=key() if key else None)
+            g.http_etag = etag  # geodata.conditional uses it, so ranges and 304s agree
+            matched = matching_tag(request.headers.get("If-None-Match"), etag)
+            if matched is not None and matched[0] != "*":
+                response = not_modified(*matched)
+            else:
+                response = current_app.make_response(fn(*args, **kwargs))
+                if not 200 <= response.status_code < 300:
+                    return response
+                if matched is not None and response.status_code == 200:  # "*": any current representation
+                    response = not_modified(etag)
+                if not response.get_etag()[0]:
+                    response.set_etag(etag)
+                response.headers["Cache-Control"] = REVALIDATE
+            if vary:
+                _add_vary(response, vary)
+            return response
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
