@@ -7,8 +7,8 @@ from flask import Blueprint
 from ..app_db import get_session
 from ..services import boundaries as boundary_service
 from .access import role
-from .geodata import geojson_response
 from .caching import conditional_by_version
+from .geodata import geojson_response
 from .serialise import feature_collection
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -28,6 +28,7 @@ KECAMATAN_PROPERTIES = [
 
 @bp.get("/kecamatan")
 @role("viewer")
+@conditional_by_version
 def kecamatan_list():
     return geojson_response(
         lambda: feature_collection(boundary_service.kecamatan_list(get_session()), KECAMATAN_PROPERTIES)
@@ -36,15 +37,14 @@ def kecamatan_list():
 
 @bp.get("/desa")
 @role("viewer")
+@conditional_by_version
 def desa_list():
     return geojson_response(lambda: feature_collection(boundary_service.desa_list(get_session()), DESA_PROPERTIES))
 
 
-@conditional_by_version
 @bp.get("/desa/<code>")
 @role("viewer")
+@conditional_by_version
 def desa_detail(code: str):
     row = boundary_service.desa_detail(get_session(), code)
     return geojson_response(lambda: feature_collection(row, DESA_PROPERTIES)["features"][0])
-@conditional_by_version
-@conditional_by_version
