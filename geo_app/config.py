@@ -70,6 +70,8 @@ class Settings:
     NPM_ASSET_DIR: str = str(PROJECT_ROOT / "build" / "npm-assets")
     #: upgrade a database behind the migration head at start; false: refuse to start (geo-app db upgrade)
     AUTO_UPGRADE: bool = True
+    #: map data: at most this many records of a kind in view are sent one by one, more as grid clusters
+    MAP_POINTS_THRESHOLD: int = 1500
     #: `geo-app serve`: gunicorn worker processes (each a copy of the app; caches agree through the
     #: data version in the database) and threads per worker (slow clients do not hold a whole worker)
     WORKERS: int = default_workers()

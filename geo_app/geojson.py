@@ -36,8 +36,16 @@ def geometry(geom: Any) -> dict[str, Any] | None:
     return shapely.geometry.mapping(standard(geom))
 
 
-def point(lon: float, lat: float) -> dict[str, Any]:
-    return {"type": "Point", "coordinates": [round(float(lon), PRECISION), round(float(lat), PRECISION)]}
+def mapping(geom: Any) -> dict[str, Any] | None:
+    """A GeoJSON geometry object of a geometry the caller already standardised (the map data rounds to
+    the precision of a zoom and orients once per zoom; see ``analysis.aggregate``)."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    return shapely.geometry.mapping(geom)
+
+
+def point(lon: float, lat: float, precision: int = PRECISION) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [round(float(lon), precision), round(float(lat), precision)]}
 
 
 def feature(geom: dict[str, Any] | None, properties: dict[str, Any], fid: Any = None) -> dict[str, Any]:

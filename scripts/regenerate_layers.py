@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from geo_app import create_app
     from geo_app.errors import GeoAppError
-    from geo_app.services.layers import run_build
+    from geo_app.services.layers_build import run_build
 
     app = create_app()
     try:

@@ -8,7 +8,7 @@ each element's output through Jinja a second time: see ``display`` for why both 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import folium
@@ -23,12 +23,10 @@ from ..i18n import (
     PLANNED_COLOR,
     SEVERITY_MARKER_COLORS,
     STATUS_COLORS,
-    category_label,
-    flag_label,
-    severity_label,
     status_label,
     t,
 )
+from . import popups
 from .display import escape, script_json
 
 
@@ -201,26 +199,7 @@ class DesaLabels(_NameLabels):
 # --- coverage ------------------------------------------------------------------------------------
 
 
-def _row(label: str, value: str) -> str:
-    """One popup table row; ``label`` is ours, ``value`` must already be escaped HTML."""
-    return f"<tr><th>{escape(label)}</th><td>{value}</td></tr>"
-
-
-def _popup(title: str, rows: Iterable[str], footer: str = "") -> str:
-    return f'<div class="map-popup"><b>{title}</b><table>{"".join(rows)}</table>{footer}</div>'
-
-
-def _fmt_int(value: Any) -> str:
-    try:
-        return f"{int(value):,}".replace(",", ".")
-    except (TypeError, ValueError):
-        return "-"
-
-
-def _fmt_day(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "-"
-    return pd.Timestamp(value).strftime("%d-%m-%Y")
+# popup content lives in popups.py (shared with the map data endpoints)
 
 
 class CoverageDesaPolygons(DesaPolygons):
@@ -265,29 +244,7 @@ class CoverageDesaPolygons(DesaPolygons):
         return out
 
     def _popup_html(self, row: Any) -> str:
-        lang = self._lang
-        reasons = self.reasons.get(row.code, [])
-        rows = [
-            _row(t("kecamatan", lang), escape(row.kecamatan_name)),
-            _row(t("code", lang), escape(row.code)),
-            _row(t("status", lang), escape(status_label(row.status, lang))),
-            _row(
-                t("flags", lang),
-                escape(", ".join(flag_label(f, lang) for f in getattr(row, "flags", []) or []) or "-"),
-            ),
-            _row(t("planned_meeting", lang), escape(_fmt_day(getattr(row, "planned_meeting_date", None)))),
-            _row(t("tps", lang), _fmt_int(row.tps_count)),
-            _row(t("voters", lang), _fmt_int(row.voters)),
-            _row(t("meetings", lang), _fmt_int(row.meetings_count)),
-            _row(t("incidents", lang), _fmt_int(row.incidents_count)),
-            _row(t("shortfall", lang), _fmt_int(row.shortfall_total)),
-        ]
-        footer = ""
-        if reasons:
-            footer += "<ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
-        if self.desa_url is not None:
-            footer += f'<a href="{escape(self.desa_url(row.code))}" target="_top">{escape(t("open_desa", lang))}</a>'
-        return _popup(escape(row.name), rows, footer)
+        return popups.desa_popup(row, self._lang, self.reasons.get(row.code, []), self.desa_url)
 
 
 class DesaHighlight(_GeoJsonLayer):
@@ -401,21 +358,8 @@ class TpsCluster(MarkerCluster):
         )
         points = []
         for r in _located(tps, "display_lon", "display_lat").itertuples(index=False):
-            secured = bool(r.secured)  # the coverage rule's verdict (TNI may stand in for police)
-            personnel = ", ".join(
-                f"{label} {int(getattr(r, f))}/{float(getattr(r, f'required_{f}')):g}"
-                for f, label in (("police", "Polri"), ("tni", "TNI"), ("linmas", "Linmas"))
-            )
-            state = t("secured" if secured else "short", lang)
-            rows = [
-                _row(t("desa", lang), escape(getattr(r, "desa_name", ""))),
-                _row(t("voters", lang), _fmt_int(r.voters)),
-                _row(t("class", lang), escape(t(str(r.vulnerability), lang))),
-                _row(f"{t('personnel', lang)} / {t('requirement', lang)}", f"{escape(personnel)} ({escape(state)})"),
-            ]
-            if getattr(r, "address", None) and not pd.isna(r.address):
-                rows.append(_row(t("address", lang), escape(r.address)))
-            popup = _popup(f"{escape(t('tps_number', lang))} {int(r.number)}", rows)
+            secured = bool(r.secured)
+            popup = popups.tps_popup(r, lang)
             points.append(
                 [
                     round(float(r.display_lat), 5),
@@ -436,19 +380,9 @@ class IncidentMarkers(folium.FeatureGroup):
         self, incidents: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True
     ) -> None:
         super().__init__(name=name or t("layer.incidents", lang), show=show)
-        from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
-
         points = []
         for r in _located(incidents, "display_lon", "display_lat").itertuples(index=False):
-            status = INCIDENT_STATUS_LABELS.get(r.status, r.status) if lang != "en" else r.status
-            rows = [
-                _row(t("severity", lang), escape(severity_label(r.severity, lang))),
-                _row(t("incident_status", lang), escape(status)),
-                _row(t("occurred_at", lang), escape(pd.Timestamp(r.occurred_at).strftime("%d-%m-%Y %H:%M"))),
-                _row(t("desa", lang), escape(getattr(r, "desa_name", "") or "-")),
-                _row(t("description", lang), escape(r.description)),
-            ]
-            popup = _popup(escape(category_label(r.category, lang)), rows)
+            popup = popups.incident_popup(r, lang)
             points.append(
                 [
                     round(float(r.display_lat), 5),
@@ -497,28 +431,9 @@ class MeetingMarkers(folium.FeatureGroup):
         self, meetings: pd.DataFrame, name: str | None = None, lang: str = DEFAULT_LANG, show: bool = True
     ) -> None:
         super().__init__(name=name or t("layer.meetings", lang), show=show)
-        from ..records.vocab import AGENCIES, MEETING_LEVELS
-
         points = []
         for r in _located(meetings, "venue_lon", "venue_lat").itertuples(index=False):
-            agencies = r.agencies if isinstance(r.agencies, (list, tuple, np.ndarray)) else []
-            reached = list(getattr(r, "reached_names", []) or [])
-            if r.reaches_all_desa:
-                reached.insert(
-                    0, f"{t('all_desa_of_kecamatan', lang)} {getattr(r, 'host_kecamatan_name', '') or ''}".strip()
-                )
-            rows = [
-                _row(
-                    t("date", lang),
-                    escape(_fmt_day(r.date))
-                    + (f" {escape(str(r.start_time)[:5])}" if r.start_time and not pd.isna(r.start_time) else ""),
-                ),
-                _row(t("venue", lang), escape(r.venue or "-")),
-                _row(t("level", lang), escape(MEETING_LEVELS.get(r.level, r.level))),
-                _row(t("agencies", lang), escape(", ".join(AGENCIES.get(a, a) for a in agencies) or "-")),
-                _row(t("desa_reached", lang), escape(", ".join(reached) or "-")),
-            ]
-            popup = _popup(escape(r.title), rows)
+            popup = popups.meeting_popup(r, lang)
             points.append(
                 [round(float(r.venue_lat), 5), round(float(r.venue_lon), 5), "users", "blue", popup, "meeting-marker"]
             )

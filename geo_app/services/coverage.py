@@ -170,7 +170,7 @@ def get_coverage(
 
     def compute() -> CoverageResult:
         frames = load_inputs(session)
-        return compute_coverage(
+        result = compute_coverage(
             frames["desa"],
             frames["kecamatan"],
             frames["meetings"],
@@ -179,6 +179,9 @@ def get_coverage(
             settings,
             tolerance_m,
         )
+        # the maps show these records: they are read once, here (services.map_data uses them)
+        result.records = {k: frames[k] for k in ("meetings", "tps", "incidents")}
+        return result
 
     return cache.get_or_compute(key, compute) if cache is not None else compute()
 

@@ -34,3 +34,6 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(ogc.bp)
     app.register_blueprint(gis.bp)
+    from . import map_data  # map pages' data by bbox and zoom (issue 11)
+
+    app.register_blueprint(map_data.bp)

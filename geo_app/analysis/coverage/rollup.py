@@ -29,6 +29,9 @@ class CoverageResult:
     tps: pd.DataFrame
     meetings: pd.DataFrame
     settings: CoverageSettings
+    #: the record frames it was computed from (``meetings``, ``tps``, ``incidents`` as the store gives
+    #: them), kept so that maps and pages showing the records do not read them again
+    records: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
     _gaps: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def gaps(self) -> pd.DataFrame:
