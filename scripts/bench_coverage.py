@@ -237,6 +237,47 @@ def naive_locate(points: list, polygons: list, codes: np.ndarray) -> list:
     return out
 
 
+def postgis_locate(desa: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray, runs: int) -> tuple[float, int] | None:
+    """Point-in-desa by PostGIS (GiST index, ``ST_Intersects`` as in geo_app.store.spatial.covering_desa)
+    in a scratch database on the server of GEO_APP_BENCH_POSTGRES_URL or GEO_APP_TEST_POSTGRES_URL
+    (PostGIS must be in template1, as .ci/run sets it up). Returns (median seconds, pairs found)."""
+    url = os.environ.get("GEO_APP_BENCH_POSTGRES_URL") or os.environ.get("GEO_APP_TEST_POSTGRES_URL")
+    if not url:
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
+
+    from geo_app.store.spatial import covering_desa
+
+    server = make_url(url)
+    name = f"bench_coverage_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(server.set(database=name))
+    try:
+        with engine.begin() as con:
+            con.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            # the desa table's spatial part as migration 0004 makes it: a PostGIS column with a GiST index
+            con.execute(text("CREATE TABLE desa (code varchar(16) PRIMARY KEY, geometry geometry(Geometry, 4326))"))
+            con.execute(
+                text("INSERT INTO desa VALUES (:code, ST_GeomFromWKB(:wkb, 4326))"),
+                [{"code": c, "wkb": shapely.to_wkb(g)} for c, g in zip(desa["code"], desa.geometry)],
+            )
+            con.execute(text("CREATE INDEX ix_desa_geometry_gist ON desa USING gist (geometry)"))
+            con.execute(text("ANALYZE desa"))
+        with Session(engine) as session:
+            pairs = covering_desa(session, lon, lat)
+            t = median_time(lambda: covering_desa(session, lon, lat), runs)
+        return t, len(pairs)
+    finally:
+        engine.dispose()
+        with admin.connect() as con:
+            con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def bench_join(label: str, desa: gpd.GeoDataFrame, tps: pd.DataFrame, runs: int, budget_s: float = 4.0) -> None:
     lon, lat = tps["lon"].to_numpy(float), tps["lat"].to_numpy(float)
     t_tree = median_time(lambda: locate_points(lon, lat, desa), runs)
@@ -259,6 +300,14 @@ def bench_join(label: str, desa: gpd.GeoDataFrame, tps: pd.DataFrame, runs: int,
     print(f"  point-in-desa, {len(points):,} TPS points x {len(desa):,} desa:")
     print(f"    STRtree locate_points      {t_tree * 1000:10.1f} ms")
     print(f"    geopandas.sjoin            {t_sjoin * 1000:10.1f} ms")
+    pg = postgis_locate(desa, lon, lat, runs)
+    if pg is None:
+        print("    PostGIS (GiST, ST_Intersects)  skipped: set GEO_APP_BENCH_POSTGRES_URL or GEO_APP_TEST_POSTGRES_URL")
+    else:
+        sjoin_pairs = len(gpd.sjoin(pts, poly, how="inner", predicate="intersects"))
+        print(
+            f"    PostGIS GiST ST_Intersects {pg[0] * 1000:10.1f} ms   ({pg[1]:,} pairs; sjoin finds {sjoin_pairs:,})"
+        )
     print(f"    naive shapely loop         {t_naive * 1000:10.1f} ms{extrap}")
     print(f"    ratio naive / STRtree      {t_naive / t_tree:10.0f}x   (naive / sjoin {t_naive / t_sjoin:.0f}x)")
     print(f"    agreement on the {k} looped points: {agree}/{k}")
