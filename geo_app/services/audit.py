@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -64,6 +65,23 @@ def history(
 
 # --- import batches -------------------------------------------------------------------------------------
 
+#: Western Indonesia Time (Mukomuko), UTC+7 all year.
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def format_wib(at: datetime | None = None) -> str:
+    """``dd/mm/yyyy HH:MM WIB`` for a stored time (UTC; SQLite gives it back without a zone); now by default."""
+    at = datetime.now(UTC) if at is None else at
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return aware.astimezone(WIB).strftime("%d/%m/%Y %H:%M WIB")
+
+
+def batch_label(filename: str | None, at: datetime, actor: str | None, kind: str | None = None) -> str:
+    """How people name an import batch: its file, when (WIB) and by whom, e.g.
+    ``tps.csv · 27/11/2024 09:15 WIB · admin`` (the hex id stays the key in URLs and the API)."""
+    what = filename or f"impor {kind or ''}".strip()
+    return f"{what} · {format_wib(at)} · {actor or 'system'}"
+
 
 def list_batches(session: Session) -> list[dict[str, Any]]:
     """Every import batch with its counts, newest first."""
@@ -110,8 +128,19 @@ def list_batches(session: Session) -> list[dict[str, Any]]:
         entry[{"create": "created", "update": "updated"}.get(action, action)] = count
     out = sorted(batches.values(), key=lambda b: b["at"], reverse=True)
     for b in out:
+        b["label"] = batch_label(b["file"], b["at"], b["actor"], b["kind"])
+        b["at_wib"] = format_wib(b["at"])
         b["at"] = b["at"].isoformat(timespec="seconds")
     return out
+
+
+def get_batch(session: Session, batch: str) -> dict[str, Any]:
+    """One batch as ``list_batches`` describes it (for the rollback confirmation); 404 when unknown."""
+    from ..errors import NotFound
+
+    if not session.scalar(select(AuditEntry.id).where(AuditEntry.batch == batch).limit(1)):
+        raise NotFound(f"batch impor {batch!r} tidak ditemukan / no such import batch")
+    return next(b for b in list_batches(session) if b["batch"] == batch)
 
 
 def rollback_batch(session: Session, batch: str, actor: str | None = None) -> dict[str, int]:

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from ..config import setting
 from ..errors import Conflict, NotFound, ValidationError
+from ..geo import check_lat_lon
 from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
 from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
-from ..store.models import AuditEntry, Desa, Incident, PollingStation, meeting_desa, utcnow
+from ..store.models import AuditEntry, Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
 from ..store.records import MODELS, apply_values, to_dict, to_raw
 from .audit import record_change
 from .boundaries import require_boundaries
@@ -128,6 +129,43 @@ def get_record(session: Session, kind: str, record_id: int) -> dict[str, Any]:
     return to_dict(_get(session, kind, record_id), kind)
 
 
+class LikelyDuplicate(Conflict):
+    """A rakor on the same date, at the same host, reaching the same desa as a stored one: probably the
+    same meeting entered twice (with another title or agencies). Saved only when the caller confirms."""
+
+    code = "likely_duplicate"
+
+
+def likely_duplicate(session: Session, values: dict[str, Any]) -> Meeting | None:
+    """The live rakor that ``values`` (cleaned) probably repeats: same date, host kecamatan and host
+    desa, and the same reached desa (both "all desa of the host" or both not, and the same list)."""
+    stmt = select(Meeting).where(
+        Meeting.deleted_at.is_(None),
+        Meeting.date == values["date"],
+        Meeting.host_kecamatan_code.is_(None)
+        if values.get("host_kecamatan_code") is None
+        else Meeting.host_kecamatan_code == values["host_kecamatan_code"],
+        Meeting.host_desa_code.is_(None)
+        if values.get("host_desa_code") is None
+        else Meeting.host_desa_code == values["host_desa_code"],
+    )
+    wanted = sorted(values.get("reached_desa_codes") or [])
+    for meeting in session.scalars(stmt.order_by(Meeting.id)):
+        same_reach = sorted(d.code for d in meeting.reached_desa) == wanted
+        if same_reach and bool(meeting.reaches_all_desa) == bool(values.get("reaches_all_desa")):
+            return meeting
+    return None
+
+
+def _duplicate_conflict(twin: Meeting) -> LikelyDuplicate:
+    return LikelyDuplicate(
+        f"kemungkinan rakor ganda: rakor id {twin.id} ({twin.title!r}) punya tanggal, tuan rumah dan desa "
+        "terjangkau yang sama; simpan tetap dengan allow_duplicate=true / likely duplicate of meeting "
+        f"{twin.id} (same date, host and reached desa); send allow_duplicate=true to save anyway",
+        details={"id": twin.id, "likely_duplicate": True, "title": twin.title},
+    )
+
+
 def create_record(
     session: Session,
     settings: dict[str, Any],
@@ -135,9 +173,13 @@ def create_record(
     payload: dict[str, Any],
     ctx: RecordContext | None = None,
     actor: str | None = None,
+    allow_duplicate: bool = True,
 ) -> dict[str, Any]:
     """Validate and insert; 409 when the natural key exists, also when its record was deleted (for
-    everyone: an admin restores it instead). Only a record removed by rolling back its import is revived."""
+    everyone: an admin restores it instead). Only a record removed by rolling back its import is revived.
+
+    With ``allow_duplicate`` off, a rakor that ``likely_duplicate`` matches is a ``LikelyDuplicate``
+    (409 naming the stored one): the forms and the API ask before saving the same meeting twice."""
     check_kind(kind)
     ctx = ctx or record_context(session, settings)
     values = clean_record(kind, payload, ctx)
@@ -150,6 +192,10 @@ def create_record(
             )
         if existing is not None and deleted_by_hand(session, kind, [existing]):
             raise deleted_twin_conflict(kind, values, existing)
+        if kind == "meetings" and not allow_duplicate:
+            twin = likely_duplicate(session, values)
+            if twin is not None:
+                raise _duplicate_conflict(twin)
         obj = existing or MODELS[kind]()
         if existing is None:
             session.add(obj)
@@ -247,6 +293,65 @@ def upsert_record(
         record_change(session, "update", kind, existing.id, before, to_dict(existing, kind), actor, batch)
         return "updated"
     return "unchanged"
+
+
+# --- where a point falls, and what a write changed on the map ------------------------------------------
+
+
+def locate(session: Session, settings: dict[str, Any], lat: object, lon: object) -> dict[str, Any]:
+    """The desa a point falls in by the placement rule the imports and the API use (``RecordContext.place``),
+    for "use my location" in the forms. 400 for a missing, non-numeric, NaN or out-of-range coordinate."""
+    try:
+        lat_f, lon_f = parse.parse_float(lat), parse.parse_float(lon)
+    except ValueError as exc:
+        raise ValidationError(f"lat/lon: {exc}", details={"lat": str(exc)}) from None
+    if lat_f is None or lon_f is None:
+        raise ValidationError(
+            "isi lat dan lon / give both lat and lon", details={"lat" if lat_f is None else "lon": "missing"}
+        )
+    check_lat_lon(lat_f, lon_f, "lokasi / location")
+    ctx = record_context(session, settings)
+    code, how, distance = ctx.place(lon_f, lat_f)
+    out: dict[str, Any] = {"lat": lat_f, "lon": lon_f, "placement": how, "desa_code": code}
+    if code is None:
+        return {**out, "desa": None, "kecamatan_code": None, "kecamatan": None, "distance_m": None}
+    kec = ctx.lookup.kecamatan_of[code]
+    return {
+        **out,
+        "desa": ctx.lookup.names.get(code, code),
+        "kecamatan_code": kec,
+        "kecamatan": ctx.lookup.kecamatan_names.get(kec, kec),
+        "distance_m": round(float(distance), 1),
+    }
+
+
+def coverage_statuses(session: Session, cache: Any = None) -> dict[str, dict[str, str]]:
+    """``desa code -> {status, name, kecamatan}`` with the default coverage settings (what the dashboard
+    shows first), from ``cache`` (a ``coverage.CoverageCache``) when the data did not change."""
+    from . import coverage
+
+    result = coverage.get_coverage(session, cache=cache)
+    desa = result.desa
+    return {
+        code: {"status": status, "name": name, "kecamatan": kec}
+        for code, status, name, kec in zip(desa["code"], desa["status"], desa["name"], desa["kecamatan_name"])
+    }
+
+
+def coverage_changes(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """The desa whose coverage status differs between two ``coverage_statuses`` snapshots, in code order,
+    so a planner sees what a save changed on the map ("Arah Tiga: uncovered → at_risk")."""
+    return [
+        {
+            "code": code,
+            "name": now["name"],
+            "kecamatan": now["kecamatan"],
+            "before": before[code]["status"],
+            "after": now["status"],
+        }
+        for code, now in sorted(after.items())
+        if code in before and before[code]["status"] != now["status"]
+    ]
 
 
 # --- listing ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ from ..ingest.records_file import DEFAULT_MAX_ROWS, RecordRows, read_records_fil
 from ..records import parse
 from ..records.schema import clean_record, meeting_warnings
 from ..store.db import bump_version, transaction
+from ..store.models import utcnow
 from ..store.records import MODELS
-from .audit import record_change
+from .audit import batch_label, record_change
 from .records import KIND_LABELS, KIND_RESOURCES, check_kind, deleted_by_hand, record_context, upsert_record
 
 #: ``progress(done, total)``: called as rows are validated and written (the CLI draws a bar).
@@ -71,6 +73,13 @@ class ImportResult:
     rejects_path: str | None = None
     #: the rejects file's content (also without ``rejects_path``, e.g. for a download after a web upload)
     rejects_data: bytes | None = field(default=None, repr=False)
+    actor: str | None = None
+    at: datetime = field(default_factory=utcnow)
+
+    @property
+    def batch_label(self) -> str:
+        """The batch as people name it: file, time (WIB) and user (``audit.batch_label``)."""
+        return batch_label(self.filename, self.at, self.actor, self.kind)
 
     @property
     def changed(self) -> bool:
@@ -91,7 +100,7 @@ class ImportResult:
         if self.dry_run:
             out.append("uji coba (--dry-run): tidak ada yang disimpan / nothing written")
         elif self.changed:
-            out.append(f"batch impor / import batch: {self.batch}")
+            out.append(f"batch impor / import batch: {self.batch_label} ({self.batch})")
         if self.rejects_path:
             out.append(f"baris ditolak ditulis ke / rejects written to: {self.rejects_path}")
         return out
@@ -101,6 +110,7 @@ class ImportResult:
             "kind": self.kind,
             "filename": self.filename,
             "batch": self.batch if self.changed else None,
+            "batch_label": self.batch_label if self.changed else None,
             "rows": self.rows,
             "dry_run": self.dry_run,
             "inserted": self.inserted,
@@ -273,6 +283,7 @@ def import_records(
         rows=n,
         dry_run=dry_run,
         warnings=[*rows.warnings, *row_warnings],
+        actor=actor,
     )
     if bad and not skip_invalid:
         first = bad[0].text()

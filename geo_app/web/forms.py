@@ -14,11 +14,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import Conflict, RecordInvalid, ValidationError
-from ..records import vocab
+from ..i18n import status_label
+from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import places
 from .access import role
 from .auth import actor
+from .pages import current_lang
+from .records_api import with_coverage_changes
 
 bp = Blueprint("forms", __name__)
 
@@ -91,6 +94,8 @@ LIST_FILTERS = {
     "incidents": ["kecamatan", "desa", "date_from", "date_to", "category", "severity", "status", "mismatch"],
 }
 PER_PAGE = 50
+#: Coverage changes listed one by one after a save; more are counted.
+MAX_LISTED_CHANGES = 12
 
 
 def _vulnerability_classes() -> dict[str, str]:
@@ -202,6 +207,7 @@ def _render_form(
     record: dict[str, Any] | None = None,
     places: dict[str, Any] | None = None,
     status: int = 200,
+    duplicate: dict[str, Any] | None = None,
 ):
     return render_template(
         "records/form.html",
@@ -214,7 +220,19 @@ def _render_form(
         record=record,
         places=places or _places(),
         vocab=_vocab(),
+        duplicate=duplicate,
     ), status
+
+
+def flash_coverage_changes(changes: list[dict[str, str]]) -> None:
+    """One message per desa whose coverage status a save changed: "Arah Tiga (Kec. …): A → B"."""
+    lang = current_lang()
+    for change in changes[:MAX_LISTED_CHANGES]:
+        before, after = status_label(change["before"], lang), status_label(change["after"], lang)
+        flash(f"{change['name']} (Kec. {change['kecamatan']}): {before} → {after}", "coverage")
+    if len(changes) > MAX_LISTED_CHANGES:
+        more = len(changes) - MAX_LISTED_CHANGES
+        flash(f"… dan {more} desa lagi / and {more} more desa", "coverage")
 
 
 @bp.get(f"/{_SLUG_RULE}")
@@ -262,25 +280,44 @@ def create_page(slug: str):
         defaults: dict[str, Any] = {
             n: ([] if n in LIST_FIELDS else False if n in BOOL_FIELDS else "") for n in FIELDS[kind]
         }
-        defaults.update({"level": "kecamatan"} if kind == "meetings" else {})
+        # kabupaten: valid without a host kecamatan (the host fields start empty); choosing a host
+        # kecamatan switches the level to kecamatan in the browser (records/_form.html picker_script)
+        defaults.update({"level": "kabupaten"} if kind == "meetings" else {})
         defaults.update({"vulnerability": "tidak_rawan"} if kind == "tps" else {})
         defaults.update({"status": "reported"} if kind == "incidents" else {})
         return _render_form(kind, slug, defaults, places=places)
     values = read_form(kind)
     picker = _check_picker(kind, values, places)
+    allow_duplicate = _confirmed("allow_duplicate")
     try:
         if picker:
             raise RecordInvalid(picker)
-        record = service.create_record(get_session(), _settings(), kind, to_payload(kind, values), actor=actor())
+        payload = to_payload(kind, values)
+        record, changes = with_coverage_changes(
+            lambda: service.create_record(
+                get_session(), _settings(), kind, payload, actor=actor(), allow_duplicate=allow_duplicate
+            )
+        )
     except RecordInvalid as exc:
         errors, general = _form_errors(kind, exc.errors)
         return _render_form(kind, slug, values, errors, general, places=places, status=400)
+    except service.LikelyDuplicate as exc:  # shown as a warning with a "save anyway" box
+        return _render_form(kind, slug, values, places=places, status=409, duplicate=exc.details)
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], places=places, status=409)
     flash(f"{TITLES[kind]['one'].capitalize()} disimpan (id {record['id']}).", "ok")
     for warning in record.get("warnings", []):  # e.g. a rakor reaching no desa but its venue
         flash(f"Peringatan / warning: {warning}", "warning")
+    flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
+
+
+def _confirmed(name: str) -> bool:
+    """A confirmation checkbox or hidden field of a form (``ya``/``1``/``true``); anything else is no."""
+    try:
+        return parse.parse_bool(request.form.get(name), default=False)
+    except ValueError:
+        return False
 
 
 @bp.route(f"/{_SLUG_RULE}/<int:record_id>/ubah", methods=["GET", "POST"])
@@ -301,27 +338,48 @@ def edit_page(slug: str, record_id: int):
     try:
         if picker:
             raise RecordInvalid(picker)
-        service.update_record(session, _settings(), kind, record_id, changed, actor=actor())
+        _, changes = with_coverage_changes(
+            lambda: service.update_record(session, _settings(), kind, record_id, changed, actor=actor())
+        )
     except RecordInvalid as exc:
         errors, general = _form_errors(kind, exc.errors)
         return _render_form(kind, slug, values, errors, general, record=record, places=places, status=400)
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], record=record, places=places, status=409)
     flash(f"{TITLES[kind]['one'].capitalize()} {record_id} diperbarui.", "ok")
+    flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
 
 
-@bp.post(f"/{_SLUG_RULE}/<int:record_id>/hapus")
+@bp.route(f"/{_SLUG_RULE}/<int:record_id>/hapus", methods=["GET", "POST"])
 @role("editor")
 def delete_page(slug: str, record_id: int):
-    service.delete_record(get_session(), SLUGS[slug], record_id, actor=actor())
+    """A confirmation page first (GET, or a POST without ``konfirmasi=ya``); works without JavaScript."""
+    kind = SLUGS[slug]
+    session = get_session()
+    record = service.get_record(session, kind, record_id)  # 404 for an unknown or deleted id
+    if request.method == "GET" or not _confirmed("konfirmasi"):
+        return render_template(
+            "records/confirm_delete.html",
+            kind=kind,
+            slug=slug,
+            titles=TITLES[kind],
+            record=record,
+            places=_places(),
+            vocab=_vocab(),
+        )
+    _, changes = with_coverage_changes(lambda: service.delete_record(session, kind, record_id, actor=actor()))
     flash(str(record_id), "deleted")
+    flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
 
 
 @bp.post(f"/{_SLUG_RULE}/<int:record_id>/pulihkan")
 @role("admin")
 def restore_page(slug: str, record_id: int):
-    service.restore_record(get_session(), SLUGS[slug], record_id, actor=actor())
+    _, changes = with_coverage_changes(
+        lambda: service.restore_record(get_session(), SLUGS[slug], record_id, actor=actor())
+    )
     flash(f"{TITLES[SLUGS[slug]]['one'].capitalize()} {record_id} dipulihkan.", "ok")
+    flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)

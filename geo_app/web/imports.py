@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    get_flashed_messages,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import GeoAppError, InputFileError, ValidationError
 from ..records import parse
-from ..services import audit
+from ..services import audit, pending_uploads
 from ..services.records_import import import_records
 from .access import role
 from .auth import actor
@@ -63,18 +75,23 @@ def _upload() -> tuple[bytes, str]:
     return data, name
 
 
-def _run(kind: str):
-    data, name = _upload()
+def _run(kind: str, upload: tuple[bytes, str] | None = None, dry_run: bool | None = None):
+    data, name = upload or _upload()
     return import_records(
         get_session(),
         _settings(),
         kind,
         data,
         name,
-        dry_run=_flag("dry_run"),
+        dry_run=_flag("dry_run") if dry_run is None else dry_run,
         skip_invalid=_flag("skip_invalid"),
         actor=actor(),
     )
+
+
+def _upload_dir() -> Path:
+    """Where dry-run files wait for "import now": ``UPLOAD_DIR`` when configured, else ``<instance>/uploads``."""
+    return Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
 
 
 # --- API ---------------------------------------------------------------------------------------------
@@ -108,7 +125,9 @@ def api_rollback(batch: str):
 @bp.route("/impor", methods=["GET", "POST"])
 @role("editor")
 def import_page():
-    result = error = None
+    """Upload form, results, batches. A dry run keeps the file on the server (``pending_uploads``) and
+    offers "import now" with its token, so the file is not chosen again."""
+    result = error = kept = None
     status = 200
     form = {
         "kind": request.values.get("kind", "tps"),
@@ -117,7 +136,26 @@ def import_page():
     }
     if request.method == "POST":
         try:
-            result = _run(_kind(form["kind"]))
+            token = request.form.get("upload_token", "")
+            if token:  # "import now" after a dry run: the kept file, for this user only
+                kept, data = pending_uploads.fetch(_upload_dir(), token, actor())
+                form["kind"] = kept.kind
+                result = _run(kept.kind, (data, kept.filename), dry_run=False)
+                pending_uploads.discard(_upload_dir(), token)
+                kept = None
+            else:
+                kind = _kind(form["kind"])
+                data, name = _upload()
+                if _flag("dry_run"):
+                    kept = pending_uploads.keep(
+                        _upload_dir(), actor(), kind, name, data, skip_invalid=_flag("skip_invalid")
+                    )
+                result = _run(kind, (data, name))
+        except InputFileError as exc:  # unreadable: nothing worth keeping
+            if kept is not None:
+                pending_uploads.discard(_upload_dir(), kept.token)
+                kept = None
+            error, status = exc, exc.status_code
         except GeoAppError as exc:  # shown on the form, with the rows at fault
             error, status = exc, exc.status_code
     return render_template(
@@ -125,13 +163,24 @@ def import_page():
         result=result,
         error=error,
         form=form,
+        kept=kept,
         kinds=KIND_TITLES,
         batches=audit.list_batches(get_session())[:50],
+        rolled_back=get_flashed_messages(category_filter=["rolled_back"]),
     ), status
 
 
-@bp.post("/impor/batch/<batch>/batalkan")
+@bp.route("/impor/batch/<batch>/batalkan", methods=["GET", "POST"])
 @role("editor")
 def rollback_page(batch: str):
-    audit.rollback_batch(get_session(), batch, actor=actor())
+    """Confirmation page first (GET, or a POST without ``konfirmasi=ya``); works without JavaScript."""
+    info = audit.get_batch(get_session(), batch)  # 404 for an unknown batch
+    if request.method == "GET" or request.form.get("konfirmasi") != "ya":
+        return render_template("imports_rollback.html", batch=info, kinds=KIND_TITLES)
+    counts = audit.rollback_batch(get_session(), batch, actor=actor())
+    flash(
+        f"{info['label']}: {counts['deleted']} dihapus, {counts['restored']} dikembalikan ke nilai sebelumnya / "
+        f"{counts['deleted']} deleted, {counts['restored']} restored",
+        "rolled_back",
+    )
     return redirect(url_for("imports.import_page"), code=303)

@@ -7,9 +7,10 @@ Thin views: the body and query string are parsed here, everything else is in
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
@@ -18,6 +19,7 @@ from ..ingest.records_file import KIND_FIELDS
 from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import representative_points
+from ..services.coverage import CoverageCache
 from .access import role
 from .auth import actor
 from .geodata import geojson_response
@@ -53,7 +55,11 @@ READ_ONLY = {
     "content_hash",
     "point_source",
     "kind",
+    "coverage_changes",  # in write responses: a client may send such an answer back
+    "warnings",
 }
+#: Request switches a body may carry besides the record's fields (also accepted in the query string).
+CONTROL_FIELDS = {"allow_duplicate"}
 LIST_FIELDS = {"agencies", "reached_desa"}
 _SCALARS = (str, int, float, bool, type(None))
 MAX_PAGE = 1_000_000
@@ -92,7 +98,7 @@ def json_body(kind: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
     aliases = OUTPUT_ALIASES[kind]
     for name, value in body.items():
-        if name in READ_ONLY:
+        if name in READ_ONLY or name in CONTROL_FIELDS:
             continue
         field = aliases.get(name, name)
         if field not in INPUT_FIELDS[kind]:
@@ -109,6 +115,35 @@ def json_body(kind: str) -> dict[str, Any]:
     if errors:
         raise RecordInvalid(errors)
     return payload
+
+
+def control_flag(name: str) -> bool:
+    """A switch such as ``allow_duplicate``: from the query string, else from the JSON body; 400 when
+    it is not a yes/no value."""
+    raw: Any = request.args.get(name)
+    if raw is None and request.is_json:
+        body = request.get_json(silent=True)
+        raw = body.get(name) if isinstance(body, dict) else None
+    try:
+        return parse.parse_bool(raw, default=False)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}", details={name: str(exc)}) from None
+
+
+T = TypeVar("T")
+
+
+def coverage_cache() -> CoverageCache:
+    """The app's coverage cache (the pages use the same one), so the after-save result is reused."""
+    return current_app.extensions.setdefault("geo_app.coverage_cache", CoverageCache())
+
+
+def with_coverage_changes(write: Callable[[], T]) -> tuple[T, list[dict[str, str]]]:
+    """Run a record write and say which desa changed coverage status (default settings), before → after."""
+    session, cache = get_session(), coverage_cache()
+    before = service.coverage_statuses(session, cache)
+    out = write()
+    return out, service.coverage_changes(before, service.coverage_statuses(session, cache))
 
 
 def _int_arg(name: str, default: int, maximum: int) -> int:
@@ -177,8 +212,11 @@ def list_records(resource: str):
 @role("editor")
 def create_record(resource: str):
     kind = _kind(resource)
-    record = service.create_record(get_session(), _settings(), kind, json_body(kind), actor=actor())
-    resp = jsonify(record)
+    payload, allow = json_body(kind), control_flag("allow_duplicate")
+    record, changes = with_coverage_changes(
+        lambda: service.create_record(get_session(), _settings(), kind, payload, actor=actor(), allow_duplicate=allow)
+    )
+    resp = jsonify({**record, "coverage_changes": changes})
     resp.status_code = 201
     resp.headers["Location"] = url_for(".get_record", resource=resource, record_id=record["id"])
     return resp
@@ -196,7 +234,11 @@ def update_record(resource: str, record_id: int):
     kind = _kind(resource)
     session = get_session()
     service.get_record(session, kind, record_id)  # 404 before 400: an unknown id is the bigger problem
-    return jsonify(service.update_record(session, _settings(), kind, record_id, json_body(kind), actor=actor()))
+    payload = json_body(kind)
+    record, changes = with_coverage_changes(
+        lambda: service.update_record(session, _settings(), kind, record_id, payload, actor=actor())
+    )
+    return jsonify({**record, "coverage_changes": changes})
 
 
 @bp.delete(f"/{_RESOURCE_RULE}/<int:record_id>")
@@ -234,6 +276,13 @@ def vocabulary():
             "vulnerability_classes": _labelled(classes),
         }
     )
+
+
+@bp.get("/locate")
+@role("viewer")
+def locate():
+    """Where ``?lat=&lon=`` falls: the desa and kecamatan by the placement rule, or ``placement: outside``."""
+    return jsonify(service.locate(get_session(), _settings(), request.args.get("lat"), request.args.get("lon")))
 
 
 @bp.get("/mismatches")

@@ -157,8 +157,8 @@ def test_post_valid_meeting_with_checkboxes_other_agency_and_reached_desa(client
         assert f'name="agencies" value="{key}" checked' in edit
     assert 'name="agencies" value="kpu">' in edit
     assert input_value(edit, "agencies_other") == "Karang Taruna, PKK"
-    for code in reached:
-        assert f'<option value="{code}" selected>' in edit
+    for code in reached:  # the reached desa are ticked boxes (a checklist, not a Ctrl-click multi-select)
+        assert f'name="reached_desa" value="{code}" checked' in edit
 
     resp = client.post(
         f"/rakor/{meeting['id']}/ubah",
@@ -304,8 +304,16 @@ def test_delete_button_and_undo(client, app, desa):
     client.post("/tps/baru", data={"desa_code": penarik, "number": "3", "voters": "10"})
     [tps] = api_items(client, "/api/polling-stations")
     listing = client.get("/tps").text
-    assert f'action="/tps/{tps["id"]}/hapus" method="post"' in listing
-    resp = client.post(f"/tps/{tps['id']}/hapus")
+    # delete asks first (a confirmation page, no JavaScript needed); a POST without the confirmation
+    # shows the same page and deletes nothing
+    assert f'href="/tps/{tps["id"]}/hapus"' in listing
+    confirm = client.get(f"/tps/{tps['id']}/hapus")
+    assert confirm.status_code == 200 and f'action="/tps/{tps["id"]}/hapus" method="post"' in confirm.text
+    assert 'name="konfirmasi" value="ya"' in confirm.text
+    unconfirmed = client.post(f"/tps/{tps['id']}/hapus")
+    assert unconfirmed.status_code == 200 and "Ya, hapus" in unconfirmed.text
+    assert [t["id"] for t in api_items(client, "/api/polling-stations")] == [tps["id"]]
+    resp = client.post(f"/tps/{tps['id']}/hapus", data={"konfirmasi": "ya"})
     assert resp.status_code == 303
     after = client.get("/tps").text
     assert "dihapus" in after and f'action="/tps/{tps["id"]}/pulihkan"' in after
@@ -313,7 +321,8 @@ def test_delete_button_and_undo(client, app, desa):
     assert client.post(f"/tps/{tps['id']}/pulihkan").status_code == 303
     assert [t["id"] for t in api_items(client, "/api/polling-stations")] == [tps["id"]]
     assert client.get("/tps/999/ubah").status_code == 404
-    assert client.post("/tps/999/hapus").status_code == 404
+    assert client.post("/tps/999/hapus", data={"konfirmasi": "ya"}).status_code == 404
+    assert client.get("/tps/999/hapus").status_code == 404
 
 
 def test_list_filters_and_bad_filter_value(client, desa):
@@ -417,9 +426,14 @@ def test_desa_picker_filters_by_kecamatan_in_a_browser(served, desa):
             page.select_option("#f-desa_code", penarik)
             assert page.input_value("#f-kecamatan") == penarik[:8]
 
-            page.goto(f"{served}/rakor/baru")  # the reached-desa multi-select follows the host kecamatan
+            page.goto(f"{served}/rakor/baru")  # the reached-desa checklist opens the host's group, first
+            assert page.input_value("#f-level") == "kabupaten"  # a level that saves without a host
             page.select_option("#f-kecamatan", other)
-            assert page.evaluate(PICKER_STATE, "f-reached_desa") == [other]
+            assert page.input_value("#f-level") == "kecamatan"  # the level follows the host
+            groups = page.evaluate(
+                "() => [...document.querySelectorAll('#f-reached_desa details')].map(d => [d.dataset.kecamatan, d.open])"
+            )
+            assert groups[0] == [other, True] and [k for k, is_open in groups if is_open] == [other]
             assert errors == []
         finally:
             browser.close()
