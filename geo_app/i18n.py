@@ -251,6 +251,17 @@ LABELS: dict[str, str | tuple[str, str]] = {
     "share_tps": N_("TPS aman"),
     "last_meeting": N_("Rakor terakhir"),
     "view_settings": N_("Pengaturan tampilan"),
+    # the A4 brief per kecamatan (maps/brief.py) and its links
+    "brief.title": N_("Ringkasan kecamatan"),
+    "brief.made": N_("dibuat"),
+    "brief.preset": N_("Preset pengamanan"),
+    "brief.data_version": N_("Versi data"),
+    "brief.neighbours": N_("Kecamatan tetangga"),
+    "brief.continued": N_("lanjutan"),
+    "brief.page": N_("Halaman"),
+    "brief.no": N_("No"),
+    "brief.download": N_("Unduh ringkasan A4 (PDF)"),
+    "brief.download_all": N_("Unduh ringkasan semua kecamatan (PDF)"),
     # TRANSLATORS: the link that switches to the other language: "English" on Indonesian pages
     "language": N_("English"),
     "low": N_("Rendah"),
@@ -353,6 +364,12 @@ class Message(str):
 def msg(msgid: str, **params: Any) -> Message:
     """A translatable message: ``msgid`` is the Indonesian text with ``%(name)s`` placeholders."""
     return Message(msgid, params)
+
+
+def reason_of(exc: BaseException) -> str:
+    """The message an exception was raised with, a Message kept as one (``str(exc)`` would flatten it)."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Message) else str(exc)
 
 
 def localize(value: Any, lang: str = DEFAULT_LANG) -> Any:

@@ -1,6 +1,7 @@
 """Parse values as Indonesian spreadsheets write them: decimal commas, dd/mm/yyyy dates, ya/tidak.
 
-Each parser raises ``ValueError`` with a short reason; callers attach the field and row.
+Each parser raises ``ValueError`` with a short reason (a ``geo_app.i18n.Message``: both languages, one on a
+page); callers attach the field and row.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta, timezone
+
+from ..i18n import msg
 
 WIB = timezone(timedelta(hours=7), "WIB")
 
@@ -29,7 +32,7 @@ def parse_text(value: object, max_len: int | None = None) -> str | None:
         return None
     text = " ".join(str(value).split()) if max_len and max_len <= 200 else str(value).strip()
     if max_len and len(text) > max_len:
-        raise ValueError(f"terlalu panjang (maks. {max_len} karakter) / too long")
+        raise ValueError(msg("terlalu panjang (maks. %(max)s karakter)", max=max_len))
     return text
 
 
@@ -37,7 +40,7 @@ def parse_float(value: object) -> float | None:
     if is_blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError("bukan angka / not a number")
+        raise ValueError(msg("bukan angka"))
     if isinstance(value, (int, float)):
         number = float(value)
     else:
@@ -47,9 +50,9 @@ def parse_float(value: object) -> float | None:
         try:
             number = float(text)
         except ValueError:
-            raise ValueError(f"{value!r} bukan angka / not a number") from None
+            raise ValueError(msg("%(value)r bukan angka", value=value)) from None
     if math.isnan(number) or math.isinf(number):
-        raise ValueError("bukan angka / not a number")
+        raise ValueError(msg("bukan angka"))
     return number
 
 
@@ -57,10 +60,10 @@ def parse_int(value: object, minimum: int | None = 0, maximum: int | None = None
     if is_blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError("bukan bilangan bulat / not a whole number")
+        raise ValueError(msg("bukan bilangan bulat"))
     if isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(f"{value} bukan bilangan bulat / not a whole number")
+            raise ValueError(msg("%(value)s bukan bilangan bulat", value=value))
         number = int(value)
     elif isinstance(value, int):
         number = value
@@ -73,11 +76,11 @@ def parse_int(value: object, minimum: int | None = 0, maximum: int | None = None
         try:
             number = int(text)
         except ValueError:
-            raise ValueError(f"{value!r} bukan bilangan bulat / not a whole number") from None
+            raise ValueError(msg("%(value)r bukan bilangan bulat", value=value)) from None
     if minimum is not None and number < minimum:
-        raise ValueError(f"minimal {minimum} / must be at least {minimum}")
+        raise ValueError(msg("minimal %(minimum)s", minimum=minimum))
     if maximum is not None and number > maximum:
-        raise ValueError(f"maksimal {maximum} / must be at most {maximum}")
+        raise ValueError(msg("maksimal %(maximum)s", maximum=maximum))
     return number
 
 
@@ -91,7 +94,7 @@ def parse_bool(value: object, default: bool = False) -> bool:
         return True
     if text in {"0", "false", "tidak", "t", "no", "n", "salah", "off"}:
         return False
-    raise ValueError(f"{value!r} bukan ya/tidak / not yes/no")
+    raise ValueError(msg("%(value)r bukan ya/tidak", value=value))
 
 
 def parse_date(value: object) -> date | None:
@@ -110,7 +113,7 @@ def parse_date(value: object) -> date | None:
     try:
         return datetime.fromisoformat(text).date()
     except ValueError:
-        raise ValueError(f"{text!r} bukan tanggal dd/mm/yyyy / not a date (dd/mm/yyyy or yyyy-mm-dd)") from None
+        raise ValueError(msg("%(value)r bukan tanggal dd/mm/yyyy", value=text)) from None
 
 
 def parse_time(value: object) -> time | None:
@@ -126,7 +129,7 @@ def parse_time(value: object) -> time | None:
             return datetime.strptime(text, fmt).time()
         except ValueError:
             continue
-    raise ValueError(f"{value!r} bukan jam HH:MM / not a time (HH:MM)")
+    raise ValueError(msg("%(value)r bukan jam HH:MM", value=value))
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -154,7 +157,7 @@ def parse_datetime(value: object) -> datetime | None:
                 dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError(
-                    f"{value!r} bukan tanggal-jam / not a date-time (dd/mm/yyyy HH:MM or ISO 8601)"
+                    msg("%(value)r bukan tanggal-jam (dd/mm/yyyy HH:MM atau ISO 8601)", value=value)
                 ) from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(WIB).replace(tzinfo=None)

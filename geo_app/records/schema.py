@@ -26,6 +26,7 @@ import geopandas as gpd
 from ..analysis.placement import DEFAULT_TOLERANCE_M, candidates, choose_desa
 from ..errors import RecordInvalid, ValidationError
 from ..geo import check_lat_lon
+from ..i18n import msg, reason_of
 from . import parse, vocab
 from .desa_lookup import DesaLookup, DesaLookupError
 
@@ -77,12 +78,12 @@ class _Collector:
         value = self.raw.get(name)
         if parse.is_blank(value):
             if required:
-                self.errors[name] = "wajib diisi / required"
+                self.errors[name] = msg("wajib diisi")
             return default
         try:
             result = parser(value)
         except (ValueError, DesaLookupError) as exc:
-            self.errors[name] = str(exc)
+            self.errors[name] = reason_of(exc)
             return default
         return default if result is None else result
 
@@ -93,7 +94,7 @@ class _Collector:
             key = vocab.lookup(str(value), allowed, aliases)
             if key is None:
                 options = ", ".join(allowed)
-                raise ValueError(f"{value!r} tidak dikenal / unknown; pilihan / allowed: {options}")
+                raise ValueError(msg("%(value)r tidak dikenal; pilihan: %(options)s", value=value, options=options))
             return key
 
         return self.get(name, _parse, required=required, default=default)
@@ -116,8 +117,14 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
         if other != kec_of:
             c.fail(
                 "kecamatan",
-                f"desa {code} ada di kecamatan {kec_of} ({kec_name}), bukan {other} "
-                f"({ctx.lookup.kecamatan_names[other]}) / the desa is in another kecamatan",
+                msg(
+                    "desa %(code)s ada di kecamatan %(kec)s (%(kec_name)s), bukan %(other)s (%(other_name)s)",
+                    code=code,
+                    kec=kec_of,
+                    kec_name=kec_name,
+                    other=other,
+                    other_name=ctx.lookup.kecamatan_names[other],
+                ),
             )
     if not parse.is_blank(c.raw.get("desa")):
         try:
@@ -127,8 +134,13 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
         if other != code:
             c.fail(
                 "desa",
-                f"kode {code} adalah Desa {ctx.lookup.names[code]}, bukan {ctx.lookup.names[other]} "
-                f"({other}) / the desa code and name disagree",
+                msg(
+                    "kode %(code)s adalah Desa %(name)s, bukan %(other_name)s (%(other)s)",
+                    code=code,
+                    name=ctx.lookup.names[code],
+                    other_name=ctx.lookup.names[other],
+                    other=other,
+                ),
             )
 
 
@@ -151,16 +163,14 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         try:
             desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"))
         except DesaLookupError as exc:
-            c.fail(exc.field, str(exc))
+            c.fail(exc.field, reason_of(exc))
     lat = c.get("lat", parse.parse_float)
     lon = c.get("lon", parse.parse_float)
     if (lat is None) != (lon is None):
-        c.fail(
-            "lat" if lat is None else "lon", "lintang dan bujur harus diisi berdua / give both latitude and longitude"
-        )
+        c.fail("lat" if lat is None else "lon", msg("lintang dan bujur harus diisi berdua"))
     elif lat is not None:
         try:
-            check_lat_lon(lat, lon, "lokasi / location")
+            check_lat_lon(lat, lon, msg("lokasi"))
         except ValidationError as exc:
             c.fail("lat", exc.message)
         else:
@@ -168,8 +178,12 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
             if placed is None:
                 c.fail(
                     "lat",
-                    f"titik ({lat}, {lon}) di luar Kabupaten Mukomuko (lebih dari {ctx.tolerance_m:g} m "
-                    "dari desa mana pun) / point is outside Mukomuko",
+                    msg(
+                        "titik (%(lat)s, %(lon)s) di luar Kabupaten Mukomuko (lebih dari %(tolerance)s m dari desa mana pun)",
+                        lat=lat,
+                        lon=lon,
+                        tolerance=f"{ctx.tolerance_m:g}",
+                    ),
                 )
             else:
                 out.update(lon=lon, lat=lat, point_desa_code=placed, placement=how)
@@ -182,7 +196,7 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         and need_desa
         and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan"))
     ):
-        c.fail("desa", "isi kode desa, nama desa, atau lintang/bujur / give a desa code, desa name or a point")
+        c.fail("desa", msg("isi kode desa, nama desa, atau lintang/bujur"))
     if desa_code is not None and out["placement"] is None:
         out["placement"] = "desa"
     out["desa_code"] = desa_code
@@ -240,7 +254,7 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
     if level == "kecamatan" and not host_kec and "kecamatan" not in c.errors:
         c.fail(
             "kecamatan",
-            "rakor tingkat kecamatan perlu kecamatan tuan rumah / a kecamatan-level meeting needs its host kecamatan",
+            msg("rakor tingkat kecamatan perlu kecamatan tuan rumah"),
         )
     host_desa = loc.pop("desa_code")
     values.update(loc, host_kecamatan_code=host_kec, host_desa_code=host_desa)
@@ -262,11 +276,9 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
                     # a desa of another kecamatan, named unambiguously across the kabupaten
                     reached.append(ctx.lookup.desa_by_name(item))
         except DesaLookupError as exc:
-            c.fail("reached_desa", str(exc))
+            c.fail("reached_desa", reason_of(exc))
     if reaches_all and level and level != "kecamatan":
-        c.fail(
-            "reaches_all_desa", "'semua desa' hanya untuk rakor tingkat kecamatan / only for kecamatan-level meetings"
-        )
+        c.fail("reaches_all_desa", msg("'semua desa' hanya untuk rakor tingkat kecamatan"))
     values["reaches_all_desa"] = bool(reaches_all)
     values["reached_desa_codes"] = sorted(set(reached))
     if c.errors:
@@ -281,7 +293,7 @@ def _agencies(c: _Collector, ctx: RecordContext) -> list[str]:
         key = vocab.lookup(item, vocab.AGENCIES, vocab.AGENCY_ALIASES)
         if key is None:
             if not ctx.allow_extra_agencies:
-                c.fail("agencies", f"instansi {item!r} tidak dikenal / unknown agency")
+                c.fail("agencies", msg("instansi %(item)r tidak dikenal", item=item))
                 continue
             key = parse.parse_text(item, 60)
         if key not in out:
@@ -333,7 +345,7 @@ def clean_incident(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]
         **_common(c),
     }
     if values["occurred_at"] and values["reported_at"] and values["reported_at"] < values["occurred_at"]:
-        c.fail("reported_at", "tanggal lapor sebelum kejadian / reported before it occurred")
+        c.fail("reported_at", msg("tanggal lapor sebelum kejadian"))
     values.update(_location(c, ctx, need_desa=True))
     if c.errors:
         raise RecordInvalid(c.errors)
@@ -350,7 +362,9 @@ CLEANERS: dict[str, Callable[[Mapping[str, Any], RecordContext], dict[str, Any]]
 
 def clean_record(kind: str, raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
     if kind not in CLEANERS:
-        raise ValidationError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KINDS)}")
+        raise ValidationError(
+            msg("jenis data %(kind)r tidak dikenal; pilihan: %(choices)s", kind=kind, choices=", ".join(KINDS))
+        )
     return CLEANERS[kind](raw, ctx)
 
 
@@ -377,9 +391,11 @@ def meeting_warnings(values: Mapping[str, Any], ctx: RecordContext) -> list[str]
     )
     if not reaches_only_venue(reached, venue):
         return []
-    where = f"hanya desa tempatnya ({ctx.lookup.names.get(venue, venue)})" if venue else "tidak satu desa pun"
-    where_en = "only its venue desa" if venue else "no desa"
-    return [
-        f"rakor ini menjangkau {where}: isi desa_terjangkau atau 'semua' / this meeting reaches {where_en}: "
-        "fill reached_desa or 'semua'"
-    ]
+    if venue:
+        return [
+            msg(
+                "rakor ini menjangkau hanya desa tempatnya (%(venue)s): isi desa_terjangkau atau 'semua'",
+                venue=ctx.lookup.names.get(venue, venue),
+            )
+        ]
+    return [msg("rakor ini menjangkau tidak satu desa pun: isi desa_terjangkau atau 'semua'")]

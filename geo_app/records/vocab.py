@@ -1,31 +1,34 @@
-"""Controlled vocabularies. Labels are Bahasa Indonesia first; keys are what is stored."""
+"""Controlled vocabularies. Labels are Bahasa Indonesia (the msgids of the translation catalog); keys are
+what is stored."""
 
 from __future__ import annotations
 
-MEETING_LEVELS = {"kabupaten": "Kabupaten", "kecamatan": "Kecamatan", "desa": "Desa"}
+from ..i18n import N_  # marks the labels as msgids; pages show them through the catalog
+
+MEETING_LEVELS = {"kabupaten": N_("Kabupaten"), "kecamatan": N_("Kecamatan"), "desa": N_("Desa")}
 
 #: Agencies that attend rakor (FACTS.md; news report of the Teramang Jaya rakor, 11 Nov 2024).
 #: Extensible: unknown agencies are kept as written unless the setting ``EXTRA_AGENCIES`` is off.
 AGENCIES = {
-    "camat": "Camat",
-    "forkopimcam": "Forkopimcam",
-    "ppk": "PPK",
-    "pps": "PPS",
-    "panwascam": "Panwascam/Panwaslu",
-    "bawaslu": "Bawaslu",
-    "kpu": "KPU",
-    "kades": "Kepala desa (kades)",
-    "bpd": "BPD",
-    "puskesmas": "Puskesmas",
-    "uptd_pendidikan": "UPTD Pendidikan",
-    "kb": "Koordinator penyuluh KB",
-    "polri": "Polsek/Polres",
-    "tni": "Koramil/Kodim",
-    "linmas": "Linmas",
-    "kesbangpol": "Kesbangpol",
-    "tokoh": "Tokoh masyarakat dan agama",
-    "sekda": "Sekretaris daerah",
-    "pemkab": "OPD Pemkab",
+    "camat": N_("Camat"),
+    "forkopimcam": N_("Forkopimcam"),
+    "ppk": N_("PPK"),
+    "pps": N_("PPS"),
+    "panwascam": N_("Panwascam/Panwaslu"),
+    "bawaslu": N_("Bawaslu"),
+    "kpu": N_("KPU"),
+    "kades": N_("Kepala desa (kades)"),
+    "bpd": N_("BPD"),
+    "puskesmas": N_("Puskesmas"),
+    "uptd_pendidikan": N_("UPTD Pendidikan"),
+    "kb": N_("Koordinator penyuluh KB"),
+    "polri": N_("Polsek/Polres"),
+    "tni": N_("Koramil/Kodim"),
+    "linmas": N_("Linmas"),
+    "kesbangpol": N_("Kesbangpol"),
+    "tokoh": N_("Tokoh masyarakat dan agama"),
+    "sekda": N_("Sekretaris daerah"),
+    "pemkab": N_("OPD Pemkab"),
 }
 AGENCY_ALIASES = {
     "panwaslu": "panwascam",
@@ -53,16 +56,16 @@ AGENCY_ALIASES = {
 VULNERABILITY_CLASSES = ("tidak_rawan", "rawan")
 
 INCIDENT_CATEGORIES = {
-    "money_politics": "Politik uang",
-    "intimidation": "Intimidasi",
-    "neutrality_asn": "Netralitas ASN",
-    "neutrality_village": "Netralitas perangkat desa",
-    "neutrality_bpd": "Netralitas BPD",
-    "hoax": "Hoaks/disinformasi",
-    "apk": "Kerusakan/pemasangan APK ilegal",
-    "violence": "Bentrok/kekerasan",
-    "logistics": "Gangguan logistik",
-    "other": "Lainnya",
+    "money_politics": N_("Politik uang"),
+    "intimidation": N_("Intimidasi"),
+    "neutrality_asn": N_("Netralitas ASN"),
+    "neutrality_village": N_("Netralitas perangkat desa"),
+    "neutrality_bpd": N_("Netralitas BPD"),
+    "hoax": N_("Hoaks/disinformasi"),
+    "apk": N_("Kerusakan/pemasangan APK ilegal"),
+    "violence": N_("Bentrok/kekerasan"),
+    "logistics": N_("Gangguan logistik"),
+    "other": N_("Lainnya"),
 }
 CATEGORY_ALIASES = {
     "politik uang": "money_politics",
@@ -82,14 +85,14 @@ CATEGORY_ALIASES = {
     "lainnya": "other",
     "lain-lain": "other",
 }
-SEVERITIES = {"low": "Rendah", "medium": "Sedang", "high": "Tinggi"}
+SEVERITIES = {"low": N_("Rendah"), "medium": N_("Sedang"), "high": N_("Tinggi")}
 SEVERITY_ALIASES = {"rendah": "low", "sedang": "medium", "tinggi": "high"}
 STATUSES = {
-    "reported": "Dilaporkan",
-    "verified": "Terverifikasi",
-    "forwarded": "Diteruskan",
-    "closed": "Selesai",
-    "dismissed": "Tidak ditindaklanjuti",
+    "reported": N_("Dilaporkan"),
+    "verified": N_("Terverifikasi"),
+    "forwarded": N_("Diteruskan"),
+    "closed": N_("Selesai"),
+    "dismissed": N_("Tidak ditindaklanjuti"),
 }
 STATUS_ALIASES = {
     "dilaporkan": "reported",
@@ -101,11 +104,11 @@ STATUS_ALIASES = {
 }
 UNRESOLVED_STATUSES = ("reported", "verified", "forwarded")
 SOURCES = {
-    "bawaslu": "Temuan Bawaslu",
-    "public": "Laporan masyarakat",
-    "police": "Polisi",
-    "media": "Media",
-    "other": "Lainnya",
+    "bawaslu": N_("Temuan Bawaslu"),
+    "public": N_("Laporan masyarakat"),
+    "police": N_("Polisi"),
+    "media": N_("Media"),
+    "other": N_("Lainnya"),
 }
 SOURCE_ALIASES = {
     "temuan bawaslu": "bawaslu",

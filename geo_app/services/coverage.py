@@ -26,6 +26,7 @@ from .. import geojson
 from ..analysis.coverage import FLAGS, STATUSES, CoverageResult, CoverageSettings, compute_coverage
 from ..analysis.placement import DEFAULT_TOLERANCE_M
 from ..errors import ValidationError
+from ..i18n import msg
 from ..spreadsheet_formulas import neutralise
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import data_version
@@ -193,7 +194,7 @@ def parse_format(value: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
     fmt = (value or allowed[0]).strip().lower()
     if fmt not in allowed:
         raise ValidationError(
-            f"format: {value!r} tidak dikenal / unknown; pilihan / choose: {', '.join(allowed)}",
+            msg("format: %(value)r tidak dikenal; pilihan: %(choices)s", value=value, choices=", ".join(allowed)),
             details={"format": "unknown format"},
         )
     return fmt
@@ -207,7 +208,11 @@ def parse_statuses(value: str | None) -> list[str] | None:
     unknown = [s for s in items if s not in STATUSES]
     if unknown:
         raise ValidationError(
-            f"status: {', '.join(map(repr, unknown))} tidak dikenal / unknown; pilihan / choose: {', '.join(STATUSES)}",
+            msg(
+                "status: %(value)s tidak dikenal; pilihan: %(choices)s",
+                value=", ".join(map(repr, unknown)),
+                choices=", ".join(STATUSES),
+            ),
             details={"status": "unknown status"},
         )
     return items
@@ -225,8 +230,11 @@ def resolve_kecamatan(result: CoverageResult, value: str | None) -> str | None:
     if len(by_name) == 1:
         return str(by_name["code"].iloc[0])
     raise ValidationError(
-        f"kecamatan: {text!r} tidak dikenal / unknown; pakai kode seperti / use a code like "
-        f"{kec['code'].iloc[0] if len(kec) else '17.06.08'}",
+        msg(
+            "kecamatan: %(value)r tidak dikenal; pakai kode seperti %(example)s",
+            value=text,
+            example=kec["code"].iloc[0] if len(kec) else "17.06.08",
+        ),
         details={"kecamatan": "unknown kecamatan"},
     )
 

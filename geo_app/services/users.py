@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, TooManyAttempts, Unauthorized, ValidationError
+from ..i18n import msg
 from ..store.db import transaction
 from ..store.models import ApiToken, LoginFailure, User, utcnow
 from .audit import record_change
@@ -41,19 +42,21 @@ def has_role(role: str | None, needed: str) -> bool:
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise ValidationError(f"peran {role!r} tidak dikenal / unknown role; pilihan: {', '.join(ROLES)}")
+        raise ValidationError(
+            msg("peran %(role)r tidak dikenal; pilihan: %(choices)s", role=role, choices=", ".join(ROLES))
+        )
     return role
 
 
 def create_user(session: Session, username: str, password: str, role: str, actor: str | None = None) -> dict[str, Any]:
     if not _USERNAME.match(username or ""):
-        raise ValidationError("nama pengguna 2–80 karakter huruf/angka/._@- / invalid username")
+        raise ValidationError(msg("nama pengguna 2–80 karakter huruf/angka/._@-"))
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError(f"kata sandi minimal {MIN_PASSWORD} karakter / password too short")
+        raise ValidationError(msg("kata sandi minimal %(n)s karakter", n=MIN_PASSWORD))
     _check_role(role)
     with transaction(session):
         if session.scalar(select(User).where(User.username == username)) is not None:
-            raise Conflict(f"pengguna {username!r} sudah ada / user exists")
+            raise Conflict(msg("pengguna %(name)r sudah ada", name=username))
         user = User(
             username=username, password_hash=generate_password_hash(password), role=role, active=True, session_version=0
         )
@@ -66,7 +69,7 @@ def create_user(session: Session, username: str, password: str, role: str, actor
 def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"pengguna {username!r} tidak ada / no such user")
+        raise NotFound(msg("pengguna %(name)r tidak ada", name=username))
     return user
 
 
@@ -101,7 +104,7 @@ def set_active(session: Session, username: str, active: bool, actor: str | None 
 
 def set_password(session: Session, username: str, password: str, actor: str | None = None) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError(f"kata sandi minimal {MIN_PASSWORD} karakter / password too short")
+        raise ValidationError(msg("kata sandi minimal %(n)s karakter", n=MIN_PASSWORD))
     _change_user(
         session,
         username,
@@ -173,7 +176,7 @@ def authenticate(
     wait = _wait_seconds(session, username, remote_addr, now)
     if wait:
         raise TooManyAttempts(
-            f"terlalu banyak percobaan gagal; coba lagi dalam {wait} detik / too many failed logins, retry in {wait} s",
+            msg("terlalu banyak percobaan gagal; coba lagi dalam %(wait)s detik", wait=wait),
             retry_after=wait,
         )
     user = session.scalar(select(User).where(User.username == username))
@@ -195,7 +198,7 @@ def authenticate(
             actor=username[:80] if ok else None,
         )
     if not ok:
-        raise Unauthorized("nama pengguna atau kata sandi salah / wrong username or password")
+        raise Unauthorized(msg("nama pengguna atau kata sandi salah"))
     return {"id": user.id, "username": user.username, "role": user.role, "session_version": user.session_version}
 
 
@@ -224,15 +227,20 @@ def create_token(
     (only its hash is kept)."""
     _check_role(role)
     if expires_days is not None and not 1 <= int(expires_days) <= MAX_TOKEN_DAYS:
-        raise ValidationError(f"masa berlaku 1–{MAX_TOKEN_DAYS} hari / expires_days must be 1–{MAX_TOKEN_DAYS}")
+        raise ValidationError(msg("masa berlaku (expires_days) 1–%(n)s hari", n=MAX_TOKEN_DAYS))
     token = "gat_" + secrets.token_urlsafe(32)
     with transaction(session):
         owner = _user(session, username)
         if not owner.active:
-            raise ValidationError(f"pengguna {username!r} nonaktif / user is disabled")
+            raise ValidationError(msg("pengguna %(name)r nonaktif", name=username))
         if not has_role(owner.role, role):
             raise ValidationError(
-                f"peran token {role} melebihi peran {username} ({owner.role}) / token role exceeds the user's role"
+                msg(
+                    "peran token %(role)s melebihi peran %(name)s (%(owner_role)s)",
+                    role=role,
+                    name=username,
+                    owner_role=owner.role,
+                )
             )
         expires = utcnow() + timedelta(days=int(expires_days)) if expires_days is not None else None
         row = ApiToken(
@@ -273,7 +281,7 @@ def revoke_token(session: Session, token_id: int, actor: str | None = None) -> N
     with transaction(session):
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise NotFound(f"token {token_id} tidak ada / no such token")
+            raise NotFound(msg("token %(id)s tidak ada", id=token_id))
         row.revoked_at = row.revoked_at or utcnow()
         record_change(session, "revoke", "token", row.id, None, {"name": row.name}, actor=actor)
 

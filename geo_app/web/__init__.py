@@ -20,10 +20,24 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 def register_web(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
-    from . import api, auth, compression, coverage_api, errors, forms, headers, health, imports, pages, records_api
+    from . import (
+        api,
+        auth,
+        compression,
+        coverage_api,
+        errors,
+        forms,
+        headers,
+        health,
+        imports,
+        locale,
+        pages,
+        records_api,
+    )
     from .assets import create_blueprint as assets_blueprint
 
     compression.register(app)  # first registered, so its after-request hook runs last, on the final body
+    locale.init_app(app)  # before the access guard: its refusals and the login page follow ?lang=
     errors.register(app)
     headers.register(app)  # before the access guard, so refusals carry the headers too
     auth.register(app)  # access control runs before every view

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_te
 
 from ..app_db import current_settings, get_session
 from ..errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
+from ..i18n import msg
 from ..services import users as user_service
 from .access import FRAMEWORK_PUBLIC, SAFE_METHODS, access_of, public, role
 
@@ -26,6 +27,14 @@ def csrf_token() -> str:
     return token
 
 
+def _clear_session() -> None:
+    """Forget who is logged in (and the CSRF token) but keep the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang is not None:
+        session["lang"] = lang
+
+
 def _csrf_ok() -> bool:
     expected = session.get("csrf_token")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
@@ -37,13 +46,13 @@ def _identity():
     if header.lower().startswith("bearer "):
         identity = user_service.token_identity(get_session(), header[7:].strip())
         if identity is None:
-            raise Unauthorized("token API tidak valid atau sudah dicabut / invalid or revoked API token")
+            raise Unauthorized(msg("token API tidak valid atau sudah dicabut"))
         return identity, "token"
     user_id = session.get("user_id")
     if user_id is not None:
         identity = user_service.user_by_id(get_session(), int(user_id), session.get("session_version"))
         if identity is None:  # logged out elsewhere, password or role changed, or disabled
-            session.clear()
+            _clear_session()
         return identity, "session"
     return None, None
 
@@ -57,7 +66,7 @@ def required_role(method: str, endpoint: str) -> str | None:
     access = access_of(current_app.view_functions.get(endpoint))
     if access is None:
         current_app.logger.error("view %s declares no role: refused", endpoint)
-        raise Forbidden("halaman ini belum menyatakan peran yang boleh / this view declares no role")
+        raise Forbidden(msg("halaman ini belum menyatakan peran yang boleh"))
     needed = access.needed(method)
     if needed == "viewer" and method in SAFE_METHODS and current_app.config.get("ALLOW_ANONYMOUS_VIEW"):
         return None
@@ -78,17 +87,17 @@ def guard():
         return None
     if identity is None:
         if _is_api() or request.method not in SAFE_METHODS:
-            raise Unauthorized("perlu masuk atau token API / login or API token required")
+            raise Unauthorized(msg("perlu masuk atau token API"))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not user_service.has_role(identity["role"], needed):
-        raise Forbidden(f"peran {identity['role']} tidak cukup, perlu {needed} / role {needed} required")
+        raise Forbidden(msg("peran %(role)s tidak cukup, perlu %(needed)s", role=identity["role"], needed=needed))
     if (
         request.method not in SAFE_METHODS
         and via == "session"
         and current_settings()["CSRF_ENABLED"]
         and not _csrf_ok()
     ):
-        raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
+        raise Forbidden(msg("token CSRF hilang atau salah; muat ulang halaman"))
     return None
 
 
@@ -125,7 +134,7 @@ def login():
     error, status, headers = None, 200, {}
     if request.method == "POST":
         if current_settings()["CSRF_ENABLED"] and not _csrf_ok():
-            raise Forbidden("token CSRF hilang atau salah; muat ulang halaman / missing or wrong CSRF token")
+            raise Forbidden(msg("token CSRF hilang atau salah; muat ulang halaman"))
         username = request.form.get("username", "").strip()
         try:
             identity = user_service.authenticate(
@@ -136,7 +145,7 @@ def login():
         except Unauthorized as exc:
             error, status = exc.message, 401
         else:
-            session.clear()
+            _clear_session()
             session["user_id"] = identity["id"]
             session["session_version"] = identity["session_version"]
             csrf_token()
@@ -148,11 +157,11 @@ def login():
 @public
 def logout():
     if current_settings()["CSRF_ENABLED"] and session.get("user_id") and not _csrf_ok():
-        raise Forbidden("token CSRF hilang atau salah / missing or wrong CSRF token")
+        raise Forbidden(msg("token CSRF hilang atau salah; muat ulang halaman"))
     identity = g.get("identity")
     if identity and identity.get("id") is not None:
         user_service.end_sessions(get_session(), identity["id"])  # a copy of the cookie stops working too
-    session.clear()
+    _clear_session()
     return redirect(url_for("auth.login"))
 
 
@@ -166,7 +175,7 @@ def audit_log():
         record_id = int(request.args["record_id"]) if request.args.get("record_id") else None
         limit = min(max(int(request.args.get("limit", 200)), 1), 1000)
     except ValueError:
-        raise ValidationError("record_id dan limit harus bilangan bulat / must be whole numbers") from None
+        raise ValidationError(msg("record_id dan limit harus bilangan bulat")) from None
     return jsonify(history(get_session(), kind=request.args.get("kind") or None, record_id=record_id, limit=limit))
 
 
@@ -181,13 +190,13 @@ def tokens_list():
 def tokens_create():
     body = request.get_json()  # not JSON, or nested too deeply: 400 (415 without a JSON content type)
     if not isinstance(body, dict):
-        raise ValidationError("isi permintaan harus objek JSON / the body must be a JSON object")
+        raise ValidationError(msg("isi permintaan harus objek JSON"))
     identity = g.identity
     owner = str(body.get("user") or identity.get("user") or identity["username"])
     try:
         expires_days = int(body["expires_days"]) if body.get("expires_days") not in (None, "") else None
     except (TypeError, ValueError):
-        raise ValidationError("expires_days harus bilangan bulat / must be a whole number") from None
+        raise ValidationError(msg("expires_days harus bilangan bulat")) from None
     token = user_service.create_token(
         get_session(),
         str(body.get("name", "")),

@@ -350,7 +350,7 @@ def test_desa_page_lists_its_records(demo_app, demo_client):
     )
     assert sorted(map(int, tps_rows)) == sorted(tps.loc[tps["desa_code"] == code, "number"])
     meetings = html.split('id="meetings-table"')[1].split("</table>")[0]
-    assert "11-11-2024" in meetings and "Teramang Jaya" in meetings
+    assert "11/11/2024" in meetings and "Teramang Jaya" in meetings  # dates are dd/mm/yyyy on every page
     assert 'src="/map/desa/17.06.08.2006?kecamatan=17.06.08"' in html
     desa_map = demo_client.get("/map/desa/17.06.08.2006?kecamatan=17.06.08").get_data(as_text=True)
     # the desa is outlined on top of its kecamatan's desa (one extra GeoJSON layer holding only it)
