@@ -154,16 +154,22 @@ def simplify_coverage(geoms: Sequence | np.ndarray, tolerance: float) -> np.ndar
 
 def quantise(geoms: Sequence | np.ndarray, decimals: int) -> np.ndarray:
     """Coordinates rounded to ``decimals``; identical vertices stay identical, so shared borders stay
-    shared. A geometry that rounding would make invalid or empty gets more decimals (up to 6)."""
+    shared. Where rounding makes a polygon cross itself, it is snapped to the same grid with the
+    crossing noded (``set_precision``); one that would still be invalid, empty or lose its area gets
+    more decimals (up to 6)."""
     arr = np.asarray(geoms, dtype=object)
     out = np.empty(len(arr), dtype=object)
     todo = np.ones(len(arr), dtype=bool)
+    dims = shapely.get_dimensions(arr)
     for d in range(decimals, 7):
         idx = np.flatnonzero(todo)
         if not len(idx):
             break
         rounded = shapely.transform(arr[idx], lambda xy, d=d: np.round(xy, d))
-        ok = ~shapely.is_empty(rounded) & shapely.is_valid(rounded)
+        bad = shapely.is_empty(rounded) | ~shapely.is_valid(rounded)
+        if bad.any():
+            rounded[bad] = shapely.set_precision(arr[idx[bad]], 10.0**-d)
+        ok = ~shapely.is_empty(rounded) & shapely.is_valid(rounded) & (shapely.get_dimensions(rounded) == dims[idx])
         out[idx[ok]] = rounded[ok]
         todo[idx[ok]] = False
     out[todo] = arr[todo]

@@ -316,8 +316,8 @@ class PreparedMap:
             tol = aggregate.simplify_tolerance_m(zoom, self.centre_lat)
             metric = aggregate.simplify_coverage(self._cleaned(), tol)
             lonlat = gpd.GeoSeries(metric, crs=METRIC_CRS).to_crs(WGS84).to_numpy()
-            lonlat = shapely.orient_polygons(lonlat, exterior_cw=False)  # RFC 7946 winding
-            got = (metric, aggregate.quantise(lonlat, aggregate.coordinate_decimals(zoom)))
+            lonlat = aggregate.quantise(lonlat, aggregate.coordinate_decimals(zoom))
+            got = (metric, shapely.orient_polygons(lonlat, exterior_cw=False))  # RFC 7946 winding
             self._zoom_geoms[zoom] = got
             return got
 
@@ -344,8 +344,8 @@ class PreparedMap:
             {"code": kec["code"].to_numpy()}, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS), crs=METRIC_CRS
         )
         outlines = drop_small_holes(outlines.to_crs(WGS84))
-        lonlat = shapely.orient_polygons(outlines.geometry.to_numpy(), exterior_cw=False)
-        outlines = outlines.set_geometry(aggregate.quantise(lonlat, aggregate.coordinate_decimals(zoom)), crs=WGS84)
+        lonlat = aggregate.quantise(outlines.geometry.to_numpy(), aggregate.coordinate_decimals(zoom))
+        outlines = outlines.set_geometry(shapely.orient_polygons(lonlat, exterior_cw=False), crs=WGS84)
         self._kecamatan[zoom] = outlines
         return outlines
 
@@ -553,6 +553,8 @@ def points_response(
                 "approximate": bool(layer.approximate[i]),
                 "popup_html": _popup(kind, r, lang),
             }
+            if kind in ("incidents", "tps"):
+                props["desa_code"] = r.desa_code
             if kind == "incidents":
                 props["severity"] = r.severity
                 props["category"] = r.category

@@ -28,14 +28,7 @@ from ..services import coverage as coverage_service
 from ..services import map_data as service
 from ..services.layers import LruCache
 from .access import role
-
-try:  # conditional responses keyed by the data version (web/caching.py)
-    from .caching import conditional_by_version
-except ImportError:  # pragma: no cover - TODO(issue 11): remove once web/caching.py has landed
-
-    def conditional_by_version(view):  # type: ignore[no-redef]
-        return view
-
+from .caching import conditional_by_version
 
 bp = Blueprint("map_data", __name__, url_prefix="/api/map")
 
@@ -63,6 +56,11 @@ def _lang() -> str:
     from .pages import current_lang
 
     return current_lang()
+
+
+@bp.before_request
+def _check_lang() -> None:
+    _lang()  # a bad ?lang= is a 400 on every endpoint, also those without text
 
 
 def _prepared():
