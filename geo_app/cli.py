@@ -37,11 +37,12 @@ class GeoAppGroup(AppGroup):
 
 
 boundaries = GeoAppGroup("boundaries", help="Batas wilayah: fetch, import, list.")
+KABUPATEN_HELP = "17.06 (one), 17.06,17.01 (a list) or 17 (the province); default GEO_APP_KABUPATEN (17.06)."
 
 
 @boundaries.command("fetch")
 @click.option("--source", help="Base URL or local folder with the wilayah_boundaries layout.")
-@click.option("--kabupaten", help="Kabupaten code (default: 17.06, Mukomuko).")
+@click.option("--kabupaten", help=KABUPATEN_HELP)
 def boundaries_fetch(source: str | None, kabupaten: str | None) -> None:
     """Download (or copy) the upstream boundary files into shapefiles/."""
     for path in boundary_service.fetch(_settings(), source=source, kabupaten=kabupaten):
@@ -55,7 +56,7 @@ def boundaries_fetch(source: str | None, kabupaten: str | None) -> None:
 @click.option("--desa-name-col")
 @click.option("--kecamatan-code-col")
 @click.option("--kecamatan-name-col")
-@click.option("--kabupaten", help="Kabupaten code (default: 17.06, Mukomuko).")
+@click.option("--kabupaten", help=KABUPATEN_HELP)
 def boundaries_import(path, preset, desa_code_col, desa_name_col, kecamatan_code_col, kecamatan_name_col, kabupaten):
     """Import the upstream boundaries (no PATH) or desa polygons from any vector file."""
     mapping = None
@@ -83,6 +84,12 @@ def boundaries_list() -> None:
     click.echo(f"{'Kode':<9} {'Kecamatan':<16} {'Desa':>5} {'Luas km²':>9}")
     for r in rows:
         click.echo(f"{r['code']:<9} {r['name']:<16} {r['desa_count']:>5} {r['area_km2']:>9.1f}")
+    kabupaten = boundary_service.kabupaten_list(session)
+    if len(kabupaten) > 1:
+        for k in kabupaten.itertuples():
+            click.echo(
+                f"{k.code} {k.name}: {k.kecamatan_count} kecamatan, {k.desa_count} desa/kelurahan, {k.area_km2:.1f} km²"
+            )
     click.echo(
         f"{len(rows)} kecamatan, {sum(r['desa_count'] for r in rows)} desa/kelurahan, "
         f"{sum(r['area_km2'] for r in rows):.1f} km²"
@@ -93,11 +100,18 @@ demo = GeoAppGroup("demo", help="Data demo (sintetis, berdasarkan angka nyata FA
 
 
 @demo.command("load")
-def demo_load() -> None:
+@click.option(
+    "--province",
+    help="17: also the other nine kabupaten/kota of Bengkulu (3,452 TPS, 1,503,923 voters; needs GEO_APP_KABUPATEN=17).",
+)
+def demo_load(province: str | None) -> None:
     """Load the deterministic demo set (327 TPS, rakor, insiden); loading it again changes nothing."""
-    counts = demo_service.load_demo(get_session(), _settings())
+    counts = demo_service.load_demo(get_session(), _settings(), province=province)
     for line in demo_service.count_lines(counts):
         click.echo(line)
+    if province:
+        for row in demo_service.tps_by_kabupaten(get_session()):
+            click.echo(f"{row['code']} {row['name']}: {row['tps']:,} TPS, {row['voters']:,} pemilih/voters")
 
 
 @demo.command("incidents")

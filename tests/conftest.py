@@ -17,7 +17,9 @@ import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
@@ -217,6 +219,45 @@ def demo_template(template_db, tmp_path_factory, boundary_source) -> Path:
     app.extensions["geo_app.engine"].dispose()
     _fold_wal(db_path)
     return db_path
+
+
+@dataclass(frozen=True)
+class ProvinceTemplate:
+    """A database with every kabupaten/kota of Bengkulu (``GEO_APP_KABUPATEN=17``) and the test admin;
+    ``report`` is what its first import said."""
+
+    path: Path
+    report: Any
+
+
+@pytest.fixture(scope="session")
+def province_template(tmp_path_factory, boundary_source) -> ProvinceTemplate:
+    """The province's boundaries (10 kabupaten/kota, 1,513 desa), imported once for the session."""
+    root = tmp_path_factory.mktemp("province-template")
+    db_path = root / "province.sqlite"
+    app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
+    with app.app_context():
+        report = import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
+        create_user(get_session(), TEST_ADMIN, "admin-test-password", "admin")
+    app.extensions["geo_app.engine"].dispose()
+    _fold_wal(db_path)
+    return ProvinceTemplate(db_path, report)
+
+
+@pytest.fixture(scope="session")
+def province_demo_template(province_template, tmp_path_factory, boundary_source) -> ProvinceTemplate:
+    """The province template plus ``demo load --province 17``, built once; ``report`` is the load's counts."""
+    from geo_app.services.demo import load_demo
+
+    root = tmp_path_factory.mktemp("province-demo-template")
+    db_path = root / "province-demo.sqlite"
+    copy_database(province_template.path, db_path)
+    app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
+    with app.app_context():
+        counts = load_demo(get_session(), app.config["GEO_APP_SETTINGS"], province="17")
+    app.extensions["geo_app.engine"].dispose()
+    _fold_wal(db_path)
+    return ProvinceTemplate(db_path, counts)
 
 
 @contextmanager

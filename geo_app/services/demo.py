@@ -12,6 +12,11 @@ they are generated (fixed-seed numpy Generator) around the public anchors:
   (mukomuko.radarutara.bacakoran.co, 11 Nov 2024);
 - the three Bawaslu findings of BPD members campaigning (lampung.antaranews.com/berita/745857).
 
+With ``province="17"`` (``geo-app demo load --province 17``) the other nine kabupaten/kota of Bengkulu
+get TPS too, for the governor's election held the same day: each kabupaten's public DPT (KPU Provinsi
+Bengkulu, FACTS.md) spread over its desa, 3,452 TPS and 1,503,923 voters in the province, and a few
+rakor and incidents per kabupaten. The Mukomuko part is generated exactly as without it.
+
 Every generated record has ``synthetic = true``; the real ones carry their source. The set goes
 through the same validation as an import and is written by natural key, so loading it twice
 changes nothing.
@@ -35,6 +40,7 @@ from sqlalchemy.orm import Session
 from ..errors import RecordInvalid, ValidationError
 from ..records.schema import KINDS, MAX_VOTERS_PER_TPS, clean_record
 from ..store.db import bump_version, transaction
+from ..store.models import Desa, Kabupaten, Kecamatan, PollingStation
 from ..store.records import MODELS
 from .records import record_context, upsert_record
 
@@ -72,6 +78,38 @@ RADAR_UTARA_URL = "https://mukomuko.radarutara.bacakoran.co"
 TPS_SOURCE_URL = "https://mediabengkulu.co/?p=66943"
 BAWASLU_URL = "https://lampung.antaranews.com/berita/745857"
 DEMO_NOTE = "Data contoh sintetis (demo), bukan data resmi / synthetic sample data."
+
+MUKOMUKO = "17.06"
+
+# --- the province (Pilgub Bengkulu 2024, same day) ----------------------------------------------------
+
+PROVINCE = "17"  # Bengkulu
+#: DPT and TPS of the governor's election in the province: KPU Provinsi Bengkulu plenary of 22 Sep 2024
+#: (radarselatan.bacakoran.co/amp/10125, harianbengkuluekspress.bacakoran.co/read/18908; FACTS.md).
+PROVINCE_DPT = 1_503_923
+PROVINCE_TPS = 3_452
+#: DPT per kabupaten/kota as the same articles report it; Kota Bengkulu from the city's own figure
+#: (bengkulu.antaranews.com/berita/370331). Mukomuko's is the sum of DPT_PER_KECAMATAN.
+DPT_PER_KABUPATEN: dict[str, int] = {
+    "17.01": 126_739,  # Bengkulu Selatan
+    "17.02": 208_094,  # Rejang Lebong
+    "17.03": 218_848,  # Bengkulu Utara
+    "17.04": 96_398,  # Kaur
+    "17.05": 155_213,  # Seluma
+    "17.06": TOTAL_DPT,  # Mukomuko
+    "17.07": 81_993,  # Lebong
+    "17.71": 275_513,  # Kota Bengkulu
+}
+#: Kepahiang and Bengkulu Tengah: their DPT was not found; together they are the remainder of the
+#: province total, split in proportion to their desa counts (FACTS.md), so these two are synthetic.
+UNPUBLISHED_DPT = ("17.08", "17.09")
+#: TPS published per kabupaten: Mukomuko 327 (mediabengkulu.co/?p=66943) and Kota Bengkulu 511
+#: (bengkulu.antaranews.com/berita/370331); the rest of the 3,452 go to the others in proportion to DPT.
+TPS_PER_KABUPATEN = {"17.06": TOTAL_TPS, "17.71": 511}
+PROVINCE_NOTE = (
+    "Data contoh sintetis (demo): total pemilih kabupaten/kota dari DPT Pilgub Bengkulu 2024 (KPU Provinsi "
+    "Bengkulu); sebaran per desa, TPS, titik dan personel rekaan / synthetic sample data on the public DPT."
+)
 
 #: The three BPD findings (FACTS.md): desa code, name.
 BPD_FINDINGS = (
@@ -500,7 +538,9 @@ def _incident_records(
 
 
 def build_demo(desa: gpd.GeoDataFrame, seed: int = SEED) -> DemoSet:
-    """The whole demo set from the desa frame; pure (no database), same output for the same seed."""
+    """The Mukomuko demo set from the desa frame (other kabupaten in it are left out, so the set is the
+    same whatever else is loaded); pure (no database), same output for the same seed."""
+    desa = desa[desa["code"].str.startswith(MUKOMUKO + ".")]
     missing = set(DPT_PER_KECAMATAN) - set(desa["kecamatan_code"])
     if missing or sum(DPT_PER_KECAMATAN.values()) != TOTAL_DPT:
         raise ValidationError(f"demo needs the Mukomuko boundaries (17.06); missing kecamatan: {sorted(missing)}")
@@ -514,16 +554,259 @@ def build_demo(desa: gpd.GeoDataFrame, seed: int = SEED) -> DemoSet:
     return DemoSet(meetings=meetings, tps=tps, incidents=incidents)
 
 
+# --- the other nine kabupaten/kota of the province ------------------------------------------------------
+
+
+def province_dpt(desa_counts: dict[str, int]) -> dict[str, int]:
+    """DPT per kabupaten/kota: the published figures, and the remainder of the province total split over
+    Kepahiang and Bengkulu Tengah by their desa counts (largest remainder)."""
+    remainder = PROVINCE_DPT - sum(DPT_PER_KABUPATEN.values())
+    split = largest_remainder(remainder, [desa_counts[k] for k in UNPUBLISHED_DPT])
+    return dict(sorted({**DPT_PER_KABUPATEN, **dict(zip(UNPUBLISHED_DPT, split.tolist()))}.items()))
+
+
+def province_tps(dpt: dict[str, int]) -> dict[str, int]:
+    """TPS per kabupaten/kota: the published counts, the rest of the province's 3,452 by DPT (each
+    kabupaten at least DPT / 600)."""
+    rest = {k: v for k, v in dpt.items() if k not in TPS_PER_KABUPATEN}
+    tps = allocate_tps(rest, PROVINCE_TPS - sum(TPS_PER_KABUPATEN.values()))
+    return dict(sorted({**TPS_PER_KABUPATEN, **tps}.items()))
+
+
+class InsideSampler:
+    """Deterministic random points (lon, lat, rounded to 1e-6°) inside a desa, at least ``inset_m`` from
+    its border and inside no other desa, so placement agrees with the desa given. Rejection sampling in
+    EPSG:32747 against all desa of the frame (neighbouring kabupaten included); cheaper than the
+    Mukomuko sampler's inset polygons for 1,362 desa."""
+
+    def __init__(self, desa: gpd.GeoDataFrame, inset_m: float = SAFE_INSET_M) -> None:
+        metric = desa.to_crs(METRIC_CRS)
+        self.index = {code: i for i, code in enumerate(metric["code"])}
+        self.geoms = metric.geometry.to_numpy()
+        self.tree = shapely.STRtree(self.geoms)
+        self.inset = inset_m
+        self.to_wgs84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+
+    def points(self, code: str, n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
+        i = self.index[code]
+        geom = self.geoms[i]
+        shapely.prepare(geom)
+        border = geom.boundary
+        minx, miny, maxx, maxy = geom.bounds
+        xs: list[float] = []
+        ys: list[float] = []
+        inset = self.inset
+        for attempt in range(400):
+            if attempt == 200:  # a desa too thin for the inset: keep the points off the border only
+                inset = self.inset / 10
+            cx = rng.uniform(minx, maxx, max(64, 4 * n))
+            cy = rng.uniform(miny, maxy, max(64, 4 * n))
+            pts = shapely.points(cx, cy)
+            ok = shapely.contains(geom, pts) & (shapely.distance(border, pts) >= inset)
+            hits = self.tree.query(pts, predicate="intersects")
+            others = hits[0][hits[1] != i]
+            ok[others] = False
+            xs.extend(cx[ok].tolist())
+            ys.extend(cy[ok].tolist())
+            if len(xs) >= n:
+                break
+        else:  # pragma: no cover - every desa of the real data has room
+            raise ValueError(f"no room for {n} points in desa {code}")
+        lon, lat = self.to_wgs84.transform(np.array(xs[:n]), np.array(ys[:n]))
+        return [(round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat)]
+
+
+def _short(kabupaten_name: str) -> str:
+    return kabupaten_name.removeprefix("Kabupaten ")
+
+
+def _kab_tps(
+    rows: pd.DataFrame, dpt: int, n_tps: int, rng: np.random.Generator, sampler: InsideSampler
+) -> list[dict[str, Any]]:
+    voters, tps = desa_voters_and_tps(rows, dpt, n_tps)
+    records: list[dict[str, Any]] = []
+    for (_, d), v, n in zip(rows.iterrows(), voters, tps):
+        parts = _cap_split(int(v), int(n), rng)
+        points = sampler.points(d["code"], int(n), rng)
+        for number, (count, (lon, lat)) in enumerate(zip(parts, points), start=1):
+            place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
+            records.append(
+                {
+                    "desa_code": d["code"],
+                    "number": number,
+                    "voters": count,
+                    "address": place,
+                    "lat": lat,
+                    "lon": lon,
+                    "vulnerability": "tidak_rawan",
+                    # FACTS.md: tidak rawan, 1 police + 2 Linmas per TPS
+                    "police": 1,
+                    "tni": 0,
+                    "linmas": 2,
+                    "synthetic": True,
+                    "notes": PROVINCE_NOTE,
+                }
+            )
+    return records
+
+
+def _kab_meetings(kab: str, name: str, rows: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """One kabupaten-level rakor at the seat, three kecamatan-level ones and two in desa."""
+    seat = rows.sort_values(["kind", "code"], ascending=[False, True]).iloc[0]  # a kelurahan if there is one
+    city = name.startswith("Kota")
+    office = "Wali Kota" if city else "Bupati"
+    organiser = f"{'Pemkot' if city else 'Pemkab'} {_short(name)}"
+    records: list[dict[str, Any]] = [
+        {
+            "external_id": f"demo-{kab}-rakor-001",
+            "title": f"Rakor pengamanan Pilkada serentak 2024 tingkat {name}",
+            "date": date(2024, 10, 1) + timedelta(days=int(rng.integers(0, 21))),
+            "start_time": time(9, 0),
+            "level": "kabupaten",
+            "desa_code": seat["code"],
+            "venue": f"Aula Kantor {office} {_short(name)}",
+            "organiser": organiser,
+            "agencies": ["sekda", "polri", "tni", "bawaslu", "kpu", "kesbangpol", "pemkab"],
+            "synthetic": True,
+            "notes": PROVINCE_NOTE,
+        }
+    ]
+    kecamatan = sorted(rows["kecamatan_code"].unique())
+    chosen = sorted(rng.choice(kecamatan, size=min(3, len(kecamatan)), replace=False).tolist())
+    reached_all: list[str] = []
+    for n, kec in enumerate(chosen, start=2):
+        codes = sorted(rows.loc[rows["kecamatan_code"] == kec, "code"])
+        kec_name = rows.loc[rows["kecamatan_code"] == kec, "kecamatan_name"].iloc[0]
+        skip = {str(rng.choice(codes))} if len(codes) > 2 and n % 2 == 0 else set()  # leave a gap in some
+        reached = [c for c in codes if c not in skip]
+        reached_all.extend(reached)
+        records.append(
+            {
+                "external_id": f"demo-{kab}-rakor-{n:03d}",
+                "title": f"Rakor Pilkada damai tingkat Kecamatan {kec_name}",
+                "date": date(2024, 10, 7) + timedelta(days=int(rng.integers(0, 44))),
+                "start_time": time(int(rng.choice([8, 9, 10, 13])), 0),
+                "level": "kecamatan",
+                "kecamatan": kec,
+                "venue": f"Aula Kantor Camat {kec_name}",
+                "organiser": organiser,
+                "agencies": _KEC_AGENCIES + rng.choice(_EXTRA_AGENCIES, size=2, replace=False).tolist(),
+                "reached_desa": reached,
+                "synthetic": True,
+                "notes": PROVINCE_NOTE,
+            }
+        )
+    names = dict(zip(rows["code"], rows["name"]))
+    for k, code in enumerate(sorted(rng.choice(reached_all, size=2, replace=False).tolist())):
+        kind = "Kelurahan" if code[9] == "1" else "Desa"
+        records.append(
+            {
+                "external_id": f"demo-{kab}-rakor-{len(chosen) + 2 + k:03d}",
+                "title": f"Rakor persiapan TPS {kind} {names[code]}",
+                "date": date(2024, 11, 4) + timedelta(days=int(rng.integers(0, 19))),
+                "start_time": time(int(rng.choice([9, 14, 19, 20])), 0),
+                "level": "desa",
+                "desa_code": code,
+                "venue": f"{'Kantor Lurah' if kind == 'Kelurahan' else 'Balai Desa'} {names[code]}",
+                "organiser": f"Pemerintah {kind} {names[code]}",
+                "agencies": ["kades", "bpd", "pps", "linmas", "polri", "tni", "tokoh"],
+                "reached_desa": [code],
+                "synthetic": True,
+                "notes": PROVINCE_NOTE,
+            }
+        )
+    return records
+
+
+def _kab_incidents(
+    kab: str, rows: pd.DataFrame, voters: dict[str, int], rng: np.random.Generator, sampler: InsideSampler
+) -> list[dict[str, Any]]:
+    """Five incidents per kabupaten in desa drawn by voters, as in Mukomuko's spread."""
+    names = dict(zip(rows["code"], rows["name"]))
+    codes = sorted(names)
+    p = np.array([voters.get(c, 0) for c in codes], dtype=float)
+    start = datetime(2024, 9, 25, 7, 0)
+    span_h = int((datetime(2024, 11, 30, 22, 0) - start).total_seconds() // 3600)
+    weights = {c: v[0] for c, v in _INCIDENT_KINDS.items()}
+    records: list[dict[str, Any]] = []
+    for k, i in enumerate(rng.choice(len(codes), size=5, p=p / p.sum()), start=1):
+        code = codes[int(i)]
+        cat = _pick(rng, weights)
+        _, sev_w, texts = _INCIDENT_KINDS[cat]
+        occurred = start + timedelta(hours=int(rng.integers(0, span_h)))
+        rec = {
+            "external_id": f"demo-{kab}-insiden-{k:03d}",
+            "desa_code": code,
+            "occurred_at": occurred,
+            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))),
+            "category": cat,
+            "severity": _pick(rng, sev_w),
+            "status": _pick(rng, _STATUSES),
+            "source": _pick(rng, _SOURCES),
+            "description": str(rng.choice(texts)).format(desa=names[code]) + " (contoh).",
+            "synthetic": True,
+            "notes": PROVINCE_NOTE,
+        }
+        if rng.random() < 0.5:
+            lon, lat = sampler.points(code, 1, rng)[0]
+            rec.update(lon=lon, lat=lat)
+        records.append(rec)
+    return records
+
+
+def build_province_demo(desa: gpd.GeoDataFrame, province: str = PROVINCE, seed: int = SEED) -> DemoSet:
+    """TPS, rakor and incidents for the kabupaten/kota of ``province`` other than Mukomuko, from the desa
+    frame (with ``kabupaten_code``/``kabupaten_name``); pure and deterministic: each kabupaten draws from
+    its own generator, seeded with ``seed`` and its code."""
+    if str(province).strip() != PROVINCE:
+        raise ValidationError(
+            f"--province {province}: the province demo exists for Bengkulu (17) only, whose figures FACTS.md has"
+        )
+    wanted = sorted(set(DPT_PER_KABUPATEN) | set(UNPUBLISHED_DPT))
+    present = set(desa["kabupaten_code"])
+    missing = [k for k in wanted if k not in present]
+    if missing:
+        raise ValidationError(
+            f"demo --province {PROVINCE} needs the boundaries of every kabupaten/kota of Bengkulu; missing: "
+            f"{', '.join(missing)} (GEO_APP_KABUPATEN={PROVINCE} geo-app boundaries import)"
+        )
+    desa = desa[desa["kabupaten_code"].isin(wanted)].sort_values("code").reset_index(drop=True)
+    dpt = province_dpt(desa["kabupaten_code"].value_counts().to_dict())
+    tps = province_tps(dpt)
+    sampler = InsideSampler(desa)
+    out = DemoSet()
+    for kab in wanted:
+        if kab == MUKOMUKO:
+            continue
+        rng = np.random.default_rng([seed, int(kab.replace(".", ""))])
+        rows = desa[desa["kabupaten_code"] == kab]
+        name = rows["kabupaten_name"].iloc[0]
+        kab_tps = _kab_tps(rows, dpt[kab], tps[kab], rng, sampler)
+        voters = pd.DataFrame(kab_tps).groupby("desa_code")["voters"].sum().to_dict()
+        out.tps.extend(kab_tps)
+        out.meetings.extend(_kab_meetings(kab, name, rows, rng))
+        out.incidents.extend(_kab_incidents(kab, rows, voters, rng, sampler))
+    return out
+
+
 def has_records(session: Session) -> bool:
     """Whether any record (even a deleted one) exists: the demo is only loaded into an empty database."""
     return any(session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
 
 
-def load_demo(session: Session, settings: dict[str, Any]) -> dict[str, dict[str, int]]:
+def load_demo(session: Session, settings: dict[str, Any], province: str | None = None) -> dict[str, dict[str, int]]:
     """Validate and write the demo set in one transaction; returns counts per kind
-    (``inserted`` / ``updated`` / ``unchanged``). Loading it again changes nothing."""
+    (``inserted`` / ``updated`` / ``unchanged``). Loading it again changes nothing. With ``province``
+    ("17"), the other nine kabupaten/kota of Bengkulu are added (``build_province_demo``)."""
     ctx = record_context(session, settings)
     demo = build_demo(ctx.desa)
+    if province is not None:
+        extra = build_province_demo(ctx.desa, province)
+        demo = DemoSet(
+            meetings=demo.meetings + extra.meetings,
+            tps=demo.tps + extra.tps,
+            incidents=demo.incidents + extra.incidents,
+        )
     points = [(r["lon"], r["lat"]) for rows in demo.by_kind().values() for r in rows if r.get("lon") is not None]
     ctx.prefetch(points)
     cleaned: dict[str, list[dict[str, Any]]] = {}
@@ -550,4 +833,20 @@ def count_lines(counts: dict[str, dict[str, int]]) -> list[str]:
     return [
         f"{labels[k]}: {c['inserted']} baru/new, {c['updated']} diperbarui/updated, {c['unchanged']} tetap/unchanged"
         for k, c in counts.items()
+    ]
+
+
+def tps_by_kabupaten(session: Session) -> list[dict[str, Any]]:
+    """Live TPS and voters per kabupaten/kota (what ``demo load --province`` prints after loading)."""
+    stmt = (
+        select(Kabupaten.code, Kabupaten.name, func.count(PollingStation.id), func.sum(PollingStation.voters))
+        .join(Kecamatan, Kecamatan.kabupaten_code == Kabupaten.code)
+        .join(Desa, Desa.kecamatan_code == Kecamatan.code)
+        .join(PollingStation, PollingStation.desa_code == Desa.code)
+        .where(PollingStation.deleted_at.is_(None))
+        .group_by(Kabupaten.code, Kabupaten.name)
+        .order_by(Kabupaten.code)
+    )
+    return [
+        {"code": code, "name": name, "tps": int(n), "voters": int(v or 0)} for code, name, n, v in session.execute(stmt)
     ]

@@ -1,8 +1,9 @@
-"""JSON/GeoJSON API for boundaries."""
+"""JSON/GeoJSON API for boundaries: kabupaten, kecamatan and desa (``?kabupaten=`` code or name filters
+kecamatan and desa)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from ..app_db import get_session
 from ..services import boundaries as boundary_service
@@ -13,6 +14,17 @@ from .serialise import feature_collection
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+KABUPATEN_PROPERTIES = [
+    "code",
+    "name",
+    "kind",
+    "kecamatan_count",
+    "desa_count",
+    "kelurahan_count",
+    "area_km2",
+    "rep_lon",
+    "rep_lat",
+]
 DESA_PROPERTIES = ["code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat"]
 KECAMATAN_PROPERTIES = [
     "code",
@@ -31,7 +43,9 @@ KECAMATAN_PROPERTIES = [
 @conditional_by_version
 def kecamatan_list():
     return geojson_response(
-        lambda: feature_collection(boundary_service.kecamatan_list(get_session()), KECAMATAN_PROPERTIES)
+        lambda: feature_collection(
+            boundary_service.kecamatan_list(get_session(), request.args.get("kabupaten")), KECAMATAN_PROPERTIES
+        )
     )
 
 
@@ -39,7 +53,11 @@ def kecamatan_list():
 @role("viewer")
 @conditional_by_version
 def desa_list():
-    return geojson_response(lambda: feature_collection(boundary_service.desa_list(get_session()), DESA_PROPERTIES))
+    return geojson_response(
+        lambda: feature_collection(
+            boundary_service.desa_list(get_session(), request.args.get("kabupaten")), DESA_PROPERTIES
+        )
+    )
 
 
 @bp.get("/desa/<code>")
@@ -48,3 +66,13 @@ def desa_list():
 def desa_detail(code: str):
     row = boundary_service.desa_detail(get_session(), code)
     return geojson_response(lambda: feature_collection(row, DESA_PROPERTIES)["features"][0])
+
+
+@bp.get("/kabupaten")
+@role("viewer")
+@conditional_by_version
+def kabupaten_list():
+    """Each kabupaten/kota with its kecamatan, desa and kelurahan counts and area (km²)."""
+    return geojson_response(
+        lambda: feature_collection(boundary_service.kabupaten_list(get_session()), KABUPATEN_PROPERTIES)
+    )
