@@ -51,3 +51,6 @@ def register_web(app: Flask) -> None:
     from . import map_data  # map pages' data by bbox and zoom (issue 11)
 
     app.register_blueprint(map_data.bp)
+    from . import favicon  # the site icon (no favicon.ico 404 on any page)
+
+    app.register_blueprint(favicon.bp)
