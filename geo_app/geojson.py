@@ -1,8 +1,9 @@
 """The one GeoJSON serialiser: RFC 7946 as GIS clients read it.
 
 Every GeoJSON the service writes (API responses, OGC API – Features items, ``geo-app coverage
---format geojson``, ``geo-app layers build``) goes through :func:`geometry` or
-:func:`frame_features`: coordinates in EPSG:4326 lon/lat rounded to 6 decimals (about 0.1 m),
+--format geojson``, ``geo-app layers build``, the folium layers' data, the map data endpoints) goes
+through :func:`frame_collection` (``GeoDataFrame.to_geo_dict``), :func:`frame_features` or
+:func:`feature` with :func:`geometry`/:func:`point`: coordinates in EPSG:4326 lon/lat rounded to 6 decimals (about 0.1 m),
 polygon exterior rings counterclockwise and holes clockwise (the right-hand rule of RFC 7946
 §3.1.6), and no ``crs`` member (RFC 7946 §4: the CRS is always WGS 84).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 PRECISION = 6
@@ -67,6 +69,30 @@ def frame_features(frame: Any, properties: Iterable[dict[str, Any]], id_field: s
     for props, geom in zip(properties, geoms):
         out.append(feature(geometry(geom), props, props.get(id_field) if id_field else None))
     return out
+
+
+def frame_collection(frame: gpd.GeoDataFrame, id_field: str | None = None, **members: Any) -> dict[str, Any]:
+    """A FeatureCollection of every row of a GeoDataFrame, every other column a property
+    (``GeoDataFrame.to_geo_dict``: NaN and None become null, numpy values plain JSON values; dates are
+    written as ISO text), geometries standardised (EPSG:4326, 6 decimals, RFC 7946 winding)."""
+    crs = frame.crs
+    if crs is not None and not crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    geoms = frame.geometry.to_numpy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    standardised = np.array(geoms, dtype=object)
+    if present.any():
+        rounded = shapely.transform(geoms[present], lambda xy: np.round(xy, PRECISION))
+        standardised[present] = shapely.orient_polygons(rounded, exterior_cw=False)
+    standardised[~present] = None
+    out = frame.set_geometry(gpd.GeoSeries(standardised, index=frame.index, crs="EPSG:4326"))
+    for col in out.columns:
+        if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = [None if pd.isna(v) else v.isoformat() for v in out[col]]
+    features = out.to_geo_dict(na="null", show_bbox=False, drop_id=True)["features"]
+    if id_field is not None:
+        features = [{"type": "Feature", "id": f["properties"].get(id_field), **f} for f in features]
+    return feature_collection(features, **members)
 
 
 def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[str, Any]:

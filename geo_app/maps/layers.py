@@ -18,6 +18,7 @@ import pandas as pd
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, Search
 from folium.template import Template
 
+from .. import geojson
 from ..i18n import (
     DEFAULT_LANG,
     PLANNED_COLOR,
@@ -52,7 +53,7 @@ class _GeoJsonLayer(folium.FeatureGroup):
             style.setdefault("className", self.css_class)
         base = dict(style)
         self.geojson = folium.GeoJson(
-            safe.to_json(),
+            geojson.frame_collection(safe),
             name=name,
             style_function=lambda f: self.feature_style(f, base),
             highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.5},

@@ -22,10 +22,7 @@ def _clean(value: Any) -> Any:
 
 def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str]) -> dict[str, Any]:
     """A FeatureCollection (EPSG:4326, lon/lat) with the listed columns as properties."""
-    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
-        gdf = gdf.to_crs("EPSG:4326")
-    props = [{p: _clean(getattr(row, p)) for p in properties} for row in gdf.itertuples(index=False)]
-    return geojson.feature_collection(geojson.frame_features(gdf, props))
+    return geojson.frame_collection(gdf[[*properties, gdf.geometry.name]])
 
 
 # --- records (rakor, TPS, insiden) -----------------------------------------------------------------
@@ -61,14 +58,13 @@ def records_feature_collection(
     for rec in records:
         point, source = display_point(rec, desa_points, kecamatan_points)
         features.append(
-            {
-                "type": "Feature",
-                "id": rec.get("id"),
-                "geometry": None if point is None else geojson.point(point[0], point[1]),
-                "properties": {**{k: _clean(v) for k, v in rec.items()}, "point_source": source},
-            }
+            geojson.feature(
+                None if point is None else geojson.point(point[0], point[1]),
+                {**{k: _clean(v) for k, v in rec.items()}, "point_source": source},
+                rec.get("id"),
+            )
         )
-    return {"type": "FeatureCollection", **members, "features": features}
+    return geojson.feature_collection(features, **members)
 
 
 def rep_points(frame) -> dict[str, Point]:
