@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response
 
+from ..i18n import DEFAULT_LANG
 from ..spreadsheet_formulas import neutralise
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,7 +27,58 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "Data") -> bytes:
+# --- what made an export (issue 12): date, settings, data version ----------------------------------
+
+#: (Indonesian, English) labels of the export description, in its order.
+INFO_LABELS = {
+    "generated_at": ("Dibuat (WIB)", "Generated (WIB)"),
+    "reference_date": ("Tanggal acuan", "Reference date"),
+    "meeting_window_days": ("Jendela rakor (hari)", "Meeting window (days)"),
+    "incident_window_days": ("Jendela insiden (hari)", "Incident window (days)"),
+    "preset": ("Preset keamanan", "Security preset"),
+    "view": ("Parameter tampilan", "View parameters"),
+    "data_version": ("Versi data", "Data version"),
+}
+#: only in the XLSX "Info" sheet (too long to repeat on every CSV row)
+SETTINGS_LABEL = ("Pengaturan lengkap (JSON)", "All settings (JSON)")
+
+
+def export_info(
+    settings: Any, data_version: str, view_query: str, generated_at: str, lang: str = DEFAULT_LANG
+) -> list[tuple[str, str]]:
+    """(label, value) pairs saying which date, settings and data made an export: ``settings`` is the
+    ``CoverageSettings`` of the view, ``view_query`` the query string that shows the same view again."""
+    values = {
+        "generated_at": generated_at,
+        "reference_date": settings.reference_date.strftime("%d/%m/%Y"),
+        "meeting_window_days": str(settings.meeting_window_days),
+        "incident_window_days": str(settings.incident_window_days),
+        "preset": settings.preset,
+        "view": view_query,
+        "data_version": data_version,
+    }
+    pick = 1 if lang == "en" else 0
+    return [(INFO_LABELS[key][pick], values[key]) for key in INFO_LABELS]
+
+
+def with_info_columns(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], info: Sequence[tuple[str, str]]
+) -> tuple[list[str], list[list[Any]]]:
+    """The CSV way to describe an export: the description as trailing columns, the same on every row.
+    One header row stays the only header row (no comment lines or metadata rows that a spreadsheet or
+    ``csv`` reader would take as data), and a row copied elsewhere keeps its provenance."""
+    labels = [label for label, _ in info]
+    values = [value for _, value in info]
+    return [*headers, *labels], [[*row, *values] for row in rows]
+
+
+def xlsx_bytes(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    sheet: str = "Data",
+    info: Sequence[tuple[str, str]] | None = None,
+) -> bytes:
+    """A workbook with the data sheet first (active) and, with ``info``, an "Info" sheet describing it."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -49,6 +101,16 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str
         ws.column_dimensions[get_column_letter(i)].width = w + 2
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    if info:
+        about = wb.create_sheet("Info")
+        for label, value in info:
+            about.append([neutralise(label), neutralise(value)])
+        for row in about.iter_rows():
+            row[0].font = Font(bold=True)
+            for cell in row:
+                cell.data_type = "s"
+        about.column_dimensions["A"].width = max(len(label) for label, _ in info) + 2
+        about.column_dimensions["B"].width = 60
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -63,6 +125,10 @@ def csv_response(headers: Sequence[str], rows: Iterable[Sequence[Any]], filename
 
 
 def xlsx_response(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str = "Data"
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    filename: str,
+    sheet: str = "Data",
+    info: Sequence[tuple[str, str]] | None = None,
 ) -> Response:
-    return download(xlsx_bytes(headers, rows, sheet), filename, XLSX_MIMETYPE)
+    return download(xlsx_bytes(headers, rows, sheet, info), filename, XLSX_MIMETYPE)

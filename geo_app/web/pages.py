@@ -331,18 +331,39 @@ def gaps_page():
 @role("viewer")
 @conditional_by_version
 def gaps_csv():
-    _view_, _result, table, _s, _sort = _gap_table()
+    view, result, table, statuses, sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
-    return export.csv_response(headers, rows, "celah_cakupan.csv")
+    headers, rows = export.with_info_columns(headers, rows, _export_info(view, result, statuses, sort))
+    return export.csv_response(headers, rows, _export_name(result, "csv"))
+
+
+def _export_info(view, result, statuses: list[str], sort: str, full: bool = False) -> list[tuple[str, str]]:
+    """Which date, settings and data version made a gap-list export (``export.export_info``)."""
+    from urllib.parse import urlencode
+
+    from ..services.audit import format_wib
+
+    query = urlencode({**view.query(), **({"status": statuses} if statuses else {}), "sort": sort}, doseq=True)
+    lang = current_lang()
+    info = export.export_info(result.settings, current_data_version(get_session()), query, format_wib(), lang)
+    if full:
+        info.append((export.SETTINGS_LABEL[1 if lang == "en" else 0], result.settings.cache_key()))
+    return info
+
+
+def _export_name(result, ext: str) -> str:
+    """``celah_cakupan_<reference date>.<ext>``: the file keeps its date when saved."""
+    return f"celah_cakupan_{result.settings.reference_date.isoformat()}.{ext}"
 
 
 @bp.get("/gaps.xlsx")
 @role("viewer")
 @conditional_by_version
 def gaps_xlsx():
-    _view_, _result, table, _s, _sort = _gap_table()
+    view, result, table, statuses, sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
-    return export.xlsx_response(headers, rows, "celah_cakupan.xlsx", sheet="Celah")
+    info = _export_info(view, result, statuses, sort, full=True)
+    return export.xlsx_response(headers, rows, _export_name(result, "xlsx"), sheet="Celah", info=info)
 
 
 @bp.get("/gaps/print")
