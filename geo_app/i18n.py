@@ -170,6 +170,7 @@ LABELS: dict[str, str | tuple[str, str]] = {
     "layer.heat": N_("Peta panas insiden"),
     "layer.meetings": NP_("map layer", "Rakor"),
     "layer.highlight": N_("Desa terpilih"),
+    "layer.no_base": N_("Tanpa peta dasar"),
     "map.title": N_("Peta cakupan"),
     "map.search": N_("Cari desa/kelurahan"),
     "map.search_none": N_("Tidak ada desa dengan nama itu"),

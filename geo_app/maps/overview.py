@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..i18n import DEFAULT_LANG, t
-from .display import drop_small_holes, simplify_for_display
+from .display import drop_small_holes, escape, simplify_for_display
 from .layers import (
     CoverageDesaPolygons,
     DesaHighlight,
@@ -30,7 +30,8 @@ from .layers import (
     TpsCluster,
 )
 
-NO_BASE_MAP = "Tanpa peta dasar / no base map"
+#: the empty base layer's name: ``t("layer.no_base", lang)`` (this constant is its Indonesian msgid)
+NO_BASE_MAP = "Tanpa peta dasar"
 #: base-map choices for ``base_map(base=...)`` (query parameter ``peta_dasar`` in the pages)
 BASE_MAPS = ("osm", "none")
 
@@ -47,7 +48,7 @@ def base_map(bounds_of: gpd.GeoDataFrame, base: str = "osm", lang: str = DEFAULT
     with_tiles = base != "none"
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=with_tiles).add_to(m)
     # an empty base layer: choosing it removes the tiles, and it loads nothing
-    folium.FeatureGroup(name=NO_BASE_MAP, overlay=False, show=not with_tiles).add_to(m)
+    folium.FeatureGroup(name=escape(t("layer.no_base", lang)), overlay=False, show=not with_tiles).add_to(m)
     ScaleControl().add_to(m)
     FullscreenControl(lang).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])

@@ -13,7 +13,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..i18n import DEFAULT_LANG, category_label, flag_label, severity_label, status_label, t
+from ..i18n import (
+    DEFAULT_LANG,
+    FORCE_LABELS_ID,
+    category_label,
+    flag_label,
+    format_date,
+    format_datetime,
+    format_number,
+    gettext,
+    severity_label,
+    status_label,
+    t,
+)
 from .display import escape
 
 
@@ -27,17 +39,17 @@ def popup(title: str, rows: Iterable[str], footer: str = "") -> str:
     return f'<div class="map-popup"><b>{title}</b><table>{"".join(rows)}</table>{footer}</div>'
 
 
-def fmt_int(value: Any) -> str:
+def fmt_int(value: Any, lang: str = DEFAULT_LANG) -> str:
+    """A whole number with the language's grouping (139.976 / 139,976)."""
     try:
-        return f"{int(value):,}".replace(",", ".")
+        return format_number(int(value), lang)
     except (TypeError, ValueError):
         return "-"
 
 
 def fmt_day(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "-"
-    return pd.Timestamp(value).strftime("%d-%m-%Y")
+    """dd/mm/yyyy, as on every page."""
+    return format_date(value)
 
 
 def desa_popup(
@@ -60,11 +72,11 @@ def desa_popup(
             escape(", ".join(flag_label(f, lang) for f in getattr(r, "flags", []) or []) or "-"),
         ),
         row(t("planned_meeting", lang), escape(fmt_day(getattr(r, "planned_meeting_date", None)))),
-        row(t("tps", lang), fmt_int(r.tps_count)),
-        row(t("voters", lang), fmt_int(r.voters)),
-        row(t("meetings", lang), fmt_int(r.meetings_count)),
-        row(t("incidents", lang), fmt_int(r.incidents_count)),
-        row(t("shortfall", lang), fmt_int(r.shortfall_total)),
+        row(t("tps", lang), fmt_int(r.tps_count, lang)),
+        row(t("voters", lang), fmt_int(r.voters, lang)),
+        row(t("meetings", lang), fmt_int(r.meetings_count, lang)),
+        row(t("incidents", lang), fmt_int(r.incidents_count, lang)),
+        row(t("shortfall", lang), fmt_int(r.shortfall_total, lang)),
     ]
     footer = ""
     if reasons:
@@ -79,12 +91,12 @@ def tps_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
     secured = bool(r.secured)  # the coverage rule's verdict (TNI may stand in for police)
     personnel = ", ".join(
         f"{label} {int(getattr(r, f))}/{float(getattr(r, f'required_{f}')):g}"
-        for f, label in (("police", "Polri"), ("tni", "TNI"), ("linmas", "Linmas"))
+        for f, label in ((f, gettext(FORCE_LABELS_ID[f], lang)) for f in ("police", "tni", "linmas"))
     )
     state = t("secured" if secured else "short", lang)
     rows = [
         row(t("desa", lang), escape(getattr(r, "desa_name", ""))),
-        row(t("voters", lang), fmt_int(r.voters)),
+        row(t("voters", lang), fmt_int(r.voters, lang)),
         row(t("class", lang), escape(t(str(r.vulnerability), lang))),
         row(f"{t('personnel', lang)} / {t('requirement', lang)}", f"{escape(personnel)} ({escape(state)})"),
     ]
@@ -97,11 +109,11 @@ def incident_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
     """An incident: category, severity, status, time, desa, description."""
     from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 
-    status = INCIDENT_STATUS_LABELS.get(r.status, r.status) if lang != "en" else r.status
+    status = gettext(INCIDENT_STATUS_LABELS[r.status], lang) if r.status in INCIDENT_STATUS_LABELS else r.status
     rows = [
         row(t("severity", lang), escape(severity_label(r.severity, lang))),
         row(t("incident_status", lang), escape(status)),
-        row(t("occurred_at", lang), escape(pd.Timestamp(r.occurred_at).strftime("%d-%m-%Y %H:%M"))),
+        row(t("occurred_at", lang), escape(format_datetime(r.occurred_at, lang))),  # stored as WIB
         row(t("desa", lang), escape(getattr(r, "desa_name", "") or "-")),
         row(t("description", lang), escape(r.description)),
     ]
@@ -120,11 +132,14 @@ def meeting_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
         row(
             t("date", lang),
             escape(fmt_day(r.date))
-            + (f" {escape(str(r.start_time)[:5])}" if r.start_time and not pd.isna(r.start_time) else ""),
+            + (f" {escape(str(r.start_time)[:5])} WIB" if r.start_time and not pd.isna(r.start_time) else ""),
         ),
         row(t("venue", lang), escape(r.venue or "-")),
-        row(t("level", lang), escape(MEETING_LEVELS.get(r.level, r.level))),
-        row(t("agencies", lang), escape(", ".join(AGENCIES.get(a, a) for a in agencies) or "-")),
+        row(t("level", lang), escape(gettext(MEETING_LEVELS[r.level], lang) if r.level in MEETING_LEVELS else r.level)),
+        row(
+            t("agencies", lang),
+            escape(", ".join(gettext(AGENCIES[a], lang) if a in AGENCIES else a for a in agencies) or "-"),
+        ),
         row(t("desa_reached", lang), escape(", ".join(reached) or "-")),
     ]
     return popup(escape(r.title), rows)

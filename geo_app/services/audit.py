@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..i18n import msg
 from ..store.models import AuditEntry
 
 
@@ -79,8 +80,9 @@ def format_wib(at: datetime | None = None) -> str:
 def batch_label(filename: str | None, at: datetime, actor: str | None, kind: str | None = None) -> str:
     """How people name an import batch: its file, when (WIB) and by whom, e.g.
     ``tps.csv · 27/11/2024 09:15 WIB · admin`` (the hex id stays the key in URLs and the API)."""
-    what = filename or f"impor {kind or ''}".strip()
-    return f"{what} · {format_wib(at)} · {actor or 'system'}"
+    what = filename or (msg("impor %(kind)s", kind=kind) if kind else msg("impor"))
+    # a Message: a batch without a file name is "impor tps" on Indonesian pages, "import tps" on English ones
+    return msg("%(what)s · %(at)s · %(who)s", what=what, at=format_wib(at), who=actor or "system")
 
 
 def list_batches(session: Session) -> list[dict[str, Any]]:

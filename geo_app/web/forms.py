@@ -1,4 +1,4 @@
-"""Browser pages to list, add, edit and delete rakor, TPS and insiden (Bahasa Indonesia).
+"""Browser pages to list, add, edit and delete rakor, TPS and insiden (Bahasa Indonesia or English).
 
 Thin views: the form is read into canonical record fields here and validated by the same service as
 the API and the imports; errors come back per field and the form is shown again with what the user
@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import Conflict, RecordInvalid, ValidationError
-from ..i18n import status_label
+from ..i18n import N_, localize, msg, status_label, vocab_labels
 from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import places
 from .access import role
 from .auth import actor
-from .pages import current_lang
+from .locale import current_lang
 from .records_api import with_coverage_changes
 
 bp = Blueprint("forms", __name__)
@@ -28,11 +29,19 @@ bp = Blueprint("forms", __name__)
 #: URL segment (Indonesian) -> record kind of the service layer.
 SLUGS = {"rakor": "meetings", "tps": "tps", "insiden": "incidents"}
 _SLUG_RULE = "<any(rakor, tps, insiden):slug>"
+#: Page titles per kind (msgids; ``_titles`` gives them in the page's language).
 TITLES = {
-    "meetings": {"plural": "Rapat koordinasi (rakor)", "one": "rakor"},
-    "tps": {"plural": "Tempat pemungutan suara (TPS)", "one": "TPS"},
-    "incidents": {"plural": "Insiden", "one": "insiden"},
+    "meetings": {"plural": N_("Rapat koordinasi (rakor)"), "one": N_("rakor")},
+    "tps": {"plural": N_("Tempat pemungutan suara (TPS)"), "one": N_("TPS")},
+    "incidents": {"plural": N_("Insiden"), "one": N_("insiden")},
 }
+#: labels of the vulnerability classes a setting may add (``VULNERABILITY_CLASSES``), as msgids
+CLASS_LABELS = {"tidak_rawan": N_("Tidak rawan"), "rawan": N_("Rawan"), "sangat_rawan": N_("Sangat rawan")}
+
+
+def _titles(kind: str) -> dict[str, str]:
+    return {key: _(text) for key, text in TITLES[kind].items()}
+
 
 #: Form fields per kind, in canonical names; ``kecamatan`` of TPS/insiden only filters the desa picker.
 FIELDS = {
@@ -100,7 +109,7 @@ MAX_LISTED_CHANGES = 12
 
 def _vulnerability_classes() -> dict[str, str]:
     classes = _settings()["VULNERABILITY_CLASSES"]
-    return {c: c.replace("_", " ").capitalize() for c in classes}
+    return {c: _(CLASS_LABELS.get(c, c.replace("_", " ").capitalize())) for c in classes}
 
 
 def _places() -> dict[str, Any]:
@@ -109,12 +118,12 @@ def _places() -> dict[str, Any]:
 
 def _vocab() -> dict[str, Any]:
     return {
-        "levels": vocab.MEETING_LEVELS,
-        "agencies": vocab.AGENCIES,
-        "categories": vocab.INCIDENT_CATEGORIES,
-        "severities": vocab.SEVERITIES,
-        "statuses": vocab.STATUSES,
-        "sources": vocab.SOURCES,
+        "levels": vocab_labels(vocab.MEETING_LEVELS, current_lang()),
+        "agencies": vocab_labels(vocab.AGENCIES, current_lang()),
+        "categories": vocab_labels(vocab.INCIDENT_CATEGORIES, current_lang()),
+        "severities": vocab_labels(vocab.SEVERITIES, current_lang()),
+        "statuses": vocab_labels(vocab.STATUSES, current_lang()),
+        "sources": vocab_labels(vocab.SOURCES, current_lang()),
         "classes": _vulnerability_classes(),
     }
 
@@ -176,8 +185,11 @@ def _check_picker(kind: str, values: dict[str, Any], places: dict[str, Any]) -> 
     actual = places["desa_kecamatan"].get(values["desa_code"])
     if actual and actual != values["kecamatan"]:
         return {
-            "desa_code": f"desa ini ada di Kecamatan {places['kecamatan_names'][actual]}, "
-            f"bukan {places['kecamatan_names'].get(values['kecamatan'], values['kecamatan'])}"
+            "desa_code": msg(
+                "desa ini ada di Kecamatan %(actual)s, bukan %(chosen)s",
+                actual=places["kecamatan_names"][actual],
+                chosen=places["kecamatan_names"].get(values["kecamatan"], values["kecamatan"]),
+            )
         }
     return {}
 
@@ -189,9 +201,11 @@ def _form_errors(kind: str, errors: dict[str, str]) -> tuple[dict[str, str], lis
     for field, reason in errors.items():
         target = ERROR_FIELDS.get(field, field)
         if target in FIELDS[kind]:
-            by_field[target] = f"{by_field[target]}; {reason}" if target in by_field else reason
+            by_field[target] = (
+                msg("%(first)s; %(then)s", first=by_field[target], then=reason) if target in by_field else reason
+            )
         else:
-            general.append(f"{field}: {reason}")
+            general.append(msg("%(field)s: %(reason)s", field=field, reason=reason))
     return by_field, general
 
 
@@ -213,7 +227,7 @@ def _render_form(
         "records/form.html",
         kind=kind,
         slug=slug,
-        titles=TITLES[kind],
+        titles=_titles(kind),
         values=values,
         errors=errors or {},
         general_errors=general or [],
@@ -229,10 +243,10 @@ def flash_coverage_changes(changes: list[dict[str, str]]) -> None:
     lang = current_lang()
     for change in changes[:MAX_LISTED_CHANGES]:
         before, after = status_label(change["before"], lang), status_label(change["after"], lang)
-        flash(f"{change['name']} (Kec. {change['kecamatan']}): {before} → {after}", "coverage")
+        flash(f"{change['name']} (Kec. {change['kecamatan']}): {before} → {after}", "coverage")  # names as stored
     if len(changes) > MAX_LISTED_CHANGES:
         more = len(changes) - MAX_LISTED_CHANGES
-        flash(f"… dan {more} desa lagi / and {more} more desa", "coverage")
+        flash(_("… dan %(n)s desa lagi", n=more), "coverage")
 
 
 @bp.get(f"/{_SLUG_RULE}")
@@ -254,7 +268,7 @@ def list_page(slug: str):
         "records/list.html",
         kind=kind,
         slug=slug,
-        titles=TITLES[kind],
+        titles=_titles(kind),
         page=page,
         pages=pages,
         filters=filters,
@@ -305,9 +319,9 @@ def create_page(slug: str):
         return _render_form(kind, slug, values, places=places, status=409, duplicate=exc.details)
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], places=places, status=409)
-    flash(f"{TITLES[kind]['one'].capitalize()} disimpan (id {record['id']}).", "ok")
+    flash(_("%(what)s disimpan (id %(id)s).", what=_titles(kind)["one"].capitalize(), id=record["id"]), "ok")
     for warning in record.get("warnings", []):  # e.g. a rakor reaching no desa but its venue
-        flash(f"Peringatan / warning: {warning}", "warning")
+        flash(_("Peringatan: %(warning)s", warning=localize(warning, current_lang())), "warning")
     flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
 
@@ -338,7 +352,7 @@ def edit_page(slug: str, record_id: int):
     try:
         if picker:
             raise RecordInvalid(picker)
-        _, changes = with_coverage_changes(
+        _done, changes = with_coverage_changes(
             lambda: service.update_record(session, _settings(), kind, record_id, changed, actor=actor())
         )
     except RecordInvalid as exc:
@@ -346,7 +360,7 @@ def edit_page(slug: str, record_id: int):
         return _render_form(kind, slug, values, errors, general, record=record, places=places, status=400)
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], record=record, places=places, status=409)
-    flash(f"{TITLES[kind]['one'].capitalize()} {record_id} diperbarui.", "ok")
+    flash(_("%(what)s %(id)s diperbarui.", what=_titles(kind)["one"].capitalize(), id=record_id), "ok")
     flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
 
@@ -363,12 +377,12 @@ def delete_page(slug: str, record_id: int):
             "records/confirm_delete.html",
             kind=kind,
             slug=slug,
-            titles=TITLES[kind],
+            titles=_titles(kind),
             record=record,
             places=_places(),
             vocab=_vocab(),
         )
-    _, changes = with_coverage_changes(lambda: service.delete_record(session, kind, record_id, actor=actor()))
+    _done, changes = with_coverage_changes(lambda: service.delete_record(session, kind, record_id, actor=actor()))
     flash(str(record_id), "deleted")
     flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)
@@ -377,9 +391,9 @@ def delete_page(slug: str, record_id: int):
 @bp.post(f"/{_SLUG_RULE}/<int:record_id>/pulihkan")
 @role("admin")
 def restore_page(slug: str, record_id: int):
-    _, changes = with_coverage_changes(
+    _done, changes = with_coverage_changes(
         lambda: service.restore_record(get_session(), SLUGS[slug], record_id, actor=actor())
     )
-    flash(f"{TITLES[SLUGS[slug]]['one'].capitalize()} {record_id} dipulihkan.", "ok")
+    flash(_("%(what)s %(id)s dipulihkan.", what=_titles(SLUGS[slug])["one"].capitalize(), id=record_id), "ok")
     flash_coverage_changes(changes)
     return redirect(url_for("forms.list_page", slug=slug), code=303)

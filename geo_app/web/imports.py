@@ -15,15 +15,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from ..app_db import current_settings as _settings
 from ..app_db import get_session
 from ..errors import GeoAppError, InputFileError, ValidationError
+from ..i18n import N_, localize, msg, reason_of
 from ..records import parse
 from ..services import audit, pending_uploads
 from ..services.records_import import import_records
 from .access import role
 from .auth import actor
+from .locale import current_lang
 
 bp = Blueprint("imports", __name__)
 
@@ -36,13 +39,20 @@ KIND_SLUGS = {
     "incidents": "incidents",
     "insiden": "incidents",
 }
-KIND_TITLES = {"meetings": "Rakor", "tps": "TPS", "incidents": "Insiden"}
+#: record kinds as the import page names them (msgids; ``_kind_titles`` gives the page's language)
+KIND_TITLES = {"meetings": N_("Rakor"), "tps": N_("TPS"), "incidents": N_("Insiden")}
+
+
+def _kind_titles() -> dict[str, str]:
+    return {kind: _(title) for kind, title in KIND_TITLES.items()}
 
 
 def _kind(slug: str) -> str:
     if slug not in KIND_SLUGS:
         raise ValidationError(
-            f"jenis data {slug!r} tidak dikenal / unknown kind; pilihan: meetings, tps, incidents",
+            msg(
+                "jenis data %(kind)r tidak dikenal; pilihan: %(choices)s", kind=slug, choices="meetings, tps, incidents"
+            ),
             details={"kind": "unknown"},
         )
     return KIND_SLUGS[slug]
@@ -53,7 +63,9 @@ def _flag(name: str) -> bool:
     try:
         return parse.parse_bool(raw, default=False)
     except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}", details={name: str(exc)}) from None
+        raise ValidationError(
+            msg("%(field)s: %(reason)s", field=name, reason=reason_of(exc)), details={name: str(exc)}
+        ) from None
 
 
 def _upload() -> tuple[bytes, str]:
@@ -62,16 +74,13 @@ def _upload() -> tuple[bytes, str]:
     if upload is not None and upload.filename:
         return upload.read(), upload.filename
     if request.files:
-        raise InputFileError("pilih berkas untuk diunggah / choose a file to upload")
+        raise InputFileError(msg("pilih berkas untuk diunggah"))
     data = request.get_data(cache=False)
     name = request.args.get("filename", "")
     if not data:
-        raise InputFileError(
-            "tidak ada berkas: kirim field 'file' (multipart) atau isi body dengan ?filename= / "
-            "no file: send a multipart 'file' field or a body with ?filename="
-        )
+        raise InputFileError(msg("tidak ada berkas: kirim field 'file' (multipart) atau isi body dengan ?filename="))
     if not name:
-        raise InputFileError("isi body perlu ?filename=nama.csv|.xlsx|.geojson / a raw body needs ?filename=")
+        raise InputFileError(msg("isi body perlu ?filename=nama.csv|.xlsx|.geojson"))
     return data, name
 
 
@@ -164,7 +173,7 @@ def import_page():
         error=error,
         form=form,
         kept=kept,
-        kinds=KIND_TITLES,
+        kinds=_kind_titles(),
         batches=audit.list_batches(get_session())[:50],
         rolled_back=get_flashed_messages(category_filter=["rolled_back"]),
     ), status
@@ -176,11 +185,15 @@ def rollback_page(batch: str):
     """Confirmation page first (GET, or a POST without ``konfirmasi=ya``); works without JavaScript."""
     info = audit.get_batch(get_session(), batch)  # 404 for an unknown batch
     if request.method == "GET" or request.form.get("konfirmasi") != "ya":
-        return render_template("imports_rollback.html", batch=info, kinds=KIND_TITLES)
+        return render_template("imports_rollback.html", batch=info, kinds=_kind_titles())
     counts = audit.rollback_batch(get_session(), batch, actor=actor())
     flash(
-        f"{info['label']}: {counts['deleted']} dihapus, {counts['restored']} dikembalikan ke nilai sebelumnya / "
-        f"{counts['deleted']} deleted, {counts['restored']} restored",
+        _(
+            "%(batch)s: %(deleted)s dihapus, %(restored)s dikembalikan ke nilai sebelumnya",
+            batch=localize(info["label"], current_lang()),
+            deleted=counts["deleted"],
+            restored=counts["restored"],
+        ),
         "rolled_back",
     )
     return redirect(url_for("imports.import_page"), code=303)

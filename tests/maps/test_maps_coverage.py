@@ -99,7 +99,7 @@ def test_incident_and_meeting_popups(view_data):
     colours = {p[5].split("severity-")[1]: p[3] for p in _points(incidents)}
     assert colours == {"high": "darkred", "medium": "orange", "low": "beige"}
     meetings = MeetingMarkers(layers.meetings)
-    teramang = [p for p in _points(meetings) if "Teramang Jaya" in p[4] and "11-11-2024" in p[4]]
+    teramang = [p for p in _points(meetings) if "Teramang Jaya" in p[4] and "11/11/2024" in p[4]]  # dd/mm/yyyy
     assert len(teramang) == 1
     assert "Sekretaris daerah" in teramang[0][4] and "semua desa di kecamatan Teramang Jaya" in teramang[0][4]
     heat = IncidentHeat(layers.incidents, layers.severity_weights)
