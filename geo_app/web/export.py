@@ -7,23 +7,34 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from flask import Response
 
-from ..i18n import DEFAULT_LANG
+from ..i18n import DEFAULT_LANG, decimal_text, format_date
 from ..spreadsheet_formulas import neutralise
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def _csv_cell(value: Any, lang: str) -> Any:
+    """Decimals with the language's mark (a comma in Indonesian: Excel with Indonesian settings reads
+    ``12.5`` as text or a date), dates as dd/mm/yyyy; other values as they are."""
+    if isinstance(value, float):
+        return "" if value != value else decimal_text(value, lang)  # NaN: empty
+    if isinstance(value, date):
+        return format_date(value, lang)
+    return value
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], lang: str = DEFAULT_LANG) -> bytes:
     """Semicolon CSV with a UTF-8 BOM, as Excel in Indonesia opens it without an import dialog."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in headers])
     for row in rows:
-        writer.writerow([neutralise(v) for v in row])
+        writer.writerow([neutralise(_csv_cell(v, lang)) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -120,8 +131,10 @@ def download(data: bytes, filename: str, mimetype: str) -> Response:
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def csv_response(headers: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
-    return download(csv_bytes(headers, rows), filename, "text/csv; charset=utf-8")
+def csv_response(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, lang: str = DEFAULT_LANG
+) -> Response:
+    return download(csv_bytes(headers, rows, lang), filename, "text/csv; charset=utf-8")
 
 
 def xlsx_response(
