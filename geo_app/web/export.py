@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response
 
-from ..i18n import DEFAULT_LANG, decimal_text, format_date
+from ..i18n import DEFAULT_LANG, N_, decimal_text, format_date, gettext
 from ..spreadsheet_formulas import neutralise
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,18 +40,22 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], lang: str =
 
 # --- what made an export (issue 12): date, settings, data version ----------------------------------
 
-#: (Indonesian, English) labels of the export description, in its order.
+#: labels of the export description, in its order (msgids: the catalog gives them in the export's language)
 INFO_LABELS = {
-    "generated_at": ("Dibuat (WIB)", "Generated (WIB)"),
-    "reference_date": ("Tanggal acuan", "Reference date"),
-    "meeting_window_days": ("Jendela rakor (hari)", "Meeting window (days)"),
-    "incident_window_days": ("Jendela insiden (hari)", "Incident window (days)"),
-    "preset": ("Preset keamanan", "Security preset"),
-    "view": ("Parameter tampilan", "View parameters"),
-    "data_version": ("Versi data", "Data version"),
+    "generated_at": N_("Dibuat (WIB)"),
+    "reference_date": N_("Tanggal acuan"),
+    "meeting_window_days": N_("Jendela rakor (hari)"),
+    "incident_window_days": N_("Jendela insiden (hari)"),
+    "preset": N_("Preset keamanan"),
+    "view": N_("Parameter tampilan"),
+    "data_version": N_("Versi data"),
 }
 #: only in the XLSX "Info" sheet (too long to repeat on every CSV row)
-SETTINGS_LABEL = ("Pengaturan lengkap (JSON)", "All settings (JSON)")
+SETTINGS_LABEL = N_("Pengaturan lengkap (JSON)")
+
+
+def settings_label(lang: str = DEFAULT_LANG) -> str:
+    return gettext(SETTINGS_LABEL, lang)
 
 
 def export_info(
@@ -61,15 +65,14 @@ def export_info(
     ``CoverageSettings`` of the view, ``view_query`` the query string that shows the same view again."""
     values = {
         "generated_at": generated_at,
-        "reference_date": settings.reference_date.strftime("%d/%m/%Y"),
+        "reference_date": format_date(settings.reference_date, lang),
         "meeting_window_days": str(settings.meeting_window_days),
         "incident_window_days": str(settings.incident_window_days),
         "preset": settings.preset,
         "view": view_query,
         "data_version": data_version,
     }
-    pick = 1 if lang == "en" else 0
-    return [(INFO_LABELS[key][pick], values[key]) for key in INFO_LABELS]
+    return [(gettext(INFO_LABELS[key], lang), values[key]) for key in INFO_LABELS]
 
 
 def with_info_columns(

@@ -347,7 +347,7 @@ def _export_info(view, result, statuses: list[str], sort: str, full: bool = Fals
     lang = current_lang()
     info = export.export_info(result.settings, current_data_version(get_session()), query, format_wib(), lang)
     if full:
-        info.append((export.SETTINGS_LABEL[1 if lang == "en" else 0], result.settings.cache_key()))
+        info.append((export.settings_label(lang), result.settings.cache_key()))
     return info
 
 
