@@ -213,7 +213,7 @@ def import_batches() -> None:
     for b in audit_service.list_batches(get_session()):
         state = "dibatalkan/rolled back" if b["rolled_back"] else ""
         click.echo(
-            f"{b['batch']}  {b['at']}  {b['actor']:<16} {b['kind'] or '-':<10} "
+            f"{b['batch']}  {b['label']:<48} {b['kind'] or '-':<10} "
             f"{b['created']:>5} baru  {b['updated']:>5} diperbarui  {state}"
         )
 
