@@ -403,7 +403,7 @@ def _ensure_first_admin() -> None:
     )
 
 
-@click.command("coverage")
+@click.group("coverage", cls=GeoAppGroup, invoke_without_command=True)
 @click.option("--date", "ref_date", help="Tanggal acuan / reference date YYYY-MM-DD (default 2024-11-27).")
 @click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
 @click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
@@ -423,8 +423,13 @@ def _ensure_first_admin() -> None:
     "--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table", show_default=True
 )
 @with_appcontext
-def coverage(ref_date, window_days, incident_window_days, kecamatan, status, preset, extra, fmt) -> None:
-    """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents."""
+@click.pass_context
+def coverage(ctx, ref_date, window_days, incident_window_days, kecamatan, status, preset, extra, fmt) -> None:
+    """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents.
+
+    `geo-app coverage brief` writes the A4 brief (PDF)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from .services import coverage as coverage_service
 
     try:
@@ -439,6 +444,32 @@ def coverage(ref_date, window_days, incident_window_days, kecamatan, status, pre
         click.echo(coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache))
     except GeoAppError as exc:
         raise click.ClickException(exc.message) from None
+
+
+@coverage.command("brief")
+@click.option("--kecamatan", help="Kode atau nama kecamatan; tanpa: semua / kecamatan code or name; none: every one.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
+@click.option("--date", "ref_date", help="Tanggal acuan / reference date YYYY-MM-DD (default 2024-11-27).")
+@click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
+@click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
+@click.option("--preset", help="Preset pengamanan / security preset (default mukomuko-2024).")
+@click.option("--set", "extra", multiple=True, metavar="KEY=VALUE", help="Other coverage settings.")
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True)
+def coverage_brief(kecamatan, out_path, ref_date, window_days, incident_window_days, preset, extra, lang) -> None:
+    """Ringkasan A4 per kecamatan (PDF) / the A4 brief per kecamatan (PDF): map, settings, gap table."""
+    from .services import brief as brief_service
+    from .services import coverage as coverage_service
+
+    overrides = {
+        "date": ref_date,
+        "window_days": window_days,
+        "incident_window_days": incident_window_days,
+        "preset": preset,
+        **coverage_service.parse_set_options(extra),
+    }
+    cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
+    path, pages = brief_service.write_brief(get_session(), out_path, overrides, kecamatan, lang, cache)
+    click.echo(f"ditulis / written: {path} ({pages} halaman / pages)")
 
 
 layers = GeoAppGroup("layers", help="Lapisan peta untuk dibagikan / map layers for sharing.")

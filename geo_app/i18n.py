@@ -31,8 +31,8 @@ STATUS_COLORS = {
     "no_data": "#878787",
     "covered": "#bde5f5",
 }
-#: fill pattern on top of a status colour (a second cue besides colour): ``diagonal`` = thin dark
-#: diagonal lines (web map: an SVG pattern; print maps: matplotlib hatch ``STATUS_HATCHES``)
+#: fill pattern on top of a status colour (a second cue besides colour): ``diagonal`` = thin light
+#: diagonal lines over the fill (web map: an SVG pattern; print maps: matplotlib hatch ``PATTERN_HATCHES``)
 STATUS_PATTERNS = {"uncovered": "diagonal"}
 #: the matplotlib hatch of each pattern
 PATTERN_HATCHES = {"diagonal": "///"}

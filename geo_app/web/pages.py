@@ -16,9 +16,9 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 from ..app_db import get_session
 from ..errors import NotFound, ValidationError
 from ..i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, flag_label, severity_label, status_label, t
-from ..maps.static import kecamatan_png
 from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
+from ..services import brief as brief_service
 from ..services import coverage as coverage_service
 from ..services import layers as layer_service
 from ..services.boundaries import current_data_version, has_boundaries, kecamatan_summary
@@ -371,16 +371,20 @@ def gaps_xlsx():
 def gaps_print():
     view, result, table, statuses, _sort = _gap_table()
     table = table.sort_values("rank")
+    table = table.assign(planned_day=[brief_service.day_text(d) for d in table["planned_meeting_date"]])
     sections = []
     for code, name in zip(result.kecamatan["code"], result.kecamatan["name"]):
         own = table[table["kecamatan_code"] == code]
         if len(own):
             sections.append({"code": code, "name": name, "gaps": _records(own)})
     filter_q = {**view.query(), "status": statuses} if statuses else view.query()
+    lang = current_lang()
     return render_template(
         "pages/print.html",
         sections=sections,
         filter_q=filter_q,
+        caption=brief_service.settings_lines(result.settings, current_data_version(get_session()), lang),
+        png_size=brief_service.PRINT_PNG_PX,
         reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
         **_common(view, result),
     )
@@ -389,25 +393,45 @@ def gaps_print():
 @bp.get("/gaps/print/<code>.png")
 @role("viewer")
 def gaps_print_png(code: str):
-    view, result = _view()
-    row = _kecamatan_row(result, code)
+    _view_, result = _view()
+    _kecamatan_row(result, code)
     lang = current_lang()
     key = ("png", code, current_data_version(get_session()), result.settings.cache_key(), lang)
-
-    def render() -> bytes:
-        desa = result.desa[result.desa["kecamatan_code"] == code]
-        outline = result.kecamatan[result.kecamatan["code"] == code]
-        return kecamatan_png(
-            desa,
-            outline if hasattr(outline, "geometry") else None,
-            title=f"{t('kecamatan', lang)} {row['name']}",
-            lang=lang,
-        )
-
-    png = png_cache().get_or_render(key, render)
+    png = png_cache().get_or_render(key, lambda: brief_service.print_png(get_session(), result, code, lang))
     response = Response(png, mimetype="image/png")
     response.cache_control.max_age = 300
     return response
+
+
+# --- the A4 brief per kecamatan (PDF) -------------------------------------------------------------------
+
+
+def _brief_response(code: str | None) -> Response:
+    """One kecamatan's brief, or every kecamatan's (``code`` None), for the view's date and settings;
+    cached per data version, settings and language."""
+    _view_, result = _view()
+    if code is not None:
+        _kecamatan_row(result, code)
+    lang = current_lang()
+    key = ("pdf", code, current_data_version(get_session()), result.settings.cache_key(), lang)
+    cache = current_app.extensions.setdefault("geo_app.pdf_cache", layer_service.HtmlCache(maxsize=20))
+    pdf = cache.get_or_render(key, lambda: brief_service.brief_pdf(get_session(), result, code, lang))
+    response = Response(pdf, mimetype="application/pdf")
+    filename = brief_service.brief_filename(code, result.settings)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/kecamatan/<code>/brief.pdf")
+@role("viewer")
+def kecamatan_brief_pdf(code: str):
+    return _brief_response(code)
+
+
+@bp.get("/brief.pdf")
+@role("viewer")
+def brief_pdf():
+    return _brief_response(None)
 
 
 # --- kecamatan and desa pages -------------------------------------------------------------------------------

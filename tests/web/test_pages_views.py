@@ -310,7 +310,8 @@ def test_print_view_has_one_page_per_kecamatan_with_a_map(demo_app, demo_client)
     html = demo_client.get("/gaps/print").get_data(as_text=True)
     sections = re.findall(r'<section class="kecamatan-print" id="kecamatan-([\d.]+)"', html)
     assert sections == sorted(set(gaps["kecamatan_code"]))
-    assert "page-break-after: always" in html and "@media print" in html
+    # a kecamatan starts a new page only when it does not fit (issue 12: fewer pages), never split
+    assert "break-inside: avoid" in html and "page-break-after: always" not in html and "@media print" in html
     for code in sections:
         part = html.split(f'id="kecamatan-{code}"')[1].split("</section>")[0]
         assert [c for c, _ in _rows(part)] == list(gaps.loc[gaps["kecamatan_code"] == code, "code"])
