@@ -342,3 +342,47 @@ def test_every_page_has_a_title(demo_app, demo_client):
         html = demo_client.get(url).text
         title = re.search(r"<title>(.*?)</title>", html, re.S)
         assert title and title.group(1).strip(), url
+
+
+# --- the new forms carry the CSRF token (production settings) ---------------------------------------------
+
+
+def test_confirmation_and_import_now_forms_work_with_csrf(secure_app, tmp_path):
+    from tests.conftest import _login
+
+    secure_app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = secure_app.test_client()
+    assert _login(client, "edi").status_code in (302, 303)
+
+    def token_of(html: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    dry_page = client.get("/impor").text
+    dry = client.post(
+        "/impor",
+        data={
+            "file": (io.BytesIO(TPS_CSV), "tps.csv"),
+            "kind": "tps",
+            "dry_run": "ya",
+            "csrf_token": token_of(dry_page),
+        },
+        content_type="multipart/form-data",
+    )
+    assert dry.status_code == 200
+    form = dry.text.split('id="import-now"')[1].split("</form>")[0]
+    assert client.post("/impor", data={"upload_token": _token(dry.text)}).status_code in (400, 403)  # no token
+    done = client.post("/impor", data={"upload_token": _token(dry.text), "csrf_token": token_of(form)})
+    assert done.status_code == 200 and "2 baru" in done.text
+
+    [tps, _] = client.get("/api/polling-stations").json["items"]
+    confirm = client.get(f"/tps/{tps['id']}/hapus").text
+    assert client.post(f"/tps/{tps['id']}/hapus", data={"konfirmasi": "ya"}).status_code in (400, 403)
+    deleted = client.post(f"/tps/{tps['id']}/hapus", data={"konfirmasi": "ya", "csrf_token": token_of(confirm)})
+    assert deleted.status_code == 303
+    [batch] = client.get("/api/import-batches").json
+    page = client.get(f"/impor/batch/{batch['batch']}/batalkan").text
+    # the batch has a record deleted since: the rollback is refused, with the confirmation sent properly
+    refused = client.post(
+        f"/impor/batch/{batch['batch']}/batalkan", data={"konfirmasi": "ya", "csrf_token": token_of(page)}
+    )
+    assert refused.status_code == 409
