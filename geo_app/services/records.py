@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..config import setting
 from ..errors import Conflict, NotFound, ValidationError
 from ..geo import check_lat_lon
+from ..i18n import N_, msg
 from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
 from ..store.adapter import desa_frame
@@ -21,7 +22,7 @@ from ..store.records import MODELS, apply_values, to_dict, to_raw
 from .audit import record_change
 from .boundaries import require_boundaries
 
-KIND_LABELS = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
+KIND_LABELS = {"meetings": N_("rakor"), "tps": N_("TPS"), "incidents": N_("insiden")}
 #: API path segment of each kind (for the restore hint in a conflict message).
 KIND_RESOURCES = {"meetings": "meetings", "tps": "polling-stations", "incidents": "incidents"}
 MAX_PER_PAGE = 500
@@ -29,7 +30,9 @@ MAX_PER_PAGE = 500
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ValidationError(f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KINDS)}")
+        raise ValidationError(
+            msg("jenis data %(kind)r tidak dikenal; pilihan: %(choices)s", kind=kind, choices=", ".join(KINDS))
+        )
     return kind
 
 
@@ -101,19 +104,23 @@ def deleted_twin_conflict(kind: str, values: dict[str, Any], twin) -> Conflict:
     """409 for a create or import matching a record someone deleted: restoring it is an admin's decision."""
     where = f"POST /api/{KIND_RESOURCES[kind]}/{twin.id}/restore"
     return Conflict(
-        f"{_natural_key_text(kind, values)} sudah ada tetapi telah dihapus (id {twin.id}); hanya admin "
-        f"yang dapat memulihkannya: tombol Pulihkan atau {where} / was deleted, only an admin can "
-        f"restore it (Pulihkan button or {where})",
+        msg(
+            "%(what)s sudah ada tetapi telah dihapus (id %(id)s); hanya admin yang dapat memulihkannya: "
+            "tombol Pulihkan atau %(where)s",
+            what=_natural_key_text(kind, values),
+            id=twin.id,
+            where=where,
+        ),
         details={"id": twin.id, "deleted": True, "restore": where},
     )
 
 
 def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
     if kind == "tps":
-        return f"TPS {values['number']} di desa {values['desa_code']}"
+        return msg("TPS %(number)s di desa %(desa)s", number=values["number"], desa=values["desa_code"])
     if values.get("external_id"):
-        return f"{KIND_LABELS[kind]} dengan id eksternal {values['external_id']!r}"
-    return f"{KIND_LABELS[kind]} dengan isi yang sama / identical content"
+        return msg("%(kind)s dengan id eksternal %(id)r", kind=msg(KIND_LABELS[kind]), id=values["external_id"])
+    return msg("%(kind)s dengan isi yang sama", kind=msg(KIND_LABELS[kind]))
 
 
 def _get(session: Session, kind: str, record_id: int, include_deleted: bool = False):
@@ -121,7 +128,7 @@ def _get(session: Session, kind: str, record_id: int, include_deleted: bool = Fa
     # ids beyond a 64-bit integer cannot exist (SQLite would raise OverflowError, a 500)
     obj = session.get(model, record_id) if 0 < record_id < 2**63 else None
     if obj is None or (obj.deleted_at is not None and not include_deleted):
-        raise NotFound(f"{KIND_LABELS[kind]} {record_id} tidak ditemukan / not found")
+        raise NotFound(msg("%(kind)s %(id)s tidak ditemukan", kind=msg(KIND_LABELS[kind]), id=record_id))
     return obj
 
 
@@ -159,9 +166,12 @@ def likely_duplicate(session: Session, values: dict[str, Any]) -> Meeting | None
 
 def _duplicate_conflict(twin: Meeting) -> LikelyDuplicate:
     return LikelyDuplicate(
-        f"kemungkinan rakor ganda: rakor id {twin.id} ({twin.title!r}) punya tanggal, tuan rumah dan desa "
-        "terjangkau yang sama; simpan tetap dengan allow_duplicate=true / likely duplicate of meeting "
-        f"{twin.id} (same date, host and reached desa); send allow_duplicate=true to save anyway",
+        msg(
+            "kemungkinan rakor ganda: rakor id %(id)s (%(title)r) punya tanggal, tuan rumah dan desa terjangkau "
+            "yang sama; simpan tetap dengan allow_duplicate=true",
+            id=twin.id,
+            title=twin.title,
+        ),
         details={"id": twin.id, "likely_duplicate": True, "title": twin.title},
     )
 
@@ -187,7 +197,7 @@ def create_record(
         existing = find_existing(session, kind, values)
         if existing is not None and existing.deleted_at is None:
             raise Conflict(
-                f"{_natural_key_text(kind, values)} sudah ada (id {existing.id}) / already exists",
+                msg("%(what)s sudah ada (id %(id)s)", what=_natural_key_text(kind, values), id=existing.id),
                 details={"id": existing.id},
             )
         if existing is not None and deleted_by_hand(session, kind, [existing]):
@@ -232,7 +242,8 @@ def update_record(
         twin = find_existing(session, kind, values, exclude_id=obj.id)
         if twin is not None:
             raise Conflict(
-                f"{_natural_key_text(kind, values)} sudah ada (id {twin.id}) / already exists", details={"id": twin.id}
+                msg("%(what)s sudah ada (id %(id)s)", what=_natural_key_text(kind, values), id=twin.id),
+                details={"id": twin.id},
             )
         before = to_dict(obj, kind)
         if apply_values(session, obj, kind, values):
