@@ -157,6 +157,9 @@ def _file_kabupaten(desa: gpd.GeoDataFrame, chosen: KabupatenSelection) -> list[
     every kabupaten of that province among the file's desa codes."""
     codes = [item for item in chosen.items if len(item) == 5]
     prefixes = {str(c)[:5] for c in desa["code"] if len(str(c)) >= 5}
+    absent = [code for code in codes if code not in prefixes]
+    if absent and len(chosen.items) > 1:  # one code alone: the rows outside it are named below
+        raise ValidationError(f"no desa of kabupaten {', '.join(absent)} ({chosen.setting} {chosen}) in the file")
     for province in (item for item in chosen.items if len(item) == 2):
         codes.extend(sorted(p for p in prefixes if p.startswith(province + ".")))
     if not codes:

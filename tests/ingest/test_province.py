@@ -291,3 +291,23 @@ def test_a_list_of_two_kabupaten_imports_both(empty_app, boundary_source):
     assert "desa: 218 baru/new" in result.output  # 151 + 67 (FACTS.md)
     with empty_app.app_context():
         assert sorted(kabupaten_frame(get_session())["code"]) == ["17.06", "17.71"]
+
+
+def test_a_file_with_a_province_or_a_list(empty_app, bigstyle_shapefile):
+    """From a vector file, a province code means the kabupaten of it the file holds; a listed kabupaten the
+    file lacks is refused, naming it, and nothing is written."""
+    runner = empty_app.test_cli_runner()
+    base = ["boundaries", "import", str(bigstyle_shapefile), "--preset", "big"]
+    before = snapshot(empty_app)
+    refused = runner.invoke(args=[*base, "--kabupaten", "17.06,17.01"])
+    assert refused.exit_code == 1
+    assert (
+        f"Error: {bigstyle_shapefile}: no desa of kabupaten 17.01 (--kabupaten 17.06,17.01) in the file"
+        in refused.output
+    )
+    refused = runner.invoke(args=[*base, "--kabupaten", "16"])
+    assert refused.exit_code == 1 and "no desa code of province 16 (--kabupaten)" in refused.output
+    assert snapshot(empty_app) == before
+    result = runner.invoke(args=[*base, "--kabupaten", "17"])
+    assert result.exit_code == 0, result.output
+    assert "desa: 151 baru/new" in result.output
