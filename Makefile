@@ -47,7 +47,7 @@ translations: $(BIN)/python
 	@mkdir -p build
 	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --add-location=file --sort-output \
 	  --project=geo-app --msgid-bugs-address="" -o build/messages.pot .
-	$(BIN)/pybabel -q update -i build/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete -w 116 \
+	$(BIN)/pybabel -q update -i build/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -w 116 \
 	  --init-missing
 	@$(BIN)/python -c "from babel.messages.pofile import read_po; c = read_po(open('translations/en/LC_MESSAGES/messages.po', 'rb')); \
 	  todo = [m.id for m in c if m.id and not m.string]; print(f'{len(todo)} msgid(s) without English') ; [print('  ', repr(i)) for i in todo]"
