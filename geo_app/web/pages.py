@@ -11,11 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, Response, current_app, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from ..app_db import get_session
 from ..errors import NotFound, ValidationError
-from ..i18n import DEFAULT_LANG, LANGS, STATUS_COLORS, category_label, flag_label, severity_label, status_label, t
+from ..i18n import flag_label, format_date, gettext, msg, status_label, t, vocab_labels
 from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 from ..services import brief as brief_service
@@ -26,6 +26,7 @@ from . import export
 from .access import role
 from .assets import render_map_page
 from .caching import conditional_by_version
+from .locale import current_lang
 
 bp = Blueprint("pages", __name__)
 
@@ -44,45 +45,6 @@ GAP_SORTS = {  # sort key → (column, needs the status order)
 
 
 # --- language and shared helpers ---------------------------------------------------------------------
-
-
-def current_lang() -> str:
-    lang = session.get("lang")
-    return lang if lang in LANGS else DEFAULT_LANG
-
-
-@bp.before_request
-def _switch_language() -> None:
-    raw = request.args.get("lang")
-    if raw is None:
-        return
-    if raw not in LANGS:
-        raise ValidationError(
-            f"lang: {raw!r} tidak dikenal / unknown; pilihan / choose: {', '.join(LANGS)}",
-            details={"lang": "unknown language"},
-        )
-    session["lang"] = raw
-
-
-@bp.app_context_processor
-def _template_helpers() -> dict[str, Any]:
-    lang = current_lang() if request else DEFAULT_LANG
-    return {
-        "lang": lang,
-        "tr": lambda key: t(key, lang),
-        "status_label": lambda s: status_label(s, lang),
-        "severity_label": lambda s: severity_label(s, lang),
-        "category_label": lambda c: category_label(c, lang),
-        "STATUS_COLORS": STATUS_COLORS,
-        "lang_switch_url": _lang_switch_url,
-    }
-
-
-def _lang_switch_url() -> str:
-    """This page with the other language (the other parameters kept)."""
-    args = request.args.to_dict(flat=False)
-    args["lang"] = "id" if current_lang() == "en" else "en"
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def _coverage_cache() -> coverage_service.CoverageCache:
@@ -116,7 +78,7 @@ def _cached_map(kind: str, ident: str, view, build) -> str:
 def _kecamatan_row(result, code: str) -> dict[str, Any]:
     rows = result.kecamatan[result.kecamatan["code"] == code]
     if rows.empty:
-        raise NotFound(f"Kecamatan dengan kode {code!r} tidak ditemukan / no such kecamatan")
+        raise NotFound(msg("Kecamatan dengan kode %(code)r tidak ditemukan", code=code))
     return coverage_service.rows(rows, coverage_service.KECAMATAN_COLUMNS)[0]
 
 
@@ -186,7 +148,7 @@ def kecamatan_map(code: str):
 def _desa_row(result, code: str):
     rows = result.desa[result.desa["code"] == code]
     if rows.empty:
-        raise NotFound(f"Desa dengan kode {code!r} tidak ditemukan / no such desa")
+        raise NotFound(msg("Desa dengan kode %(code)r tidak ditemukan", code=code))
     return rows
 
 
@@ -251,16 +213,18 @@ def _gap_table():
     statuses = coverage_service.parse_statuses(",".join(statuses)) if any(s.strip() for s in statuses) else None
     if statuses and "covered" in statuses:
         raise ValidationError(
-            "status: desa yang aman bukan celah / covered desa are not gaps; "
-            "pilihan / choose: uncovered, at_risk, insecure",
+            msg("status: desa yang aman bukan celah; pilihan: %(choices)s", choices="uncovered, at_risk, insecure"),
             details={"status": "covered is not a gap"},
         )
     sort = (request.args.get("sort") or "rank").strip()
     key = sort.lstrip("-")
     if key not in GAP_SORTS:
         raise ValidationError(
-            f"sort: {sort!r} tidak dikenal / unknown; pilihan / choose: {', '.join(GAP_SORTS)} "
-            "(awali dengan - untuk urutan turun / prefix - for descending)",
+            msg(
+                "sort: %(value)r tidak dikenal; pilihan: %(choices)s (awali dengan - untuk urutan turun)",
+                value=sort,
+                choices=", ".join(GAP_SORTS),
+            ),
             details={"sort": "unknown sort key"},
         )
     table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses).copy()
@@ -284,7 +248,7 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
         t("shortfall", lang),
         t("incidents", lang),
         t("reasons", lang),
-        f"{t('flags', lang)} / flags",
+        t("flags", lang),
         t("planned_meeting", lang),
     ]
     rows = [
@@ -302,7 +266,7 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
             int(r.incidents_count),
             "; ".join(getattr(r, reasons)),
             ", ".join(flag_label(f, lang) for f in r.flags),
-            "" if pd.isna(r.planned_meeting_date) else pd.Timestamp(r.planned_meeting_date).date().isoformat(),
+            format_date(r.planned_meeting_date, lang, missing=""),
         ]
         for r in table.itertuples(index=False)
     ]
@@ -334,7 +298,7 @@ def gaps_csv():
     view, result, table, statuses, sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
     headers, rows = export.with_info_columns(headers, rows, _export_info(view, result, statuses, sort))
-    return export.csv_response(headers, rows, _export_name(result, "csv"))
+    return export.csv_response(headers, rows, _export_name(result, "csv"), current_lang())
 
 
 def _export_info(view, result, statuses: list[str], sort: str, full: bool = False) -> list[tuple[str, str]]:
@@ -363,7 +327,9 @@ def gaps_xlsx():
     view, result, table, statuses, sort = _gap_table()
     headers, rows = _export_rows(table, current_lang())
     info = _export_info(view, result, statuses, sort, full=True)
-    return export.xlsx_response(headers, rows, _export_name(result, "xlsx"), sheet="Celah", info=info)
+    return export.xlsx_response(
+        headers, rows, _export_name(result, "xlsx"), sheet=gettext("Celah", current_lang()), info=info
+    )
 
 
 @bp.get("/gaps/print")
@@ -474,8 +440,8 @@ def desa_page(code: str):
         meetings=_records(meetings),
         tps=_records(tps[tps["desa_code"] == code]),
         incidents=_records(incidents[incidents["desa_code"] == code]),
-        agencies=AGENCIES,
-        levels=MEETING_LEVELS,
-        incident_statuses=INCIDENT_STATUS_LABELS,
+        agencies=vocab_labels(AGENCIES, current_lang()),
+        levels=vocab_labels(MEETING_LEVELS, current_lang()),
+        incident_statuses=vocab_labels(INCIDENT_STATUS_LABELS, current_lang()),
         **_common(view, result),
     )
