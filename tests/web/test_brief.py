@@ -137,6 +137,9 @@ def test_hostile_names_are_drawn_as_typed(client, renamed):  # noqa: F811
         for name in [kec, *own]:
             assert re.sub(r"\s+", "", name) in text, (code, name)
         assert "kec[49]" not in text and "PWNED" not in text.replace("echoPWNED", "")
+        # the print view's map of the same kecamatan (same drawing functions) is drawn too
+        png = client.get(f"/gaps/print/{code}.png")
+        assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     assert len(kec_names) == len(PAYLOADS)
 
 
@@ -164,7 +167,7 @@ def test_cli_writes_the_brief(demo_app, tmp_path):
     assert not missing.exists()
 
 
-def test_pages_link_to_the_briefs(demo_app, demo_client):
+def test_pages_have_links_to_the_briefs(demo_app, demo_client):
     code = _code_of(_coverage(demo_app), "Teramang Jaya")
     query = "date=2024-11-05"
     kecamatan = demo_client.get(f"/kecamatan/{code}?{query}").get_data(as_text=True)
