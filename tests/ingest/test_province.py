@@ -21,7 +21,7 @@ from geo_app.services.boundaries import import_boundaries
 from geo_app.store.adapter import desa_frame, from_wkb, kabupaten_frame, kecamatan_frame
 from geo_app.store.db import data_version
 from geo_app.store.models import Kabupaten
-from tests.conftest import SHARED_DATA, copy_database, make_app, snapshot
+from tests.conftest import SHARED_DATA, _fold_wal, copy_database, make_app, snapshot
 
 FACTS = (SHARED_DATA / "FACTS.md").read_text(encoding="utf-8")
 
@@ -43,6 +43,7 @@ def province(province_template, tmp_path_factory, boundary_source):
     root = tmp_path_factory.mktemp("province-read")
     db_path = root / "province.sqlite"
     copy_database(province_template.path, db_path)
+    _fold_wal(db_path)  # kept for the module (PostgreSQL: not dropped after the first test)
     app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
     with app.app_context():
         session = get_session()

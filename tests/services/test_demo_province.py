@@ -16,7 +16,7 @@ from geo_app.services.demo import build_province_demo, load_demo
 from geo_app.store.adapter import desa_frame
 from geo_app.store.db import data_version
 from geo_app.store.models import Incident, Meeting, PollingStation
-from tests.conftest import SHARED_DATA, copy_database, make_app, snapshot
+from tests.conftest import SHARED_DATA, _fold_wal, copy_database, make_app, snapshot
 
 FACTS = (SHARED_DATA / "FACTS.md").read_text(encoding="utf-8")
 TPS_COLUMNS = ["desa_code", "number", "voters", "address", "lat", "lon", "vulnerability", "police", "tni", "linmas"]
@@ -36,9 +36,11 @@ def facts_province() -> dict:
     return {"total": total, "tps": tps, "dpt": dpt, "remainder": remainder, "city_tps": city_tps, "desa": desa}
 
 
-def _app(template: Path, root: Path, boundary_source: str):
+def _app(template: Path, root: Path, boundary_source: str, keep: bool = False):
     db_path = root / "db.sqlite"
     copy_database(template, db_path)
+    if keep:  # for the module (PostgreSQL: not dropped after the first test)
+        _fold_wal(db_path)
     return make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
 
 
@@ -57,7 +59,7 @@ def _records(app) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def province(province_demo_template, tmp_path_factory, boundary_source):
-    app = _app(province_demo_template.path, tmp_path_factory.mktemp("province-demo"), boundary_source)
+    app = _app(province_demo_template.path, tmp_path_factory.mktemp("province-demo"), boundary_source, keep=True)
     yield app, _records(app)
     app.extensions["geo_app.engine"].dispose()
 

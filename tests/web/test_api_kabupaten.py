@@ -8,7 +8,7 @@ import shapely
 
 from geo_app.app_db import get_session
 from geo_app.store.adapter import desa_frame, kabupaten_frame
-from tests.conftest import TEST_ADMIN, copy_database, login_as, make_app
+from tests.conftest import TEST_ADMIN, _fold_wal, copy_database, login_as, make_app
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +16,7 @@ def province_client(province_template, tmp_path_factory, boundary_source):
     root = tmp_path_factory.mktemp("province-api")
     db_path = root / "province.sqlite"
     copy_database(province_template.path, db_path)
+    _fold_wal(db_path)  # kept for the module (PostgreSQL: not dropped after the first test)
     app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
     with app.app_context():
         session = get_session()
