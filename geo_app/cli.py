@@ -147,16 +147,12 @@ def _import_command(kind: str, help_text: str) -> None:
             raise click.UsageError("--rejects hanya dengan --skip-invalid / only with --skip-invalid")
         with contextlib.ExitStack() as stack:
             bar = None
-            writing_announced = False
 
             def progress(done: int, total: int) -> None:
-                nonlocal bar, writing_announced
-                rows = total if dry_run else total // 2
-                if rows <= PROGRESS_MIN_ROWS:
+                # rows validated and written (chunk by chunk, in one transaction) out of the file's rows
+                nonlocal bar
+                if total <= PROGRESS_MIN_ROWS:
                     return
-                if not dry_run and done > rows and not writing_announced:
-                    writing_announced = True  # validation is done: say so, since a bar is silent off a terminal
-                    click.echo("\nsemua baris valid, menyimpan / all rows valid, writing", err=True)
                 if bar is None:
                     bar = stack.enter_context(
                         click.progressbar(

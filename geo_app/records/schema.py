@@ -203,10 +203,14 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
     return out
 
 
+#: ``json.dumps(..., default=str, sort_keys=True, ensure_ascii=False)``, made once (imports hash every row).
+_HASH_JSON = json.JSONEncoder(default=str, sort_keys=True, ensure_ascii=False)
+
+
 def content_hash(kind: str, values: Mapping[str, Any]) -> str:
     """A stable hash of a record's content: the natural key when no external id is given."""
     keys = sorted(k for k in values if k not in {"synthetic", "notes", "source_url", "content_hash", "external_id"})
-    payload = json.dumps({k: values[k] for k in keys}, default=str, sort_keys=True, ensure_ascii=False)
+    payload = _HASH_JSON.encode({k: values[k] for k in keys})
     return hashlib.sha256(f"{kind}|{payload}".encode()).hexdigest()
 
 

@@ -24,21 +24,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, RecordInvalid, ValidationError
+from ..errors import RecordInvalid, ValidationError
 from ..geo import LAT_RANGE, LON_RANGE
-from ..ingest.records_file import DEFAULT_MAX_ROWS, RecordRows, read_records_file, rejects_csv
+from ..ingest.records_file import CHUNK_ROWS, DEFAULT_MAX_ROWS, RecordChunk, open_records_file, rejects_csv
 from ..records import parse
-from ..records.schema import clean_record, meeting_warnings
+from ..records.columns import ColumnCleaner
+from ..records.schema import RecordContext, clean_record, meeting_warnings
+from ..store import records as store
 from ..store.db import bump_version, transaction
 from ..store.models import utcnow
 from ..store.records import MODELS
 from .audit import batch_label, record_change
-from .records import KIND_LABELS, KIND_RESOURCES, check_kind, deleted_by_hand, record_context, upsert_record
+from .records import KIND_LABELS, KIND_RESOURCES, check_kind, deleted_by_hand, record_context
 
-#: ``progress(done, total)``: called as rows are validated and written (the CLI draws a bar).
+#: ``progress(done, total)``: rows validated and written so far, of the file's rows (the CLI draws a bar).
 Progress = Callable[[int, int], None]
 MAX_LISTED_ERRORS = 200
 
@@ -123,10 +124,10 @@ class ImportResult:
         }
 
 
-def _points(rows: RecordRows) -> list[tuple[float, float]]:
-    """Every usable (lon, lat) in the file, for one spatial join before row-by-row validation."""
+def _points(raws: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """Every usable (lon, lat) among raw rows, for one spatial join before row-by-row validation."""
     out = []
-    for raw in rows.rows:
+    for raw in raws:
         try:
             lat, lon = parse.parse_float(raw.get("lat")), parse.parse_float(raw.get("lon"))
         except ValueError:
@@ -212,111 +213,78 @@ def import_records(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
     actor: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportResult:
     """Validate and import a file of ``kind`` records; see the module docstring for the modes.
 
     Raises ``InputFileError`` for an unreadable file and ``ValidationError`` (details: every bad row)
     when rows are invalid and ``skip_invalid`` is off; in both cases nothing is written.
+
+    The file is read ``chunk_rows`` rows at a time (memory stays bounded by a chunk): each chunk is
+    validated column by column (``records.columns``; rows in doubt row by row, so their messages are
+    the usual ones), checked for duplicates against the rows before it and against the database (one
+    query), and written with batched statements, all inside one transaction that is rolled back on
+    any bad row (unless ``skip_invalid``), on a conflict, and always for a dry run.
     """
     check_kind(kind)
     max_rows = int(settings.get("MAX_IMPORT_ROWS", DEFAULT_MAX_ROWS))
-    rows = read_records_file(path_or_bytes, filename, kind, max_rows=max_rows)  # TooLarge past max_rows
-    name = rows.filename
+    stream = open_records_file(path_or_bytes, filename, kind, max_rows=max_rows)  # TooLarge past max_rows
+    name, n, unit = stream.filename, stream.total, stream.unit
     ctx = record_context(session, settings)
     deleted = _deleted_keys(session, kind)
-    ctx.prefetch(_points(rows))
-    n = len(rows)
-    total = n if dry_run else 2 * n
     errors: dict[int, list[RowError]] = {}
-    for number, column, reason in rows.row_errors:
-        errors.setdefault(number, []).append(RowError(number, column, reason, rows.unit))
-    cleaned: list[tuple[int, dict[str, Any]]] = []
-    row_warnings: list[str] = []  # e.g. a rakor that reaches no desa but its venue (issue 10)
-    seen: dict[Any, int] = {}
-    for i, (number, raw) in enumerate(zip(rows.row_numbers, rows.rows)):
-        try:
-            values = clean_record(kind, raw, ctx)
-        except RecordInvalid as exc:
-            for fname, reason in exc.errors.items():
-                errors.setdefault(number, []).append(RowError(number, rows.column_of(fname), reason, rows.unit))
-        else:
-            dup = False
-            for key, blame, what in _natural_keys(kind, values):
-                if key in seen:
-                    errors.setdefault(number, []).append(
-                        RowError(
-                            number,
-                            rows.column_of(blame),
-                            f"duplikat {rows.unit} {seen[key]} ({what}) / duplicate of {rows.unit} {seen[key]}",
-                            rows.unit,
-                        )
-                    )
-                    dup = True
-                    break
-            if not dup:
-                for key, _, _ in _natural_keys(kind, values):
-                    seen[key] = number
-            key, blame = _lookup_key(kind, values)
-            if key in deleted:
-                twin = deleted[key]
-                where = f"POST /api/{KIND_RESOURCES[kind]}/{twin}/restore"
-                errors.setdefault(number, []).append(
-                    RowError(
-                        number,
-                        rows.column_of(blame),
-                        f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
-                        f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
-                        rows.unit,
-                    )
-                )
-            if number not in errors:
-                cleaned.append((number, values))
-                if kind == "meetings":
-                    row_warnings += [f"{rows.unit} {number}: {w}" for w in meeting_warnings(values, ctx)]
-        if progress and (i % 25 == 24 or i == n - 1):
-            progress(i + 1, total)
-    bad = [e for number in sorted(errors) for e in errors[number]]
+    for number, column, reason in stream.row_errors:
+        errors.setdefault(number, []).append(RowError(number, column, reason, unit))
     result = ImportResult(
         kind=kind,
         filename=name,
         batch=uuid.uuid4().hex,
         rows=n,
         dry_run=dry_run,
-        warnings=[*rows.warnings, *row_warnings],
+        warnings=list(stream.warnings),
         actor=actor,
     )
-    if bad and not skip_invalid:
-        first = bad[0].text()
-        raise ValidationError(
-            f"{name}: {len(errors)} dari {n} {rows.unit} tidak valid, tidak ada yang disimpan / "
-            f"{len(errors)} of {n} rows invalid, nothing written (pertama / first: {first})",
-            details={"file": name, "errors": [e.to_dict() for e in bad], "warnings": rows.warnings},
-        )
-    result.errors = bad
-    result.rejected = len(errors)
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    good_rows = {number for number, _ in cleaned}
+    writer = _BulkWriter(session, kind, result.batch, actor, name, unit)
+    cleaner = ColumnCleaner(kind, ctx)
+    seen: dict[Any, int] = {}
+    row_warnings: list[str] = []  # e.g. a rakor that reaches no desa but its venue (issue 10)
+    originals: dict[int, dict[str, Any]] = {}  # the bad rows as read, for the rejects file
+    bad: list[RowError] = []
+    done = 0
     try:
         with transaction(session):
-            for j, (number, values) in enumerate(cleaned):
-                try:
-                    counts[upsert_record(session, kind, values, result.batch, actor=actor, revive_deleted=False)] += 1
-                except Conflict as exc:  # deleted meanwhile by someone else
-                    raise ValidationError(
-                        f"{name}: {rows.unit} {number}: {exc.message}; tidak ada yang disimpan / nothing written",
-                        details={"file": name, "errors": [{"row": number, "column": "(baris)", "reason": exc.message}]},
-                    ) from None
-                except IntegrityError:
-                    raise ValidationError(
-                        f"{name}: {rows.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
-                        "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
-                        details={
-                            "file": name,
-                            "errors": [{"row": number, "column": "(baris)", "reason": "conflict with a stored record"}],
-                        },
-                    ) from None
-                if progress and (j % 25 == 24 or j == len(cleaned) - 1) and not dry_run:
-                    progress(n + j + 1, total)
+            for chunk in stream.chunks(chunk_rows):
+                for number, column, reason in chunk.row_errors:
+                    errors.setdefault(number, []).append(RowError(number, column, reason, unit))
+                good: list[tuple[int, dict[str, Any]]] = []
+                for number, values in _clean_chunk(kind, chunk, ctx, cleaner, errors, stream.column_of, unit):
+                    _check_keys(kind, number, values, seen, deleted, errors, stream.column_of, unit)
+                    if number in errors:
+                        continue
+                    good.append((number, values))
+                    if kind == "meetings":
+                        row_warnings += [f"{unit} {number}: {w}" for w in meeting_warnings(values, ctx)]
+                if skip_invalid:
+                    for j, number in enumerate(chunk.row_numbers):
+                        if number in errors:
+                            originals[number] = chunk.original(j)
+                if (skip_invalid or not errors) and writer.conflict is None:
+                    writer.write(good)
+                done += len(chunk)
+                if progress:
+                    progress(done, n)
+            bad = [e for number in sorted(errors) for e in errors[number]]
+            result.warnings += row_warnings
+            if bad and not skip_invalid:
+                first = bad[0].text()
+                raise ValidationError(
+                    f"{name}: {len(errors)} dari {n} {unit} tidak valid, tidak ada yang disimpan / "
+                    f"{len(errors)} of {n} rows invalid, nothing written (pertama / first: {first})",
+                    details={"file": name, "errors": [e.to_dict() for e in bad], "warnings": stream.warnings},
+                )
+            if writer.conflict is not None:
+                raise writer.conflict
+            counts = writer.counts
             if counts["inserted"] or counts["updated"]:
                 bump_version(session, "records")
                 record_change(
@@ -333,20 +301,204 @@ def import_records(
                 raise _DryRun
     except _DryRun:
         pass  # transaction() rolled everything back: the counts say what would have changed
-    if progress and not dry_run:
-        progress(total, total)
-    result.inserted, result.updated, result.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
+    result.errors = bad
+    result.rejected = len(errors)
+    result.inserted, result.updated, result.unchanged = (
+        writer.counts["inserted"],
+        writer.counts["updated"],
+        writer.counts["unchanged"],
+    )
     if bad:
-        originals = {
-            number: (rows.original(i), "; ".join(f"{e.column}: {e.reason}" for e in errors[number]))
-            for i, number in enumerate(rows.row_numbers)
-            if number not in good_rows
-        }
-        result.rejects_data = rejects_csv(rows.headers, [originals[k] for k in sorted(originals)])
+        reasons = {number: "; ".join(f"{e.column}: {e.reason}" for e in errors[number]) for number in errors}
+        result.rejects_data = rejects_csv(stream.headers, [(originals.get(k, {}), reasons[k]) for k in sorted(reasons)])
         if rejects_path and not dry_run:
             _write_rejects(rejects_path, result.rejects_data)
             result.rejects_path = str(rejects_path)
     return result
+
+
+def _clean_chunk(
+    kind: str,
+    chunk: RecordChunk,
+    ctx: RecordContext,
+    cleaner: ColumnCleaner,
+    errors: dict[int, list[RowError]],
+    column_of: Callable[[str], str],
+    unit: str,
+) -> list[tuple[int, dict[str, Any]]]:
+    """(row number, cleaned values) of the chunk's rows that clean; the others' errors
+    go into ``errors``. Column by column first; rows in doubt through ``clean_record``, one by one."""
+    fast = cleaner.clean(chunk.column, len(chunk))
+    slow = [j for j, values in enumerate(fast) if values is None]
+    if slow:  # their points in one spatial join, not one each
+        ctx.prefetch(_points([chunk.raw(j) for j in slow]))
+    out: list[tuple[int, dict[str, Any]]] = []
+    for j, (number, values) in enumerate(zip(chunk.row_numbers, fast)):
+        if values is None:
+            try:
+                values = clean_record(kind, chunk.raw(j), ctx)
+            except RecordInvalid as exc:
+                for fname, reason in exc.errors.items():
+                    errors.setdefault(number, []).append(RowError(number, column_of(fname), reason, unit))
+                continue
+        out.append((number, values))
+    return out
+
+
+def _check_keys(
+    kind: str,
+    number: int,
+    values: dict[str, Any],
+    seen: dict[Any, int],
+    deleted: dict[tuple, int],
+    errors: dict[int, list[RowError]],
+    column_of: Callable[[str], str],
+    unit: str,
+) -> None:
+    """A cleaned row against the rows before it (natural keys) and the records someone deleted."""
+    keys = _stored_keys(kind, values)  # the same keys as _natural_keys, without their texts
+    if any(key in seen for key in keys):
+        for key, blame, what in _natural_keys(kind, values):
+            if key in seen:
+                errors.setdefault(number, []).append(
+                    RowError(
+                        number,
+                        column_of(blame),
+                        f"duplikat {unit} {seen[key]} ({what}) / duplicate of {unit} {seen[key]}",
+                        unit,
+                    )
+                )
+                break
+    else:
+        for key in keys:
+            seen[key] = number
+    key, blame = _lookup_key(kind, values)
+    if key in deleted:
+        twin = deleted[key]
+        where = f"POST /api/{KIND_RESOURCES[kind]}/{twin}/restore"
+        errors.setdefault(number, []).append(
+            RowError(
+                number,
+                column_of(blame),
+                f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
+                f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
+                unit,
+            )
+        )
+
+
+class _BulkWriter:
+    """Writes the good rows of each chunk inside the import's transaction: one lookup of the stored
+    records sharing a key with the chunk, then batched inserts, updates and audit entries.
+
+    Rows are matched in file order exactly as writing them one by one would (``upsert_record``): a
+    record's keys follow its update, so a later row sees the record as the earlier rows left it. A
+    row that would take a content hash another stored record holds (the database's unique key) is a
+    conflict: nothing is written from then on and the import fails naming that row."""
+
+    def __init__(self, session: Session, kind: str, batch: str, actor: str | None, name: str, unit: str) -> None:
+        self.session, self.kind, self.batch, self.actor, self.name, self.unit = session, kind, batch, actor, name, unit
+        self.counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        self.conflict: ValidationError | None = None
+
+    def _conflict(self, number: int) -> None:
+        self.conflict = ValidationError(
+            f"{self.name}: {self.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
+            "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
+            details={
+                "file": self.name,
+                "errors": [{"row": number, "column": "(baris)", "reason": "conflict with a stored record"}],
+            },
+        )
+
+    def write(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        if not rows:
+            return
+        kind, session = self.kind, self.session
+        if kind == "tps":
+            stored = store.stored_matches(session, kind, desa_codes=[v["desa_code"] for _, v in rows])
+        else:
+            stored = store.stored_matches(
+                session,
+                kind,
+                external_ids=[v["external_id"] for _, v in rows if v.get("external_id")],
+                hashes=[v["content_hash"] for _, v in rows],
+            )
+        index: dict[tuple, dict[str, Any]] = {}
+        for rec in stored:
+            for key in _stored_keys(kind, rec):
+                index[key] = rec
+        now = utcnow()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        audit_updates: list[dict[str, Any]] = []
+        for number, values in rows:
+            key, _ = _lookup_key(kind, values)
+            existing = index.get(key)
+            holder = index.get(("hash", values["content_hash"])) if kind != "tps" else None
+            if holder is not None and holder is not existing:
+                self._conflict(number)  # the database's unique content hash: another record has it
+                return
+            if existing is None:
+                new = {**values, "import_batch": self.batch, "created_at": now, "updated_at": now}
+                inserts.append(new)
+                for k in _stored_keys(kind, new):
+                    index[k] = new
+                continue
+            changed = store.changed_fields(kind, existing, values)
+            revived = existing["deleted_at"] is not None
+            if not (changed or revived):
+                self.counts["unchanged"] += 1
+                continue
+            before = store.record_dict(kind, existing)
+            for k in _stored_keys(kind, existing):
+                index.pop(k, None)
+            reached_changed = kind == "meetings" and existing.get("reached_desa_codes") != list(
+                values.get("reached_desa_codes") or []
+            )
+            existing.update(values)
+            existing.update(
+                import_batch=self.batch,
+                deleted_at=None,
+                updated_at=now if changed else existing["updated_at"],
+                reached_changed=reached_changed,
+            )
+            for k in _stored_keys(kind, existing):
+                index[k] = existing
+            updates.append(existing)
+            audit_updates.append(_audit_row("update", kind, existing["id"], before, store.record_dict(kind, existing)))
+        store.update_records(session, kind, updates)
+        ids = store.insert_records(session, kind, inserts)
+        entries = [
+            _audit_row("create", kind, record_id, None, store.record_dict(kind, {**row, "id": record_id}))
+            for record_id, row in zip(ids, inserts)
+        ]
+        for entry in (*audit_updates, *entries):
+            entry.update(at=now, actor=self.actor or "system", batch=self.batch)
+        store.insert_audit(session, [*audit_updates, *entries])
+        self.counts["inserted"] += len(inserts)
+        self.counts["updated"] += len(updates)
+
+
+def _stored_keys(kind: str, rec: dict[str, Any]) -> list[tuple]:
+    """The natural keys a (stored or new) record answers to."""
+    if kind == "tps":
+        return [("tps", rec["desa_code"], rec["number"])]
+    keys: list[tuple] = [("hash", rec["content_hash"])]
+    if rec.get("external_id"):
+        keys.append(("id", rec["external_id"]))
+    return keys
+
+
+def _audit_row(
+    action: str, kind: str, record_id: int, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An audit entry as ``audit.record_change`` writes it (an update keeps only the changed fields)."""
+    if action == "update" and before is not None and after is not None:
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k) and k != "updated_at"]
+        before = {k: before.get(k) for k in keys}
+        after = {k: after.get(k) for k in keys}
+    return {"action": action, "kind": kind, "record_id": record_id, "before": before, "after": after}
 
 
 class _DryRun(Exception):

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import JSON, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from .models import Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
+from .models import AuditEntry, Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
 
 MODELS = {"meetings": Meeting, "tps": PollingStation, "incidents": Incident}
 
@@ -135,6 +135,215 @@ def to_raw(obj: Any, kind: str) -> dict[str, Any]:
     for k in ("point_desa_code", "location_mismatch", "placement", "content_hash"):
         raw.pop(k, None)
     return raw
+
+
+# --- writing many records at once (imports) -----------------------------------------------------------
+
+#: Bound parameters one lookup query may carry (SQLite allows 32,766).
+MAX_QUERY_PARAMS = 15_000
+#: Rows per COPY or executemany call.
+WRITE_BATCH = 5_000
+
+
+def _record_columns(kind: str) -> list[str]:
+    return [k for k in FIELDS[kind] if k != "reached_desa_codes"]
+
+
+def stored_matches(
+    session: Session,
+    kind: str,
+    external_ids: list[str] | None = None,
+    hashes: list[str] | None = None,
+    desa_codes: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Stored rows (deleted or not) that may share a natural key with a chunk of an import: incidents
+    and meetings by external id or content hash, TPS by desa (then by number in Python). One query for
+    up to ``MAX_QUERY_PARAMS`` keys. Each row: ``id``, the stored fields, ``created_at``,
+    ``updated_at``, ``deleted_at``, ``import_batch`` (meetings also ``reached_desa_codes``)."""
+    table = MODELS[kind].__table__
+    cols = ["id", *_record_columns(kind), "created_at", "updated_at", "deleted_at", "import_batch"]
+    stmt = select(*[table.c[c] for c in cols])
+    rows: list[dict[str, Any]] = []
+    if kind == "tps":
+        codes = sorted(set(desa_codes or []))
+        for i in range(0, len(codes), MAX_QUERY_PARAMS):
+            rows += [
+                dict(r)
+                for r in session.execute(stmt.where(table.c.desa_code.in_(codes[i : i + MAX_QUERY_PARAMS]))).mappings()
+            ]
+    else:
+        ids, hs = sorted(set(external_ids or [])), sorted(set(hashes or []))
+        step = MAX_QUERY_PARAMS // 2
+        for i in range(0, max(len(ids), len(hs)), step):
+            part_ids, part_hs = ids[i : i + step], hs[i : i + step]
+            where = or_(table.c.external_id.in_(part_ids), table.c.content_hash.in_(part_hs))
+            rows += [dict(r) for r in session.execute(stmt.where(where)).mappings()]
+        unique = {r["id"]: r for r in rows}
+        rows = [unique[k] for k in sorted(unique)]
+    if kind == "meetings" and rows:
+        ids = [r["id"] for r in rows]
+        links: dict[int, list[str]] = {}
+        for i in range(0, len(ids), MAX_QUERY_PARAMS):
+            stmt_links = select(meeting_desa.c.meeting_id, meeting_desa.c.desa_code).where(
+                meeting_desa.c.meeting_id.in_(ids[i : i + MAX_QUERY_PARAMS])
+            )
+            for meeting_id, code in session.execute(stmt_links):
+                links.setdefault(meeting_id, []).append(code)
+        for r in rows:
+            r["reached_desa_codes"] = sorted(links.get(r["id"], []))
+    return rows
+
+
+#: Fields holding dates or times (written as ISO text in the audit log); the others are JSON as they are.
+_TEMPORAL = {"date", "start_time", "occurred_at", "reported_at"}
+
+
+def record_dict(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``to_dict`` of a record given as a plain row (``stored_matches``, or values with id and times):
+    what the audit log keeps."""
+    out: dict[str, Any] = {"id": row["id"]}
+    for key in FIELDS[kind]:
+        value = row.get(key)
+        out[key] = _jsonable(value) if key in _TEMPORAL and value is not None else value
+    out["created_at"] = _jsonable(row["created_at"])
+    out["updated_at"] = _jsonable(row["updated_at"])
+    if row.get("deleted_at") is not None:
+        out["deleted_at"] = _jsonable(row["deleted_at"])
+    return out
+
+
+def changed_fields(kind: str, stored: dict[str, Any], values: dict[str, Any]) -> bool:
+    """Whether ``values`` (cleaned) differ from a stored row: ``apply_values`` without an object."""
+    return any(key in values and stored.get(key) != values[key] for key in FIELDS[kind])
+
+
+def insert_records(session: Session, kind: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert cleaned rows (each with ``import_batch``, ``created_at``, ``updated_at``) in batches;
+    returns their ids in order. PostgreSQL: ids drawn from the sequence, rows sent with COPY;
+    elsewhere one multi-row INSERT ... RETURNING per batch (SQLAlchemy's insertmanyvalues)."""
+    if not rows:
+        return []
+    table = MODELS[kind].__table__
+    cols = [*_record_columns(kind), "import_batch", "created_at", "updated_at"]
+    params = [{c: r.get(c) for c in cols} for r in rows]
+    ids: list[int] = []
+    if _copy_ok(session):
+        ids = _copy_rows(session, table, cols, params, with_ids=True)
+    elif session.get_bind().dialect.name == "sqlite":
+        ids = _sqlite_insert(session, table, cols, params, with_ids=True)
+    else:
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for i in range(0, len(params), WRITE_BATCH):
+            ids += list(session.execute(stmt, params[i : i + WRITE_BATCH]).scalars())
+    if kind == "meetings":
+        links = [{"meeting_id": i, "desa_code": c} for i, r in zip(ids, rows) for c in r.get("reached_desa_codes", [])]
+        _executemany(session, insert(meeting_desa), links)
+    return ids
+
+
+def update_records(session: Session, kind: str, rows: list[dict[str, Any]]) -> None:
+    """Write cleaned rows over stored ones (each with ``id``, ``import_batch``, ``updated_at`` and
+    ``deleted_at``): one executemany of UPDATE ... WHERE id = ? per batch; meetings' reached desa
+    rewritten where given (``reached_changed``)."""
+    if not rows:
+        return
+    table = MODELS[kind].__table__
+    cols = [*_record_columns(kind), "import_batch", "updated_at", "deleted_at"]
+    stmt = update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in cols})
+    _executemany(session, stmt, [{"_id": r["id"], **{c: r.get(c) for c in cols}} for r in rows])
+    if kind == "meetings":
+        redo = [r for r in rows if r.get("reached_changed")]
+        if redo:
+            _executemany(
+                session,
+                delete(meeting_desa).where(meeting_desa.c.meeting_id == bindparam("_id")),
+                [{"_id": r["id"]} for r in redo],
+            )
+            links = [{"meeting_id": r["id"], "desa_code": c} for r in redo for c in r.get("reached_desa_codes", [])]
+            _executemany(session, insert(meeting_desa), links)
+
+
+def insert_audit(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Audit entries (``AuditEntry`` columns but ``id``) in batches: COPY on PostgreSQL, else executemany."""
+    if not entries:
+        return
+    table = AuditEntry.__table__
+    cols = ["at", "actor", "action", "kind", "record_id", "batch", "before", "after"]
+    params = [{c: e.get(c) for c in cols} for e in entries]
+    if _copy_ok(session):
+        _copy_rows(session, table, cols, params, with_ids=False)
+    elif session.get_bind().dialect.name == "sqlite":
+        _sqlite_insert(session, table, cols, params, with_ids=False)
+    else:
+        _executemany(session, insert(table), params)
+
+
+def _executemany(session: Session, stmt: Any, params: list[dict[str, Any]]) -> None:
+    for i in range(0, len(params), WRITE_BATCH):
+        if params[i : i + WRITE_BATCH]:
+            session.execute(stmt, params[i : i + WRITE_BATCH])
+
+
+def _sqlite_insert(
+    session: Session, table: Any, cols: list[str], params: list[dict[str, Any]], with_ids: bool
+) -> list[int]:
+    """SQLite: values through the columns' own bind processors (what SQLAlchemy would send), then the
+    driver's ``executemany`` per batch. A new row's id is one more than the table's largest (no
+    AUTOINCREMENT, and this transaction holds the write lock from its first insert), so a batch's ids
+    are the ``len(batch)`` ids up to ``max(id)`` after it; checked, not assumed."""
+    conn = session.connection()
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    )
+    ids: list[int] = []
+    for i in range(0, len(params), WRITE_BATCH):
+        batch = params[i : i + WRITE_BATCH]
+        rows = [tuple(v if f is None else f(v) for f, v in zip(processors, (p[c] for c in cols))) for p in batch]
+        conn.exec_driver_sql(sql, rows)
+        if with_ids:
+            last = conn.exec_driver_sql(f"SELECT max(id) FROM {quote(table.name)}").scalar_one()
+            first = last - len(rows) + 1
+            newer = conn.exec_driver_sql(f"SELECT count(*) FROM {quote(table.name)} WHERE id >= ?", (first,))
+            if newer.scalar_one() != len(rows):  # pragma: no cover - only at the 2**63 rowid limit
+                raise RuntimeError(f"{table.name}: inserted ids are not consecutive")
+            ids += range(first, last + 1)
+    return ids
+
+
+def _copy_ok(session: Session) -> bool:
+    """COPY needs psycopg 3 under SQLAlchemy (``postgresql+psycopg``)."""
+    bind = session.get_bind()
+    return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
+
+
+def _copy_rows(
+    session: Session, table: Any, cols: list[str], params: list[dict[str, Any]], with_ids: bool
+) -> list[int]:
+    """COPY ``params`` into ``table`` through the session's psycopg connection; with ``with_ids``,
+    ids are first taken from the table's sequence (so the caller learns them, as RETURNING would)."""
+    import json
+
+    raw = session.connection().connection.driver_connection
+    ids: list[int] = []
+    names = list(cols)
+    if with_ids:
+        sequence = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        with raw.cursor() as cur:
+            cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, len(params)))
+            ids = [r[0] for r in cur.fetchall()]
+        names = ["id", *cols]
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    quoted = ", ".join(f'"{c}"' for c in names)
+    with raw.cursor() as cur:
+        for i in range(0, len(params), WRITE_BATCH):
+            with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for k, p in enumerate(params[i : i + WRITE_BATCH], start=i):
+                    row = [json.dumps(p[c]) if c in json_cols else p[c] for c in cols]
+                    copy.write_row([ids[k], *row] if with_ids else row)
+    return ids
 
 
 # --- frames for the analysis ------------------------------------------------------------------------
