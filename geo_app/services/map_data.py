@@ -535,51 +535,69 @@ def points_response(
     lang: str = DEFAULT_LANG,
     threshold: int = DEFAULT_POINTS_THRESHOLD,
     cell_px: int = CLUSTER_CELL_PX,
+    few_per_cell: int = 0,
 ) -> dict[str, Any]:
     """Records of ``kind`` in ``bbox`` under the view: one feature each when at most ``threshold``,
-    else grid clusters (``cell_px`` screen pixels at ``zoom``) whose counts add up to ``total``."""
+    else grid clusters (``cell_px`` screen pixels at ``zoom``) whose counts add up to ``total``.
+
+    ``few_per_cell``: in clusters mode, a cell holding at most this many records sends them one by
+    one instead (features without ``count``; mode ``mixed``); the standalone maps use it at their
+    deepest zoom. Cluster counts plus single records still add up to ``total``."""
     layer = prep.points(kind)
-    mask = prep.point_mask(layer, view, bbox)
-    idx = np.flatnonzero(mask)
+    idx = np.flatnonzero(prep.point_mask(layer, view, bbox))
     total = len(idx)
     if total <= threshold:
-        rows = layer.frame.iloc[idx]
-        features = []
-        for i, r in zip(idx, rows.itertuples(index=False)):
-            props: dict[str, Any] = {
-                "id": _plain(r.id),
-                "kind": kind,
-                "symbol": layer.symbol[i],
-                "approximate": bool(layer.approximate[i]),
-                "popup_html": _popup(kind, r, lang),
-            }
-            if kind in ("incidents", "tps"):
-                props["desa_code"] = r.desa_code
-            if kind == "incidents":
-                props["severity"] = r.severity
-                props["category"] = r.category
-            elif kind == "tps":
-                props["secured"] = bool(r.secured) if not pd.isna(r.secured) else None
-                props["vulnerability"] = r.vulnerability
-            features.append(
-                geojson.feature(geojson.point(layer.lon[i], layer.lat[i], POINT_DECIMALS), props, _plain(r.id))
-            )
+        features = _point_features(layer, idx, kind, lang)
         return {"kind": kind, "mode": "points", "total": total, "zoom": zoom, "features": features}
     cells = aggregate.grid_cells(layer.lon[idx], layer.lat[idx], zoom, cell_px)
+    n = len(cells)
     decimals = max(aggregate.coordinate_decimals(zoom), 3)
-    approx = np.bincount(cells.members, weights=layer.approximate[idx].astype(float), minlength=len(cells))
+    approx = np.bincount(cells.members, weights=layer.approximate[idx].astype(float), minlength=n)
+    single = cells.count <= few_per_cell
+    by_severity: dict[str, np.ndarray] = {}
+    if kind == "incidents":
+        sev = layer.frame["severity"].to_numpy(dtype=object)[idx].astype(str)
+        for name in np.unique(sev):
+            by_severity[str(name)] = np.bincount(cells.members, weights=sev == name, minlength=n).astype(np.int64)
     features = []
-    for j in range(len(cells)):
-        props = {
+    for j in np.flatnonzero(~single):
+        props: dict[str, Any] = {
             "count": int(cells.count[j]),
             "bounds": [round(float(v), decimals) for v in cells.bounds[j]],
             "approximate": int(approx[j]),
         }
-        if kind == "incidents":
-            sev = layer.frame["severity"].to_numpy(dtype=object)[idx][cells.members == j]
-            props["severity"] = {k: int(v) for k, v in zip(*np.unique(sev.astype(str), return_counts=True))}
+        if by_severity:
+            props["severity"] = {k: int(v[j]) for k, v in by_severity.items() if v[j]}
         features.append(geojson.feature(geojson.point(cells.lon[j], cells.lat[j], decimals), props))
-    return {"kind": kind, "mode": "clusters", "total": total, "zoom": zoom, "cell_px": cell_px, "features": features}
+    mode = "clusters"
+    if single.any():
+        features += _point_features(layer, idx[single[cells.members]], kind, lang)
+        mode = "mixed"
+    return {"kind": kind, "mode": mode, "total": total, "zoom": zoom, "cell_px": cell_px, "features": features}
+
+
+def _point_features(layer: PointLayer, idx: np.ndarray, kind: str, lang: str) -> list[dict[str, Any]]:
+    """One GeoJSON point per record (rows ``idx`` of the layer) with its popup and symbol."""
+    rows = layer.frame.iloc[idx]
+    features = []
+    for i, r in zip(idx, rows.itertuples(index=False)):
+        props: dict[str, Any] = {
+            "id": _plain(r.id),
+            "kind": kind,
+            "symbol": layer.symbol[i],
+            "approximate": bool(layer.approximate[i]),
+            "popup_html": _popup(kind, r, lang),
+        }
+        if kind in ("incidents", "tps"):
+            props["desa_code"] = r.desa_code
+        if kind == "incidents":
+            props["severity"] = r.severity
+            props["category"] = r.category
+        elif kind == "tps":
+            props["secured"] = bool(r.secured) if not pd.isna(r.secured) else None
+            props["vulnerability"] = r.vulnerability
+        features.append(geojson.feature(geojson.point(layer.lon[i], layer.lat[i], POINT_DECIMALS), props, _plain(r.id)))
+    return features
 
 
 def heat_response(
@@ -620,3 +638,79 @@ def legend(prep: PreparedMap, view: MapView, lang: str = DEFAULT_LANG) -> dict[s
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+# --- standalone maps (geo-app layers build: no server behind the page) -------------------------------------
+
+#: individual records a standalone page carries at most per kind (the rest stay in clusters)
+STANDALONE_MAX_POINTS = 2000
+#: the whole world: every desa or record of the view
+WORLD: aggregate.BBox = (-180.0, -90.0, 180.0, 90.0)
+
+
+def start_zoom(bounds: aggregate.BBox, width_px: int = 1024, height_px: int = 700) -> int:
+    """The whole zoom level at which ``bounds`` fits a ``width_px`` × ``height_px`` map (as Leaflet's
+    fitBounds does, rounded down)."""
+    minx, miny, maxx, maxy = bounds
+    x, y = aggregate.mercator_pixels(np.array([minx, maxx]), np.array([maxy, miny]), 0)
+    dx, dy = max(float(x[1] - x[0]), 1e-9), max(float(y[1] - y[0]), 1e-9)
+    zoom = int(np.floor(np.log2(min(width_px / dx, height_px / dy))))
+    return int(min(max(zoom, aggregate.MIN_ZOOM), 18))
+
+
+def _few_per_cell(prep: PreparedMap, kind: str, view: MapView, zoom: int, limit: int) -> int:
+    """The largest number of records per cell (at ``zoom``) that may be sent one by one so that at most
+    ``limit`` records are sent one by one."""
+    layer = prep.points(kind)
+    idx = np.flatnonzero(prep.point_mask(layer, view, None))
+    if not len(idx):
+        return 0
+    counts = aggregate.grid_cells(layer.lon[idx], layer.lat[idx], zoom, CLUSTER_CELL_PX).count
+    best = 0
+    for few in (1, 2, 3, 5, 10, 20, 50):
+        if counts[counts <= few].sum() <= limit:
+            best = few
+    return best
+
+
+def standalone_sources(
+    prep: PreparedMap,
+    view: MapView,
+    bounds: aggregate.BBox,
+    lang: str = DEFAULT_LANG,
+    threshold: int = DEFAULT_POINTS_THRESHOLD,
+    max_points: int = STANDALONE_MAX_POINTS,
+) -> dict[str, Any]:
+    """Inline data for every layer of a map page opened from disk, in the endpoints' shapes, by zoom
+    levels (``{"levels": [{"min_zoom", "max_zoom", "data"}]}``): desa polygons and statuses for the
+    opening zoom and for closer views, kecamatan outlines, the legend; records one by one when at most
+    ``threshold`` of a kind are in the view, else clusters per zoom band and, closest in, the records of
+    cells holding few (at most ``max_points`` per kind), the heat from the same cells."""
+    z = start_zoom(bounds)
+
+    def levels(*bands: tuple[int, int, Any]) -> dict[str, Any]:
+        return {"levels": [{"min_zoom": lo, "max_zoom": hi, "data": data} for lo, hi, data in bands]}
+
+    out: dict[str, Any] = {
+        # one set of polygons, a quarter pixel at the opening zoom: close views stay sharp enough
+        "desa": desa_collection(prep, view, WORLD, z + 2, lang),
+        "kecamatan": kecamatan_collection(prep, z + 1),
+        "legend": legend(prep, view, lang),
+        "heat": levels(
+            (0, z + 1, heat_response(prep, view, WORLD, z + 1)),
+            (z + 2, 20, heat_response(prep, view, WORLD, z + 2)),
+        ),
+    }
+    for kind in POINT_KINDS:
+        body = points_response(prep, kind, view, WORLD, z, lang, threshold=threshold)
+        if body["mode"] == "points":
+            out[kind] = body
+            continue
+        deep = z + 4
+        few = _few_per_cell(prep, kind, view, deep, max_points)
+        out[kind] = levels(
+            (0, z + 1, points_response(prep, kind, view, WORLD, z + 1, lang, threshold=threshold)),
+            (z + 2, z + 3, points_response(prep, kind, view, WORLD, z + 3, lang, threshold=threshold)),
+            (deep, 20, points_response(prep, kind, view, WORLD, deep, lang, threshold=threshold, few_per_cell=few)),
+        )
+    return out

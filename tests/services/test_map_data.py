@@ -202,3 +202,40 @@ def test_points_without_their_own_point_sit_at_their_desa(busy_app):
     for f in approximate:
         x, y = f["geometry"]["coordinates"]
         assert np.isclose(rep, [x, y], atol=1e-5).all(axis=1).any()
+
+
+def test_mixed_mode_sends_sparse_cells_one_by_one_and_still_adds_up(busy_app):
+    view, prep = _prepared(busy_app)
+    stored = stored_incidents(busy_app)
+    body = map_data.points_response(prep, "incidents", view, KABUPATEN, 13, threshold=100, few_per_cell=3)
+    clusters = [f for f in body["features"] if "count" in f["properties"]]
+    singles = [f for f in body["features"] if "count" not in f["properties"]]
+    assert body["mode"] == "mixed" and clusters and singles
+    assert sum(f["properties"]["count"] for f in clusters) + len(singles) == body["total"] == len(stored)
+    assert all(f["properties"]["count"] > 3 for f in clusters)
+    assert {f["id"] for f in singles} <= set(stored)
+
+
+def test_standalone_data_aggregates_many_records_and_keeps_few(busy_app):
+    """What a page of ``geo-app layers build`` carries: every level of a clustered kind adds up to the
+    records of the view, and at most ``max_points`` of them travel one by one."""
+    view, prep = _prepared(busy_app)
+    stored = stored_incidents(busy_app)
+    with busy_app.app_context():
+        bounds = tuple(float(v) for v in desa_frame(get_session()).total_bounds)
+    data = map_data.standalone_sources(prep, view, bounds, "id", threshold=500, max_points=1500)
+    assert set(data) == {"desa", "kecamatan", "legend", "tps", "incidents", "meetings", "heat"}
+    assert len(data["desa"]["features"]) == 151 and data["desa"]["features"][0]["properties"]["url"] is None
+    assert data["meetings"]["mode"] == "points"  # few: one by one at every zoom
+    levels = data["incidents"]["levels"]
+    assert [lv["min_zoom"] for lv in levels] == sorted(lv["min_zoom"] for lv in levels) and levels[-1]["max_zoom"] == 20
+    for level in levels:
+        features = level["data"]["features"]
+        singles = [f for f in features if "count" not in f["properties"]]
+        assert sum(f["properties"].get("count", 1) for f in features) == len(stored)
+        assert len(singles) <= 1500
+    assert any("count" not in f["properties"] for f in levels[-1]["data"]["features"])
+    weights = coverage_service.coverage_settings().severity_weights
+    for level in data["heat"]["levels"]:
+        total = sum(w for *_, w in level["data"]["points"])
+        assert total == pytest.approx(sum(weights[s[2]] for s in stored.values()), rel=1e-6)
