@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import re
 from pathlib import Path
 
@@ -458,3 +459,79 @@ def test_bulk_rows_are_stored_as_the_orm_stores_them(app, tmp_path):
         assert meetings["bulk"] == meetings["orm"]
         audit = session.execute(text("SELECT before, after FROM audit_log WHERE action = 'create'")).all()
         assert {type(b) for b, _ in audit} == {str} and {b for b, _ in audit} == {"null"}
+
+
+# --- PostgreSQL: COPY ---------------------------------------------------------------------------------------
+
+PG_URL = os.environ.get("GEO_APP_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="GEO_APP_TEST_POSTGRES_URL not set (.ci/run sets it)")
+def test_bulk_import_on_postgres_uses_copy_and_the_sequence(tmp_path, boundary_source, monkeypatch):
+    from geo_app import create_app
+    from geo_app.services.boundaries import import_boundaries
+    from geo_app.services.records import create_record
+    from geo_app.store import records as store
+    from tests.conftest import postgres_database
+
+    copies: list[str] = []
+    real_copy = store._copy_rows
+    monkeypatch.setattr(
+        store,
+        "_copy_rows",
+        lambda session, table, *a, **k: copies.append(table.name) or real_copy(session, table, *a, **k),
+    )
+    with postgres_database(PG_URL) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": url,
+                "SHAPEFILE_DIR": str(tmp_path / "shp"),
+                "BOUNDARY_SOURCE": boundary_source,
+            }
+        )
+        try:
+            with app.app_context():
+                session, conf = get_session(), app.config["GEO_APP_SETTINGS"]
+                import_boundaries(session, conf)
+                path = write_incidents_csv(synthetic_incidents(desa_frame(session), 3000, seed=9), tmp_path / "i.csv")
+                before = create_record(
+                    session,
+                    conf,
+                    "incidents",
+                    {
+                        "occurred_at": "01/10/2024",
+                        "category": "apk",
+                        "severity": "low",
+                        "description": "orm",
+                        "desa": "Penarik",
+                    },
+                )
+                first = import_records(session, conf, "incidents", path, chunk_rows=1000)
+                assert first.inserted == 3000 and copies.count("incident") == 3 and "audit_log" in copies
+                ids = sorted(session.scalars(select(Incident.id)))
+                assert len(ids) == len(set(ids)) == 3001 and ids[0] == before["id"]
+                after = create_record(
+                    session,
+                    conf,
+                    "incidents",
+                    {
+                        "occurred_at": "02/10/2024",
+                        "category": "apk",
+                        "severity": "low",
+                        "description": "orm 2",
+                        "desa": "Penarik",
+                    },
+                )
+                assert after["id"] > max(ids)  # COPY took its ids from the sequence
+                stored = session.scalars(select(Incident).where(Incident.external_id == "SYN-INC-000001")).one()
+                entry = session.scalars(
+                    select(AuditEntry).where(AuditEntry.record_id == stored.id, AuditEntry.action == "create")
+                ).one()
+                assert entry.after["external_id"] == "SYN-INC-000001" and entry.before is None
+                assert entry.after["occurred_at"] == to_dict(stored, "incidents")["occurred_at"]
+                again = import_records(session, conf, "incidents", path)
+                assert (again.inserted, again.unchanged) == (0, 3000)
+                assert rollback_batch(session, first.batch)["deleted"] == 3000
+        finally:
+            app.extensions["geo_app.engine"].dispose()
