@@ -39,7 +39,16 @@ from ..store.records import incidents_frame, meetings_frame, tps_frame
 from . import coverage as coverage_service
 
 #: query parameters that select what a map or table shows (kept in every link of a view)
-VIEW_PARAMS = ("date", "window_days", "incident_window_days", "kecamatan", "category", "peta_dasar")
+VIEW_PARAMS = (
+    "date",
+    "window_days",
+    "incident_window_days",
+    "preset",
+    "kabupaten",
+    "kecamatan",
+    "category",
+    "peta_dasar",
+)
 _DEFAULT_SETTINGS = CoverageSettings()
 
 POINT_KINDS = ("tps", "incidents", "meetings")
@@ -57,13 +66,15 @@ POINT_DECIMALS = 5
 
 @dataclass(frozen=True)
 class MapView:
-    """What a map or table shows: coverage settings (date and windows), a kecamatan, an incident
-    category and the base map. ``kecamatan`` is a code once resolved against the boundaries."""
+    """What a map or table shows: coverage settings (date, windows, security preset), a kecamatan, an
+    incident category and the base map. ``kecamatan`` is a code once resolved against the boundaries, and
+    so is ``kabupaten`` (tables and exports narrow to it; given together, the two agree)."""
 
     settings: CoverageSettings = field(default_factory=CoverageSettings)
     kecamatan: str | None = None
     category: str | None = None
     base: str = "osm"
+    kabupaten: str | None = None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The non-default parameters, normalised, for links (``url_for(..., **view.query())``)."""
@@ -76,6 +87,10 @@ class MapView:
             out["window_days"] = str(s.meeting_window_days)
         if s.incident_window_days != d.incident_window_days:
             out["incident_window_days"] = str(s.incident_window_days)
+        if s.preset != d.preset:
+            out["preset"] = s.preset
+        if view.kabupaten:
+            out["kabupaten"] = view.kabupaten
         if view.kecamatan:
             out["kecamatan"] = view.kecamatan
         if view.category:
@@ -85,12 +100,12 @@ class MapView:
         return out
 
     def cache_key(self) -> str:
-        return json.dumps([self.settings.cache_key(), self.kecamatan, self.category, self.base])
+        return json.dumps([self.settings.cache_key(), self.kecamatan, self.category, self.base, self.kabupaten])
 
 
 def parse_view(args: Mapping[str, str]) -> MapView:
     """Read the view parameters; a bad value raises ValidationError naming the parameter (a 400)."""
-    overrides = {k: args.get(k) for k in ("date", "window_days", "incident_window_days") if args.get(k)}
+    overrides = {k: args.get(k) for k in ("date", "window_days", "incident_window_days", "preset") if args.get(k)}
     settings = coverage_service.coverage_settings(overrides)
     base = (args.get("peta_dasar") or "osm").strip()
     if base not in BASE_MAPS:
@@ -109,17 +124,20 @@ def parse_view(args: Mapping[str, str]) -> MapView:
                 details={"category": "unknown category"},
             )
     kecamatan = (args.get("kecamatan") or "").strip() or None
-    return MapView(settings=settings, kecamatan=kecamatan, category=category, base=base)
+    kabupaten = (args.get("kabupaten") or "").strip() or None
+    return MapView(settings=settings, kecamatan=kecamatan, category=category, base=base, kabupaten=kabupaten)
 
 
 def load_view(
     session: Session, args: Mapping[str, str], cache: coverage_service.CoverageCache | None = None
 ) -> tuple[MapView, CoverageResult]:
-    """Parse the parameters, get the (cached) coverage, resolve the kecamatan (code or name)."""
+    """Parse the parameters, get the (cached) coverage, resolve the kecamatan and kabupaten (code or name)."""
     view = parse_view(args)
     result = coverage_service.get_coverage(session, view.settings, cache)
     code = coverage_service.resolve_kecamatan(result, view.kecamatan)
-    return replace(view, kecamatan=code), result
+    kab = coverage_service.resolve_kabupaten(result, view.kabupaten)
+    coverage_service.check_kecamatan_in_kabupaten(result, code, kab)
+    return replace(view, kecamatan=code, kabupaten=kab), result
 
 
 # --- record frames of a view (pages, folium maps) -----------------------------------------------------

@@ -287,3 +287,14 @@ def test_hostile_names_and_texts_are_escaped_in_popups(client, hostile):
     kec = _get(client, "/api/map/kecamatan?zoom=10").get_json()
     assert any(f["properties"]["name"] == f"kec {HOSTILE}" for f in kec["features"])
     assert found == {"meetings", "tps", "incidents"}
+
+
+def test_the_security_preset_is_a_view_parameter(demo_client):
+    """``preset`` changes the requirement, hence which desa are insecure: the map data follows it as the
+    coverage API does."""
+    for preset in ("pilkada-2020", "pemilu-2019"):
+        legend = _get(demo_client, f"/api/map/legend?preset={preset}").get_json()
+        summary = _get(demo_client, f"/api/coverage?preset={preset}").get_json()["summary"]
+        assert legend["counts"] == summary["status_counts"], preset
+    bad = demo_client.get("/api/map/legend?preset=pemilu-1955")
+    assert bad.status_code == 400 and "preset" in bad.get_json()["message"]
