@@ -11,9 +11,10 @@ inflate the next one's figure):
 * ``import_records`` of the same file (validation, placement by the full rule, duplicate checks,
   audit entries, one transaction), then the same file again (everything unchanged) and a dry run.
 
-Time is wall-clock time of the work (interpreter start, imports and app creation excluded); memory is
-the child's peak resident size (VmHWM), libraries included. Budget (issue 11): the import
-within 8x the floor's time and 600 MB. ``--small`` adds the older figures (demo load, 3,000 TPS rows).
+Time is the wall-clock and CPU (user + system) time of the work (interpreter start, imports and app
+creation excluded); memory is the child's peak resident size (VmHWM), libraries included. Budget
+(issue 11): the import within 8x the floor's time (judged on CPU time, which the load of other
+processes does not move; the wall-clock ratio is printed beside it) and 600 MB. ``--small`` adds the older figures (demo load, 3,000 TPS rows).
 
     GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_import.py [--count 100000]
 """
@@ -33,6 +34,12 @@ from pathlib import Path
 
 TIME_BUDGET = 8.0  # x the floor
 MEMORY_BUDGET_MB = 600.0
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_mb() -> float:
@@ -69,7 +76,7 @@ def child_floor(db: Path, csv_path: Path) -> dict:
     import shapely
 
     base = _peak_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     frame = pd.read_csv(csv_path, sep=";", dtype=str, keep_default_na=False)
     con = sqlite3.connect(db)
     desa_rows = con.execute("SELECT code, geometry FROM desa").fetchall()
@@ -110,7 +117,13 @@ def child_floor(db: Path, csv_path: Path) -> dict:
     con.commit()
     count = con.execute("SELECT count(*) FROM incident").fetchone()[0]
     con.close()
-    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "base_mb": base, "rows": count}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": _cpu() - cpu,
+        "peak_mb": _peak_mb(),
+        "base_mb": base,
+        "rows": count,
+    }
 
 
 def child_import(db: Path, csv_path: Path, root: Path, repeat: bool) -> dict:
@@ -123,9 +136,15 @@ def child_import(db: Path, csv_path: Path, root: Path, repeat: bool) -> dict:
     with app.app_context():
         session, settings = get_session(), app.config["GEO_APP_SETTINGS"]
         base = _peak_mb()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         result = import_records(session, settings, "incidents", csv_path, actor="bench")
-        out.update(seconds=time.perf_counter() - start, peak_mb=_peak_mb(), base_mb=base, rows=result.inserted)
+        out.update(
+            seconds=time.perf_counter() - start,
+            cpu=_cpu() - cpu,
+            peak_mb=_peak_mb(),
+            base_mb=base,
+            rows=result.inserted,
+        )
         if repeat:
             start = time.perf_counter()
             again = import_records(session, settings, "incidents", csv_path, actor="bench")
@@ -248,29 +267,34 @@ def main() -> int:
         mode = "import" if args.no_repeat else "import-repeat"
         imp = _run_child(mode, str(_copy(db, "import.sqlite")), str(csv_path), str(root))
         n = args.count
-        print(f"\n{n:,} incident rows with points, SQLite, {os.cpu_count()} cores:")
-        print(
-            f"  floor (pandas read_csv + one sjoin + executemany)  {floor['seconds']:7.2f} s  "
-            f"{n / floor['seconds']:9,.0f} rows/s  peak {floor['peak_mb']:5.0f} MB (libraries {floor['base_mb']:.0f} MB)"
+        print(f"\n{n:,} incident rows with points, SQLite, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}:")
+        print(f"  {'':<50} {'wall':>8} {'CPU':>8} {'rows/s (wall)':>14} {'peak':>8}")
+
+        def line(label: str, wall: float, cpu: float | None = None, peak: str = "") -> None:
+            cpu_text = f"{cpu:7.2f}s" if cpu is not None else ""
+            print(f"  {label:<50} {wall:7.2f}s {cpu_text:>8} {n / wall:14,.0f} {peak:>8}")
+
+        line(
+            "floor: pandas read_csv + one sjoin + executemany",
+            floor["seconds"],
+            floor["cpu"],
+            f"{floor['peak_mb']:.0f} MB",
         )
-        print(
-            f"  geo-app import incidents                            {imp['seconds']:7.2f} s  "
-            f"{n / imp['seconds']:9,.0f} rows/s  peak {imp['peak_mb']:5.0f} MB (app {imp['base_mb']:.0f} MB)"
-        )
+        line("geo-app import incidents", imp["seconds"], imp["cpu"], f"{imp['peak_mb']:.0f} MB")
         if "again_seconds" in imp:
-            print(
-                f"  the same file again (all {imp['again_unchanged']:,} unchanged)          "
-                f"{imp['again_seconds']:7.2f} s  {n / imp['again_seconds']:9,.0f} rows/s"
-            )
-            print(
-                f"  dry run                                             {imp['dry_seconds']:7.2f} s  "
-                f"{n / imp['dry_seconds']:9,.0f} rows/s  peak after all three {imp['peak_after_mb']:.0f} MB"
-            )
-        ratio = imp["seconds"] / floor["seconds"]
-        time_ok, memory_ok = ratio <= TIME_BUDGET, imp["peak_mb"] <= MEMORY_BUDGET_MB
+            line(f"the same file again ({imp['again_unchanged']:,} unchanged)", imp["again_seconds"])
+            line("dry run", imp["dry_seconds"], peak=f"{imp['peak_after_mb']:.0f} MB")
+        print(f"  (libraries alone: floor {floor['base_mb']:.0f} MB, app {imp['base_mb']:.0f} MB)")
+        wall_ratio, cpu_ratio = imp["seconds"] / floor["seconds"], imp["cpu"] / floor["cpu"]
+        time_ok, memory_ok = cpu_ratio <= TIME_BUDGET, imp["peak_mb"] <= MEMORY_BUDGET_MB
         print(
-            f"\nbudget: time {ratio:.1f}x the floor (<= {TIME_BUDGET:g}x: {'met' if time_ok else 'NOT met'}), "
+            f"\nbudget: time {cpu_ratio:.1f}x the floor in CPU time ({wall_ratio:.1f}x wall-clock) "
+            f"(<= {TIME_BUDGET:g}x: {'met' if time_ok else 'NOT met'}), "
             f"peak memory {imp['peak_mb']:.0f} MB (<= {MEMORY_BUDGET_MB:g} MB: {'met' if memory_ok else 'NOT met'})"
+        )
+        print(
+            "  (the budget is judged on CPU time: on a shared machine the wall-clock ratio moves with the other "
+            "processes' load; on an idle one the two agree)"
         )
         if args.small:
             print("\nsmaller figures (in this process):")

@@ -146,8 +146,9 @@ def _place(
         pts = points.reset_index(drop=True).to_crs(METRIC_CRS)
         polys = desa[["code", desa.geometry.name]].to_crs(METRIC_CRS).reset_index(drop=True)
         poly_codes = polys["code"].to_numpy(dtype=object)
-        # "intersects" for a point is "covered by": inside or on the boundary
-        pt_idx, poly_idx = polys.sindex.query(pts, predicate="intersects")
+        # "intersects" for a point is "covered by": inside or on the boundary. The tree holds the points
+        # and each desa polygon queries it once (prepared): several times quicker than point by point.
+        poly_idx, pt_idx = shapely.STRtree(pts.to_numpy()).query(polys.geometry.to_numpy(), predicate="intersects")
         covering = np.bincount(pt_idx, minlength=n).astype(np.int64)
         if len(pt_idx):
             hit_codes = poly_codes[poly_idx]

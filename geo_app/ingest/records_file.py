@@ -45,7 +45,7 @@ XLSX_MAX_ROW = 1_048_576
 GEOJSON_CONTAINERS_PER_FEATURE = 16
 
 #: Location fields every kind accepts.
-_LOCATION = ("desa_code", "desa", "kecamatan", "lat", "lon")
+_LOCATION = ("desa_code", "desa", "kecamatan", "kabupaten", "lat", "lon")
 
 #: Canonical input fields per kind (geo_app/records/schema.py).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
@@ -114,6 +114,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "desa_name",
     ),
     "kecamatan": ("kecamatan", "kec", "nama_kecamatan", "kode_kecamatan", "kd_kecamatan", "district", "subdistrict"),
+    "kabupaten": (
+        "kabupaten",
+        "kab",
+        "kabupaten_kota",
+        "kabupaten/kota",
+        "kab_kota",
+        "nama_kabupaten",
+        "kode_kabupaten",
+        "kd_kabupaten",
+        "kode_kab",
+        "regency",
+        "kabupaten_code",
+    ),
     "date": ("tanggal", "tgl", "date", "tanggal_rakor", "tanggal_kegiatan", "hari_tanggal"),
     "start_time": ("jam", "waktu_mulai", "jam_mulai", "pukul", "start_time", "time"),
     "level": ("tingkat", "level", "tingkat_rakor"),
@@ -731,6 +744,9 @@ def _header(cells: Sequence[Any], name: str) -> list[str]:
 def _blank_row(cells: Sequence[Any]) -> bool:
     if not cells or cells.count(None) == len(cells):  # the common cases at C speed
         return True
+    first = cells[0]
+    if type(first) is str and first and not first.isspace():  # a CSV row with its first cell filled
+        return False
     return all(_blank(c) for c in cells)
 
 

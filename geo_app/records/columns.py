@@ -102,8 +102,15 @@ class _Memo:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.cache: dict[Any, Any] = {}
+        self.text_cache: dict[str, Any] = {}
 
     def __call__(self, *args: Any) -> Any:
+        if len(args) == 1 and type(args[0]) is str:  # the cells of a CSV
+            try:
+                return self.text_cache[args[0]]
+            except KeyError:
+                out = self.text_cache[args[0]] = self._run(args)
+                return out
         key = tuple((type(a), a) for a in args)
         try:
             return self.cache[key]
@@ -189,14 +196,24 @@ def _locate(
 ) -> dict[str, list[Any]]:
     """``schema._location`` (need_desa=True) for a whole chunk: the desa from its code or name (names
     checked against the code as ``_check_code_against_names`` does), the point placed by the one rule
-    in one spatial join, the mismatch flag; rows where anything is off are marked bad."""
+    in one spatial join, the mismatch flag, a ``kabupaten`` given checked against the desa; rows where
+    anything is off are marked bad."""
     lookup = ctx.lookup
     raw_code, raw_desa, raw_kec = column("desa_code"), column("desa"), column("kecamatan")
+    raw_kab = column("kabupaten")
     by_code = memos.setdefault("desa_code", _Memo(lookup.desa_code))
     by_name = memos.setdefault("desa_by_name", _Memo(lookup.desa_by_name))
     kecamatan = memos.setdefault("kecamatan", _Memo(lookup.kecamatan))
+    kabupaten = memos.setdefault("kabupaten", _Memo(lookup.kabupaten))
     code: list[str | None] = [None] * n
+    kab: list[str | None] = [None] * n
     for j in range(n):
+        if not _blank(raw_kab[j]):
+            found = kabupaten(raw_kab[j])
+            if found is _FAILED:
+                bad[j] = True
+                continue
+            kab[j] = found
         if not _blank(raw_code[j]):
             found = by_code(raw_code[j])
             if found is _FAILED:
@@ -213,7 +230,7 @@ def _locate(
                 if other is not _FAILED and other != found:
                     bad[j] = True
         elif not _blank(raw_desa[j]):
-            found = by_name(raw_desa[j], raw_kec[j])
+            found = by_name(raw_desa[j], raw_kec[j], kab[j])
             if found is _FAILED:
                 bad[j] = True
             else:
@@ -248,9 +265,12 @@ def _locate(
                 code[j] = desa
             elif code[j] != desa:
                 out["location_mismatch"][j] = True
+    kab_of = lookup.kecamatan_kabupaten
     for j in range(n):
         if code[j] is None:
             bad[j] = True  # neither a desa nor a point
+        elif kab[j] is not None and kab_of[lookup.kecamatan_of[code[j]]] != kab[j]:
+            bad[j] = True  # the desa is in another kabupaten than the one given
         elif out["placement"][j] is None:
             out["placement"][j] = "desa"
     return out

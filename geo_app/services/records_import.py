@@ -470,7 +470,7 @@ class _BulkWriter:
         store.update_records(session, kind, updates)
         ids = store.insert_records(session, kind, inserts)
         entries = [
-            _audit_row("create", kind, record_id, None, store.record_dict(kind, {**row, "id": record_id}))
+            _audit_row("create", kind, record_id, None, store.record_dict(kind, row, record_id))
             for record_id, row in zip(ids, inserts)
         ]
         for entry in (*audit_updates, *entries):

@@ -198,15 +198,15 @@ def stored_matches(
 _TEMPORAL = {"date", "start_time", "occurred_at", "reported_at"}
 
 
-def record_dict(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    """``to_dict`` of a record given as a plain row (``stored_matches``, or values with id and times):
-    what the audit log keeps."""
-    out: dict[str, Any] = {"id": row["id"]}
+def record_dict(kind: str, row: dict[str, Any], record_id: int | None = None) -> dict[str, Any]:
+    """``to_dict`` of a record given as a plain row (``stored_matches``, or values with times and
+    ``record_id``): what the audit log keeps."""
+    out: dict[str, Any] = {"id": row["id"] if record_id is None else record_id}
     for key in FIELDS[kind]:
         value = row.get(key)
         out[key] = _jsonable(value) if key in _TEMPORAL and value is not None else value
-    out["created_at"] = _jsonable(row["created_at"])
-    out["updated_at"] = _jsonable(row["updated_at"])
+    out["created_at"] = _jsonable_time(row["created_at"])
+    out["updated_at"] = _jsonable_time(row["updated_at"])
     if row.get("deleted_at") is not None:
         out["deleted_at"] = _jsonable(row["deleted_at"])
     return out
@@ -225,13 +225,13 @@ def insert_records(session: Session, kind: str, rows: list[dict[str, Any]]) -> l
         return []
     table = MODELS[kind].__table__
     cols = [*_record_columns(kind), "import_batch", "created_at", "updated_at"]
-    params = [{c: r.get(c) for c in cols} for r in rows]
     ids: list[int] = []
     if _copy_ok(session):
-        ids = _copy_rows(session, table, cols, params, with_ids=True)
+        ids = _copy_rows(session, table, cols, rows, with_ids=True)
     elif session.get_bind().dialect.name == "sqlite":
-        ids = _sqlite_insert(session, table, cols, params, with_ids=True)
+        ids = _sqlite_insert(session, table, cols, rows, with_ids=True)
     else:
+        params = [{c: r.get(c) for c in cols} for r in rows]
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         for i in range(0, len(params), WRITE_BATCH):
             ids += list(session.execute(stmt, params[i : i + WRITE_BATCH]).scalars())
@@ -269,13 +269,12 @@ def insert_audit(session: Session, entries: list[dict[str, Any]]) -> None:
         return
     table = AuditEntry.__table__
     cols = ["at", "actor", "action", "kind", "record_id", "batch", "before", "after"]
-    params = [{c: e.get(c) for c in cols} for e in entries]
     if _copy_ok(session):
-        _copy_rows(session, table, cols, params, with_ids=False)
+        _copy_rows(session, table, cols, entries, with_ids=False)
     elif session.get_bind().dialect.name == "sqlite":
-        _sqlite_insert(session, table, cols, params, with_ids=False)
+        _sqlite_insert(session, table, cols, entries, with_ids=False)
     else:
-        _executemany(session, insert(table), params)
+        _executemany(session, insert(table), [{c: e.get(c) for c in cols} for e in entries])
 
 
 def _executemany(session: Session, stmt: Any, params: list[dict[str, Any]]) -> None:
@@ -287,7 +286,7 @@ def _executemany(session: Session, stmt: Any, params: list[dict[str, Any]]) -> N
 def _sqlite_insert(
     session: Session, table: Any, cols: list[str], params: list[dict[str, Any]], with_ids: bool
 ) -> list[int]:
-    """SQLite: values through the columns' own bind processors (what SQLAlchemy would send), then the
+    """SQLite (``params``: dicts holding at least ``cols``): values through the columns' own bind processors (what SQLAlchemy would send), then the
     driver's ``executemany`` per batch. A new row's id is one more than the table's largest (no
     AUTOINCREMENT, and this transaction holds the write lock from its first insert), so a batch's ids
     are the ``len(batch)`` ids up to ``max(id)`` after it; checked, not assumed."""
@@ -295,13 +294,20 @@ def _sqlite_insert(
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
+    # the same object again (the batch's timestamps, an empty 'before') is processed once
+    converts = [(i, _last_value(f)) for i, f in enumerate(processors) if f is not None]
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
     )
     ids: list[int] = []
     for i in range(0, len(params), WRITE_BATCH):
         batch = params[i : i + WRITE_BATCH]
-        rows = [tuple(v if f is None else f(v) for f, v in zip(processors, (p[c] for c in cols))) for p in batch]
+        rows = []
+        for p in batch:
+            row = [p.get(c) for c in cols]
+            for j, convert in converts:
+                row[j] = convert(row[j])
+            rows.append(tuple(row))
         conn.exec_driver_sql(sql, rows)
         if with_ids:
             last = conn.exec_driver_sql(f"SELECT max(id) FROM {quote(table.name)}").scalar_one()
@@ -311,6 +317,23 @@ def _sqlite_insert(
                 raise RuntimeError(f"{table.name}: inserted ids are not consecutive")
             ids += range(first, last + 1)
     return ids
+
+
+def _last_value(convert: Any) -> Any:
+    """``convert`` remembering its last argument (by identity) and result."""
+    last: list[Any] = [_NOTHING, None]
+
+    def run(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return run
+
+
+_NOTHING = object()
+#: ``_jsonable`` of an import's timestamps: the same ``now`` for every row of a batch
+_jsonable_time = _last_value(lambda value: _jsonable(value))
 
 
 def _copy_ok(session: Session) -> bool:
@@ -341,7 +364,7 @@ def _copy_rows(
         for i in range(0, len(params), WRITE_BATCH):
             with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
                 for k, p in enumerate(params[i : i + WRITE_BATCH], start=i):
-                    row = [json.dumps(p[c]) if c in json_cols else p[c] for c in cols]
+                    row = [json.dumps(p.get(c)) if c in json_cols else p.get(c) for c in cols]
                     copy.write_row([ids[k], *row] if with_ids else row)
     return ids
 
