@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import RecordInvalid, ValidationError
@@ -401,9 +402,12 @@ class _BulkWriter:
         self.counts = {"inserted": 0, "updated": 0, "unchanged": 0}
         self.conflict: ValidationError | None = None
 
-    def _conflict(self, number: int) -> None:
+    def _conflict(self, number: int, last: int | None = None) -> None:
+        """The import fails on row ``number`` (or, for a write refused by the database, on one of the
+        rows ``number`` to ``last`` written together)."""
+        where = f"{number}" if last is None or last == number else f"{number}-{last}"
         self.conflict = ValidationError(
-            f"{self.name}: {self.unit} {number} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
+            f"{self.name}: {self.unit} {where} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
             "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
             details={
                 "file": self.name,
@@ -467,8 +471,12 @@ class _BulkWriter:
                 index[k] = existing
             updates.append(existing)
             audit_updates.append(_audit_row("update", kind, existing["id"], before, store.record_dict(kind, existing)))
-        store.update_records(session, kind, updates)
-        ids = store.insert_records(session, kind, inserts)
+        try:
+            store.update_records(session, kind, updates)
+            ids = store.insert_records(session, kind, inserts)
+        except IntegrityError:  # someone else wrote a record with one of these keys meanwhile
+            self._conflict(rows[0][0], last=rows[-1][0])
+            return
         entries = [
             _audit_row("create", kind, record_id, None, store.record_dict(kind, row, record_id))
             for record_id, row in zip(ids, inserts)

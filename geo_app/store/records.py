@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import JSON, DateTime, String, bindparam, delete, insert, or_, select, text, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry, Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
@@ -360,12 +361,18 @@ def _copy_rows(
         names = ["id", *cols]
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
     quoted = ", ".join(f'"{c}"' for c in names)
+    import psycopg
+
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
     with raw.cursor() as cur:
         for i in range(0, len(params), WRITE_BATCH):
-            with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-                for k, p in enumerate(params[i : i + WRITE_BATCH], start=i):
-                    row = [json.dumps(p.get(c)) if c in json_cols else p.get(c) for c in cols]
-                    copy.write_row([ids[k], *row] if with_ids else row)
+            try:
+                with cur.copy(statement) as copy:
+                    for k, p in enumerate(params[i : i + WRITE_BATCH], start=i):
+                        row = [json.dumps(p.get(c)) if c in json_cols else p.get(c) for c in cols]
+                        copy.write_row([ids[k], *row] if with_ids else row)
+            except psycopg.IntegrityError as exc:  # as SQLAlchemy reports it for its own statements
+                raise IntegrityError(statement, None, exc) from exc
     return ids
 
 

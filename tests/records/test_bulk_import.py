@@ -533,5 +533,26 @@ def test_bulk_import_on_postgres_uses_copy_and_the_sequence(tmp_path, boundary_s
                 again = import_records(session, conf, "incidents", path)
                 assert (again.inserted, again.unchanged) == (0, 3000)
                 assert rollback_batch(session, first.batch)["deleted"] == 3000
+                # a key someone else wrote meanwhile: COPY refused by the unique index, the import fails cleanly
+                monkeypatch.setattr(store, "stored_matches", lambda *a, **k: [])
+                with pytest.raises(ValidationError, match=r"bentrok dengan data yang sudah tersimpan"):
+                    import_records(session, conf, "incidents", path)
+                assert session.scalar(select(func.count()).select_from(Incident)) == 3002
         finally:
             app.extensions["geo_app.engine"].dispose()
+
+
+def test_a_key_written_by_someone_else_meanwhile_fails_the_import_cleanly(app, tmp_path, monkeypatch):
+    """The database's unique keys still guard a race: the lookup saw nothing, the insert is refused."""
+    from geo_app.store import records as store
+
+    head = "id;tanggal_kejadian;kategori;keparahan;uraian;kode_desa\n"
+    text = head + "a;01/10/2024;apk;rendah;x;17.06.08.2006\n" + "b;02/10/2024;apk;rendah;y;17.06.08.2006\n"
+    with app.app_context():
+        import_records(get_session(), settings(app), "incidents", text.encode(), "a.csv")
+    before = snapshot(app)
+    monkeypatch.setattr(store, "stored_matches", lambda *a, **k: [])  # as if written after the lookup
+    with pytest.raises(ValidationError, match=r"b\.csv: baris 2-3 bentrok dengan data yang sudah tersimpan"):
+        with app.app_context():
+            import_records(get_session(), settings(app), "incidents", text.encode(), "b.csv")
+    assert snapshot(app) == before
