@@ -280,28 +280,34 @@ class PointLayer:
     symbol: np.ndarray
 
 
-class PreparedMap:
-    """What map requests of one data version and one set of coverage settings share.
+class DesaGeometry:
+    """The desa and kecamatan shapes a map draws, per zoom: they change only with the boundaries, so a
+    new record or other coverage settings reuse them (``prepared_map`` keys them by the polygons).
 
-    Built lazily and kept in a ``LruCache``: desa polygons in metres cleaned into a coverage (once),
-    simplified per zoom (once per zoom), record points as arrays (once per kind)."""
+    Desa polygons in metres cleaned into a coverage (once), simplified per zoom (once per zoom)."""
 
-    def __init__(self, result: CoverageResult, session: Session | None = None) -> None:
-        self.result = result
-        self._session = session  # only for a result that holds no record frames
-        desa = result.desa.reset_index(drop=True)
+    def __init__(self, desa: gpd.GeoDataFrame, kecamatan_codes: list[str]) -> None:
+        desa = desa.reset_index(drop=True)
         self.desa = desa
-        self.desa_kec = dict(zip(desa["code"], desa["kecamatan_code"]))
-        self.desa_names = dict(zip(desa["code"], desa["name"]))
+        self.kecamatan_codes = list(kecamatan_codes)
         self.tree = shapely.STRtree(desa.geometry.to_numpy())
         self.centre_lat = float(np.nanmean(desa["rep_lat"])) if len(desa) else 0.0
         self._lock = threading.Lock()
         self._metric: np.ndarray | None = None
         self._zoom_geoms: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kecamatan: dict[int, gpd.GeoDataFrame] = {}
-        self._points: dict[str, PointLayer] = {}
 
-    # polygons
+    @staticmethod
+    def fingerprint(result: CoverageResult) -> str:
+        """What the shapes depend on: desa codes, their kecamatan, polygons, and the kecamatan list."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for value in (*result.desa["code"], *result.desa["kecamatan_code"], *result.kecamatan["code"]):
+            digest.update(str(value).encode() + b"\0")
+        for wkb in shapely.to_wkb(result.desa.geometry.to_numpy()):
+            digest.update(wkb or b"")
+        return digest.hexdigest()
 
     def _cleaned(self) -> np.ndarray:
         if self._metric is None:
@@ -330,10 +336,9 @@ class PreparedMap:
         if got is not None:
             return got
         metric, _ = self.desa_geometries(zoom)
-        kec = self.result.kecamatan.reset_index(drop=True)
         codes = self.desa["kecamatan_code"].to_numpy(dtype=object)
         geoms = []
-        for code in kec["code"]:
+        for code in self.kecamatan_codes:
             parts = metric[codes == code]
             if not len(parts):
                 geoms.append(None)
@@ -343,13 +348,39 @@ class PreparedMap:
             except Exception:  # noqa: BLE001 - not a clean coverage: the general union
                 geoms.append(shapely.union_all(parts))
         outlines = gpd.GeoDataFrame(
-            {"code": kec["code"].to_numpy()}, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS), crs=METRIC_CRS
+            {"code": self.kecamatan_codes}, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS), crs=METRIC_CRS
         )
         outlines = drop_small_holes(outlines.to_crs(WGS84))
         lonlat = aggregate.quantise(outlines.geometry.to_numpy(), aggregate.coordinate_decimals(zoom))
         outlines = outlines.set_geometry(shapely.orient_polygons(lonlat, exterior_cw=False), crs=WGS84)
         self._kecamatan[zoom] = outlines
         return outlines
+
+
+class PreparedMap:
+    """What map requests of one data version and one set of coverage settings share: the shapes
+    (``DesaGeometry``, shared further) and the record points as arrays (once per kind). Built lazily
+    and kept in a ``LruCache``."""
+
+    def __init__(
+        self, result: CoverageResult, session: Session | None = None, geometry: DesaGeometry | None = None
+    ) -> None:
+        self.result = result
+        self._session = session  # only for a result that holds no record frames
+        self.geometry = geometry or DesaGeometry(result.desa, list(result.kecamatan["code"]))
+        desa = result.desa.reset_index(drop=True)
+        self.desa = desa
+        self.desa_kec = dict(zip(desa["code"], desa["kecamatan_code"]))
+        self.desa_names = dict(zip(desa["code"], desa["name"]))
+        self.tree = self.geometry.tree
+        self._lock = threading.Lock()
+        self._points: dict[str, PointLayer] = {}
+
+    def desa_geometries(self, zoom: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.geometry.desa_geometries(zoom)
+
+    def kecamatan_outlines(self, zoom: int) -> gpd.GeoDataFrame:
+        return self.geometry.kecamatan_outlines(zoom)
 
     # points
 
@@ -431,7 +462,15 @@ def prepared_map(
     if cache is None:
         return PreparedMap(result, session)
     key = ("map-data", version or data_version(session), result.settings.cache_key())
-    return cache.get_or_compute(key, lambda: PreparedMap(result, session))
+
+    def build() -> PreparedMap:
+        shapes = DesaGeometry.fingerprint(result)
+        geometry = cache.get_or_compute(
+            ("map-geometry", shapes), lambda: DesaGeometry(result.desa, list(result.kecamatan["code"]))
+        )
+        return PreparedMap(result, session, geometry)
+
+    return cache.get_or_compute(key, build)
 
 
 def load(

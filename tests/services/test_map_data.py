@@ -239,3 +239,37 @@ def test_standalone_data_aggregates_many_records_and_keeps_few(busy_app):
     for level in data["heat"]["levels"]:
         total = sum(w for *_, w in level["data"]["points"])
         assert total == pytest.approx(sum(weights[s[2]] for s in stored.values()), rel=1e-6)
+
+
+def test_a_new_record_reuses_the_simplified_shapes(busy_app):
+    """After a write the coverage and points are prepared afresh, the desa shapes (cleaned, simplified
+    per zoom) are not: they depend on the boundaries only."""
+    from geo_app.services.records import create_record
+
+    maps, coverage = LruCache(), coverage_service.CoverageCache()
+    with busy_app.app_context():
+        session = get_session()
+        _view, result = map_data.load_view(session, {}, coverage)
+        first = map_data.prepared_map(session, result, maps)
+        first.desa_geometries(10)
+        create_record(
+            session,
+            busy_app.config["GEO_APP_SETTINGS"],
+            "incidents",
+            {
+                "occurred_at": "20/11/2024 10:00",
+                "category": "hoaks",
+                "severity": "tinggi",
+                "desa": "Penarik",
+                "description": "baru",
+            },
+            actor=TEST_ADMIN,
+        )
+        _view, after = map_data.load_view(session, {}, coverage)
+        second = map_data.prepared_map(session, after, maps)
+        week = map_data.prepared_map(session, map_data.load_view(session, {"window_days": "7"}, coverage)[1], maps)
+    assert second is not first and second.result is after
+    assert second.geometry is first.geometry is week.geometry
+    assert second.desa_geometries(10) is first.desa_geometries(10)
+    body = map_data.points_response(second, "incidents", map_data.MapView(), KABUPATEN, 10, threshold=10**6)
+    assert body["total"] == len(stored_incidents(busy_app))
