@@ -2,7 +2,8 @@
 
 Canonical input fields (file headers and API bodies are mapped onto these):
 
-- location, all kinds: ``desa_code`` or ``desa`` (+ ``kecamatan`` when the name repeats), ``lat``, ``lon``
+- location, all kinds: ``desa_code`` or ``desa`` (+ ``kecamatan`` or ``kabupaten``, code or name, when the
+  name repeats), ``lat``, ``lon``; a ``kabupaten`` given must be the desa's (and the host kecamatan's)
 - meetings: ``external_id``, ``title``, ``date``, ``start_time``, ``level``, ``kecamatan`` (host),
   ``venue``, ``organiser``, ``agencies``, ``reached_desa`` (codes or names; "semua"/"all" = every desa
   of the host kecamatan), ``reaches_all_desa``, ``notes``, ``source_url``, ``synthetic``
@@ -144,8 +145,51 @@ def _check_code_against_names(c: _Collector, ctx: RecordContext, code: str) -> N
             )
 
 
+def outside_area(ctx: RecordContext, lat: float, lon: float) -> str:
+    """The message for a point beyond the tolerance of every loaded desa, naming the loaded area from the
+    boundaries ("Kabupaten Mukomuko", or the kabupaten/kota loaded)."""
+    names = list(ctx.lookup.kabupaten_names.values())
+    area: Any = names[0] if len(names) == 1 else "wilayah yang dimuat"
+    if len(names) > 1:
+        short = ", ".join(n.removeprefix("Kabupaten ") for n in names)
+        area = msg("%(count)s kabupaten/kota yang dimuat (%(names)s)", count=len(names), names=short)
+    return msg(
+        "titik (%(lat)s, %(lon)s) di luar %(area)s (lebih dari %(tolerance)s m dari desa mana pun)",
+        lat=lat,
+        lon=lon,
+        area=area,
+        tolerance=f"{ctx.tolerance_m:g}",
+    )
+
+
+def _kabupaten(c: _Collector, ctx: RecordContext) -> str | None:
+    """The ``kabupaten`` field (code or name) as a code; ``None`` when blank or unknown (an error then)."""
+    if parse.is_blank(c.raw.get("kabupaten")):
+        return None
+    return c.get("kabupaten", ctx.lookup.kabupaten)
+
+
+def _check_kabupaten(c: _Collector, ctx: RecordContext, desa_code: str, kab_code: str | None) -> None:
+    """A kabupaten given beside a desa (by code, name or point) must be that desa's."""
+    if not kab_code:
+        return
+    actual = ctx.lookup.kecamatan_kabupaten[ctx.lookup.kecamatan_of[desa_code]]
+    if actual != kab_code:
+        c.fail(
+            "kabupaten",
+            msg(
+                "desa %(code)s (%(name)s) ada di %(actual)s, bukan %(given)s",
+                code=desa_code,
+                name=ctx.lookup.names[desa_code],
+                actual=ctx.lookup.kabupaten_names[actual],
+                given=ctx.lookup.kabupaten_names[kab_code],
+            ),
+        )
+
+
 def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, Any]:
-    """Resolve desa from code/name and place the point; flag disagreement between the two."""
+    """Resolve desa from code/name (narrowed by kecamatan and kabupaten) and place the point; flag
+    disagreement between the two."""
     out: dict[str, Any] = {
         "lon": None,
         "lat": None,
@@ -155,13 +199,14 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         "desa_code": None,
     }
     desa_code = None
+    kab_code = _kabupaten(c, ctx)
     if not parse.is_blank(c.raw.get("desa_code")):
         desa_code = c.get("desa_code", ctx.lookup.desa_code)
         if desa_code is not None:
             _check_code_against_names(c, ctx, desa_code)
-    elif not parse.is_blank(c.raw.get("desa")):
+    elif not parse.is_blank(c.raw.get("desa")) and "kabupaten" not in c.errors:
         try:
-            desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"))
+            desa_code = ctx.lookup.desa_by_name(c.raw.get("desa"), c.raw.get("kecamatan"), kab_code)
         except DesaLookupError as exc:
             c.fail(exc.field, reason_of(exc))
     lat = c.get("lat", parse.parse_float)
@@ -176,25 +221,19 @@ def _location(c: _Collector, ctx: RecordContext, need_desa: bool) -> dict[str, A
         else:
             placed, how, distance = ctx.place(lon, lat, desa_code)
             if placed is None:
-                c.fail(
-                    "lat",
-                    msg(
-                        "titik (%(lat)s, %(lon)s) di luar Kabupaten Mukomuko (lebih dari %(tolerance)s m dari desa mana pun)",
-                        lat=lat,
-                        lon=lon,
-                        tolerance=f"{ctx.tolerance_m:g}",
-                    ),
-                )
+                c.fail("lat", outside_area(ctx, lat, lon))
             else:
                 out.update(lon=lon, lat=lat, point_desa_code=placed, placement=how)
                 if desa_code is None and "desa_code" not in c.errors and "desa" not in c.errors:
                     desa_code = placed
                 elif desa_code is not None and desa_code != placed:
                     out["location_mismatch"] = True
+    if desa_code is not None:
+        _check_kabupaten(c, ctx, desa_code, kab_code)
     if (
         desa_code is None
         and need_desa
-        and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan"))
+        and not any(k in c.errors for k in ("desa", "desa_code", "lat", "lon", "kecamatan", "kabupaten"))
     ):
         c.fail("desa", msg("isi kode desa, nama desa, atau lintang/bujur"))
     if desa_code is not None and out["placement"] is None:
@@ -245,8 +284,13 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
     values["agencies"] = _agencies(c, ctx)
     loc = _location(c, ctx, need_desa=(level == "desa"))
     host_kec = None
+    kab_code = (
+        None
+        if "kabupaten" in c.errors or parse.is_blank(raw.get("kabupaten"))
+        else ctx.lookup.kabupaten(raw["kabupaten"])
+    )
     if not parse.is_blank(raw.get("kecamatan")):
-        host_kec = c.get("kecamatan", ctx.lookup.kecamatan)
+        host_kec = c.get("kecamatan", lambda v: ctx.lookup.kecamatan(v, kab_code))
     if loc["desa_code"]:  # the desa the meeting was held in (given, or where its venue point lies)
         desa_kec = ctx.lookup.kecamatan_of[loc["desa_code"]]
         if host_kec and host_kec != desa_kec:
@@ -273,12 +317,14 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
                 reached.append(ctx.lookup.desa_code(item))
             else:
                 try:
-                    reached.append(ctx.lookup.desa_by_name(item, host_kec))
+                    reached.append(ctx.lookup.desa_by_name(item, host_kec, kab_code))
                 except DesaLookupError:
                     if not host_kec:
                         raise
-                    # a desa of another kecamatan, named unambiguously across the kabupaten
-                    reached.append(ctx.lookup.desa_by_name(item))
+                    # a desa of another kecamatan, named unambiguously across the kabupaten (the one
+                    # given, or with several loaded the host kecamatan's)
+                    host_kab = ctx.lookup.kecamatan_kabupaten[host_kec] if ctx.lookup.several_kabupaten else None
+                    reached.append(ctx.lookup.desa_by_name(item, None, kab_code or host_kab))
         except DesaLookupError as exc:
             c.fail("reached_desa", reason_of(exc))
     if reaches_all and level and level != "kecamatan":

@@ -185,6 +185,11 @@ def ensure_boundaries(session: Session, settings: dict[str, Any]) -> ImportRepor
     return import_boundaries(session, settings)
 
 
+def kabupaten_count(session: Session) -> int:
+    """How many kabupaten/kota are loaded (more than one: lists and exports name each row's kabupaten)."""
+    return session.scalar(select(func.count()).select_from(Kabupaten))
+
+
 def require_boundaries(session: Session) -> None:
     if not has_boundaries(session):
         raise BoundariesMissing(
@@ -283,19 +288,30 @@ def desa_detail(session: Session, code: str) -> gpd.GeoDataFrame:
 
 
 def places(session: Session) -> dict[str, Any]:
-    """Kecamatan and desa for the record forms' pickers and for showing names instead of codes."""
+    """Kecamatan and desa for the record forms' pickers and for showing names instead of codes. With
+    several kabupaten loaded the pickers name each kecamatan with its kabupaten ("Air Rami (Mukomuko)")
+    and list them by kabupaten; ``area`` names what is loaded (for "this point is outside ...")."""
     desa = desa_frame(session)
     kecamatan = dict(zip(desa["kecamatan_code"], desa["kecamatan_name"]))
+    kabupaten = dict(zip(desa["kabupaten_code"], desa["kabupaten_name"]))
+    several = len(kabupaten) > 1
+
+    def label(kec: str) -> str:
+        return f"{kecamatan[kec]} ({kabupaten[kec[:5]].removeprefix('Kabupaten ')})" if several else kecamatan[kec]
+
     groups = [
         {
             "code": kec,
-            "name": kecamatan[kec],
+            "name": label(kec),
             "desa": [{"code": c, "name": n} for c, n in zip(rows["code"], rows["name"])],
         }
         for kec, rows in desa.groupby("kecamatan_code", sort=True)
     ]
+    order = (lambda kv: (kv[0][:5], kv[1])) if several else (lambda kv: kv[1])
     return {
-        "kecamatan": sorted(kecamatan.items(), key=lambda kv: kv[1]),
+        "kecamatan": sorted(((code, label(code)) for code in kecamatan), key=order),
+        "area": next(iter(kabupaten.values()), ""),
+        "kabupaten_count": len(kabupaten),
         "kecamatan_names": kecamatan,
         "desa_groups": groups,
         "desa_names": dict(zip(desa["code"], desa["name"])),

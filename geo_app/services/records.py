@@ -17,7 +17,7 @@ from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
 from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
-from ..store.models import AuditEntry, Desa, Incident, Meeting, PollingStation, meeting_desa, utcnow
+from ..store.models import AuditEntry, Desa, Incident, Kecamatan, Meeting, PollingStation, meeting_desa, utcnow
 from ..store.records import MODELS, apply_values, to_dict, to_raw
 from .audit import record_change
 from .boundaries import require_boundaries
@@ -377,9 +377,10 @@ class Page:
 
 
 FILTERS = {
-    "meetings": {"kecamatan", "desa", "date_from", "date_to", "level", "synthetic", "mismatch"},
-    "tps": {"kecamatan", "desa", "class", "synthetic", "mismatch"},
+    "meetings": {"kabupaten", "kecamatan", "desa", "date_from", "date_to", "level", "synthetic", "mismatch"},
+    "tps": {"kabupaten", "kecamatan", "desa", "class", "synthetic", "mismatch"},
     "incidents": {
+        "kabupaten",
         "kecamatan",
         "desa",
         "date_from",
@@ -405,13 +406,13 @@ def _parse_filter(name: str, parser, value: str):
 
 
 def _desa_filter(session: Session, settings: dict[str, Any], filters: dict[str, str]) -> str:
-    """A desa filter given as a code, or as a name (with ``kecamatan`` when the name repeats)."""
+    """A desa filter given as a code, or as a name (with ``kecamatan`` or ``kabupaten`` when the name repeats)."""
     value = filters["desa"].strip()
     lookup = record_context(session, settings).lookup
     try:
         if value[:2].isdigit():
             return lookup.desa_code(value)
-        return lookup.desa_by_name(value, filters.get("kecamatan"))
+        return lookup.desa_by_name(value, filters.get("kecamatan"), filters.get("kabupaten"))
     except ValueError as exc:
         raise _filter_error("desa", str(exc)) from None
 
@@ -431,6 +432,24 @@ def list_records(
     model = MODELS[kind]
     stmt = select(model).where(model.deleted_at.is_(None))
     desa_col = model.host_desa_code if kind == "meetings" else model.desa_code
+    if "kabupaten" in filters:
+        try:
+            kab = record_context(session, settings).lookup.kabupaten(filters["kabupaten"])
+        except ValueError as exc:
+            raise _filter_error("kabupaten", str(exc)) from None
+        kab_desa = select(Desa.code).where(
+            Desa.kecamatan_code.in_(select(Kecamatan.code).where(Kecamatan.kabupaten_code == kab))
+        )
+        if kind == "meetings":
+            kab_kec = select(Kecamatan.code).where(Kecamatan.kabupaten_code == kab)
+            stmt = stmt.where(
+                or_(
+                    model.host_kecamatan_code.in_(kab_kec),
+                    model.id.in_(select(meeting_desa.c.meeting_id).where(meeting_desa.c.desa_code.in_(kab_desa))),
+                )
+            )
+        else:
+            stmt = stmt.where(desa_col.in_(kab_desa))
     if "kecamatan" in filters:
         ctx = record_context(session, settings)
         try:

@@ -170,11 +170,13 @@ def synthetic_incidents(desa: gpd.GeoDataFrame, n: int, seed: int = 2024) -> pd.
                 texts[text_pick[j] % len(texts)].format(desa=names[idx[j]]) + f" (laporan sintetis {ids[j]})."
             )
     kec_names = desa["kecamatan_name"] if "kecamatan_name" in desa else desa["kecamatan_code"]
+    kab_names = desa["kabupaten_name"] if "kabupaten_name" in desa else desa["code"].str.slice(0, 5)
     frame = pd.DataFrame(
         {
             "desa_code": desa["code"].to_numpy()[idx],
             "desa": names[idx],
             "kecamatan": kec_names.astype(str).to_numpy()[idx],
+            "kabupaten": kab_names.astype(str).to_numpy()[idx],
             "lat": np.round(np.asarray(lat, dtype=float), 6),
             "lon": np.round(np.asarray(lon, dtype=float), 6),
             "external_id": ids,
@@ -198,6 +200,7 @@ CSV_HEADERS: dict[str, str] = {
     "desa_code": "kode_desa",
     "desa": "desa",
     "kecamatan": "kecamatan",
+    "kabupaten": "kabupaten",
     "lat": "lintang",
     "lon": "bujur",
     "external_id": "id",

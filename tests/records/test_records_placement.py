@@ -97,7 +97,7 @@ def test_point_outside_the_kabupaten_is_rejected(ctx, metric_desa):
     _, distance = nearest(metric_desa, point)
     assert distance > 500
     lon, lat = lonlat(point)
-    with pytest.raises(RecordInvalid, match=r"di luar Kabupaten Mukomuko.*outside Mukomuko") as info:
+    with pytest.raises(RecordInvalid, match=r"di luar Kabupaten Mukomuko.*outside Kabupaten Mukomuko") as info:
         clean_record(
             "incidents",
             {
