@@ -40,7 +40,7 @@ install-test: system-deps $(BIN)/python
 # (babel.cfg); English is translations/en/LC_MESSAGES/messages.po, in the repository. The .mo files are
 # compiled here (git-ignored; create_app also compiles a missing or stale one). `make translations`
 # extracts the msgids again and merges them into the .po: fill each new empty msgstr, then commit.
-BABEL_KEYWORDS := -k NP_:1c,2 -k msg
+BABEL_KEYWORDS := -k NP_:1c,2 -k msg -k msg_as:2
 compile-translations: $(BIN)/python
 	$(BIN)/pybabel -q compile -d translations
 translations: $(BIN)/python

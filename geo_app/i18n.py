@@ -353,11 +353,13 @@ class Message(str):
     msgid: str
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None) -> Message:
+    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None, text: str | None = None) -> Message:
         params = dict(params or {})
-        indonesian = _fill(msgid, params, DEFAULT_LANG)
-        english = _fill(gettext(msgid, "en"), params, "en")
-        self = super().__new__(cls, indonesian if indonesian == english else f"{indonesian} / {english}")
+        if text is None:
+            indonesian = _fill(msgid, params, DEFAULT_LANG)
+            english = _fill(gettext(msgid, "en"), params, "en")
+            text = indonesian if indonesian == english else f"{indonesian} / {english}"
+        self = super().__new__(cls, text)
         self.msgid = msgid
         self.params = params
         return self
@@ -366,12 +368,19 @@ class Message(str):
         return _fill(gettext(self.msgid, check_lang(lang)), self.params, check_lang(lang))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Message, (self.msgid, self.params))
+        return (Message, (self.msgid, self.params, str(self)))
 
 
 def msg(msgid: str, **params: Any) -> Message:
     """A translatable message: ``msgid`` is the Indonesian text with ``%(name)s`` placeholders."""
     return Message(msgid, params)
+
+
+def msg_as(text: str, msgid: str, **params: Any) -> Message:
+    """A Message whose ``str`` stays ``text``: a bilingual text the JSON API and the CLI gave before the
+    catalogs, which clients and tests match, e.g. ``"format: 'xml' tidak dikenal / unknown; pilihan /
+    choose: …"``. Pages show ``msgid`` in their language like any Message."""
+    return Message(msgid, params, text)
 
 
 def reason_of(exc: BaseException) -> str:

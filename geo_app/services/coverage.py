@@ -26,7 +26,8 @@ from .. import geojson
 from ..analysis.coverage import FLAGS, STATUSES, CoverageResult, CoverageSettings, compute_coverage
 from ..analysis.placement import DEFAULT_TOLERANCE_M
 from ..errors import ValidationError
-from ..i18n import msg
+from ..i18n import msg, msg_as
+from ..records.desa_lookup import kabupaten_key
 from ..spreadsheet_formulas import neutralise
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import data_version
@@ -194,7 +195,12 @@ def parse_format(value: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
     fmt = (value or allowed[0]).strip().lower()
     if fmt not in allowed:
         raise ValidationError(
-            msg("format: %(value)r tidak dikenal; pilihan: %(choices)s", value=value, choices=", ".join(allowed)),
+            msg_as(
+                f"format: {value!r} tidak dikenal / unknown; pilihan / choose: {', '.join(allowed)}",
+                "format: %(value)r tidak dikenal; pilihan: %(choices)s",
+                value=value,
+                choices=", ".join(allowed),
+            ),
             details={"format": "unknown format"},
         )
     return fmt
@@ -208,7 +214,8 @@ def parse_statuses(value: str | None) -> list[str] | None:
     unknown = [s for s in items if s not in STATUSES]
     if unknown:
         raise ValidationError(
-            msg(
+            msg_as(
+                f"status: {', '.join(map(repr, unknown))} tidak dikenal / unknown; pilihan / choose: {', '.join(STATUSES)}",
                 "status: %(value)s tidak dikenal; pilihan: %(choices)s",
                 value=", ".join(map(repr, unknown)),
                 choices=", ".join(STATUSES),
@@ -229,11 +236,13 @@ def resolve_kecamatan(result: CoverageResult, value: str | None) -> str | None:
     by_name = kec[kec["name"].str.casefold() == text.casefold()]
     if len(by_name) == 1:
         return str(by_name["code"].iloc[0])
+    example = kec["code"].iloc[0] if len(kec) else "17.06.08"
     raise ValidationError(
-        msg(
+        msg_as(
+            f"kecamatan: {text!r} tidak dikenal / unknown; pakai kode seperti / use a code like {example}",
             "kecamatan: %(value)r tidak dikenal; pakai kode seperti %(example)s",
             value=text,
-            example=kec["code"].iloc[0] if len(kec) else "17.06.08",
+            example=example,
         ),
         details={"kecamatan": "unknown kecamatan"},
     )

@@ -59,7 +59,15 @@ def test_the_catalog_holds_every_msgid_of_the_code_and_templates():
     """What `make translations` would extract (babel.cfg, the Makefile's keywords) is all in the .po:
     a new _('…') without English fails here, not in front of a user."""
     method_map = [("geo_app/**.py", "python"), ("templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "N_": None, "pgettext": ((1, "c"), 2), "NP_": ((1, "c"), 2), "msg": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "N_": None,
+        "pgettext": ((1, "c"), 2),
+        "NP_": ((1, "c"), 2),
+        "msg": None,
+        "msg_as": (2,),
+    }
     found = set()
     for _file, _line, message, _comments, context in extract_from_dir(
         str(REPO), method_map, keywords=keywords, comment_tags=()
@@ -318,7 +326,9 @@ def _html_urls(app) -> list[str]:
             if "record_id" in args:
                 values["record_id"] = ids[slug]
             if "code" in args:
-                values["code"] = kec if "kecamatan" in rule.endpoint else desa
+                values["code"] = (
+                    kec if "kecamatan" in rule.endpoint else kec[:5] if "kabupaten" in rule.endpoint else desa
+                )
             if "batch" in args:
                 if batch is None:
                     unbuilt.append(rule.rule)
