@@ -16,7 +16,7 @@ agree, value for value and hash for hash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,8 @@ from .schema import MAX_PERSONNEL_PER_TPS, MAX_VOTERS_PER_TPS, RecordContext, _u
 
 #: Kinds the column path handles; other kinds are cleaned row by row.
 COLUMN_KINDS = ("incidents", "tps")
+#: The location fields ``_locate`` reads (besides each kind's plain fields in ``_fields``).
+LOCATION_FIELDS = ("desa_code", "desa", "kecamatan", "kabupaten", "lat", "lon")
 
 _FAILED = object()
 _DATETIME_FAST = r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"  # dd/mm/yyyy HH:MM, what Excel writes in Indonesia
@@ -280,9 +282,13 @@ class ColumnCleaner:
     """Cleans the chunks of one import column by column (``clean``), remembering per distinct value
     what each field's parser and the desa lookups said across the chunks."""
 
-    def __init__(self, kind: str, ctx: RecordContext) -> None:
+    def __init__(self, kind: str, ctx: RecordContext, inputs: Iterable[str] | None = None) -> None:
+        """``inputs``: the canonical fields the rows carry (a file's mapped columns). A field this
+        path does not read (one added to ``clean_record`` only) sends every row the row-by-row way."""
         self.kind, self.ctx = kind, ctx
         self.fields = _fields(kind, ctx) if kind in COLUMN_KINDS else []
+        known = {name for name, *_ in self.fields} | set(LOCATION_FIELDS)
+        self.enabled = kind in COLUMN_KINDS and not (set(inputs or ()) - known)
         self.memos: dict[str, _Memo] = {name: _Memo(parser) for name, parser, _, _, few in self.fields if few}
 
     def clean(self, column: Callable[[str], list[Any]], n: int) -> list[dict[str, Any] | None]:
@@ -290,7 +296,7 @@ class ColumnCleaner:
         the chunk), exactly as ``clean_record`` gives them, or ``None`` for a row to clean with
         ``clean_record`` (any doubt, any error; every row of a kind outside ``COLUMN_KINDS``)."""
         kind = self.kind
-        if kind not in COLUMN_KINDS:
+        if not self.enabled:
             return [None] * n
         bad = np.zeros(n, dtype=bool)
         values: dict[str, list[Any]] = {}

@@ -246,7 +246,7 @@ def import_records(
         actor=actor,
     )
     writer = _BulkWriter(session, kind, result.batch, actor, name, unit)
-    cleaner = ColumnCleaner(kind, ctx)
+    cleaner = ColumnCleaner(kind, ctx, inputs=stream.mapping)
     seen: dict[Any, int] = {}
     row_warnings: list[str] = []  # e.g. a rakor that reaches no desa but its venue (issue 10)
     originals: dict[int, dict[str, Any]] = {}  # the bad rows as read, for the rejects file

@@ -556,3 +556,14 @@ def test_a_key_written_by_someone_else_meanwhile_fails_the_import_cleanly(app, t
         with app.app_context():
             import_records(get_session(), settings(app), "incidents", text.encode(), "b.csv")
     assert snapshot(app) == before
+
+
+def test_a_field_the_column_path_does_not_read_sends_rows_the_row_by_row_way(app, big_csv):
+    with app.app_context():
+        ctx = record_context(get_session(), settings(app))
+    mapping = read_records_file(big_csv, None, "incidents").mapping
+    assert ColumnCleaner("incidents", ctx, inputs=mapping).enabled  # the generator's file: column by column
+    raws = [{"desa_code": "17.06.08.2006", "number": "1", "voters": "100", "phone": "0812"}]
+    cleaner = ColumnCleaner("tps", ctx, inputs=["desa_code", "number", "voters", "phone"])
+    assert not cleaner.enabled and cleaner.clean(row_getter(raws), 1) == [None]
+    assert not ColumnCleaner("meetings", ctx, inputs=["title"]).enabled
