@@ -167,7 +167,6 @@ def get_coverage(
 ) -> CoverageResult:
     """The coverage result for the stored data, from ``cache`` when the data and settings are unchanged."""
     settings = settings or CoverageSettings()
-    require_boundaries(session)
     key = (data_version(session), f"{settings.cache_key()}|{tolerance_m:g}")
 
     def compute() -> CoverageResult:

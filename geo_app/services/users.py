@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -309,15 +309,17 @@ def list_tokens(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+#: built once, not per call: every request carrying a token runs it
+_TOKEN_LOOKUP = (
+    select(ApiToken, User).join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def token_identity(session: Session, token: str, now: datetime | None = None) -> dict[str, Any] | None:
     """Who a bearer token speaks for: its active owner, with the lesser of the token's and the
     owner's current role; None when revoked, expired, ownerless or the owner is disabled."""
     now = now or utcnow()
-    found = session.execute(
-        select(ApiToken, User)
-        .join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _hash_token(token or ""))
-    ).first()
+    found = session.execute(_TOKEN_LOOKUP, {"token_hash": _hash_token(token or "")}).first()
     if found is None:
         return None
     row, owner = found

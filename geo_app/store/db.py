@@ -81,6 +81,7 @@ def transaction(session: Session) -> Iterator[Session]:
 
 def bump_version(session: Session, name: str) -> None:
     """Mark ``name`` data as changed (inside the caller's transaction)."""
+    session.info.pop(_VERSION_MEMO, None)
     row = session.get(DataVersion, name)
     if row is None:
         row = DataVersion(name=name, version=0)
@@ -89,7 +90,23 @@ def bump_version(session: Session, name: str) -> None:
     row.changed_at = utcnow()
 
 
+#: ``session.info`` key: the data version read in the session's current transaction
+_VERSION_MEMO = "geo_app.data_version"
+#: built once: every cached page and data answer runs it
+_VERSION_QUERY = select(DataVersion.name, DataVersion.version).order_by(DataVersion.name)
+
+
 def data_version(session: Session) -> str:
-    """A string that changes whenever any stored data changes."""
-    rows = session.execute(select(DataVersion.name, DataVersion.version).order_by(DataVersion.name)).all()
-    return ",".join(f"{n}:{v}" for n, v in rows) or "empty"
+    """A string that changes whenever any stored data changes.
+
+    Read once per transaction (a request reads it for its ETag, the coverage cache and the page
+    cache: one query, and all three agree); a write through :func:`bump_version` or the end of the
+    transaction reads it again."""
+    memo = session.info.get(_VERSION_MEMO)
+    transaction = session.get_transaction()
+    if memo is not None and transaction is not None and memo[0] is transaction:
+        return memo[1]
+    rows = session.execute(_VERSION_QUERY).all()
+    version = ",".join(f"{n}:{v}" for n, v in rows) or "empty"
+    session.info[_VERSION_MEMO] = (session.get_transaction(), version)
+    return version

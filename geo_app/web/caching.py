@@ -4,9 +4,10 @@
 The ETag hashes what the body depends on: the data version read from the database (so every worker
 process agrees, and any write changes it), the coverage settings in effect (the defaults of this code
 plus the request's parameters), this app's settings and code, the request path and its sorted query
-arguments, the page language, the caller's role (and user, for views that differ per user) and the
-day. Working it out costs one small query; a browser revalidating an unchanged map page gets a 304
-without the coverage, the map or the page being touched.
+arguments, the page language, the caller (role, user, session CSRF token) and the day. Working it out
+costs one small query; a browser revalidating an unchanged map page gets a 304 without the coverage,
+the map or the page being touched, and a first request for an answer this worker already gave is
+sent from its :class:`ResponseCache` without running the view.
 
 Cache-Control of these views is ``private, no-cache``: a browser may keep the page but asks every
 time (a 304 when nothing changed); shared caches keep nothing. Versioned ``/assets/`` files are
@@ -20,6 +21,8 @@ import functools
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar, overload
@@ -59,8 +62,11 @@ def _lang() -> str:
     return lang if lang in LANGS else DEFAULT_LANG
 
 
-def version_etag(*, per_user: bool = False, extra: Any = None) -> str:
-    """The strong ETag of the current GET request (40 hex digits), without running its view."""
+def version_etag(*, extra: Any = None) -> str:
+    """The strong ETag of the current GET request (40 hex digits), without running its view.
+
+    The caller's role, user and session CSRF token are part of it: a page may show them, and only the
+    caller's own browser keeps the answer (``private``), so nothing is lost by telling users apart."""
     identity = g.get("identity") or {}
     parts = [
         _app_stamp(current_app),
@@ -71,7 +77,9 @@ def version_etag(*, per_user: bool = False, extra: Any = None) -> str:
         sorted(request.args.items(multi=True)),
         _lang(),
         identity.get("role"),
-        (identity.get("id"), identity.get("username")) if per_user else None,
+        identity.get("id"),
+        identity.get("username"),
+        session.get("csrf_token"),
         extra,
     ]
     raw = json.dumps(parts, default=str, separators=(",", ":"))
@@ -102,6 +110,50 @@ def not_modified(tag: str, weak: bool = False) -> Response:
     return response
 
 
+class ResponseCache:
+    """Successful answers of this process by ETag (an LRU bounded in bytes). The ETag covers all a
+    body depends on (a 304 relies on that already), so an answer stored under it can be sent again
+    without running the view: a cached map page costs the ETag's one query, not the view's work.
+    Large bodies (the GIS downloads, kept as files) and streamed ones are not stored."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024, max_body: int = 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.max_body = max_body
+        self._items: OrderedDict[str, tuple[int, list[tuple[str, str]], bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, etag: str) -> Response | None:
+        with self._lock:
+            item = self._items.get(etag)
+            if item is None:
+                return None
+            self._items.move_to_end(etag)
+            self.hits += 1
+        status, headers, body = item
+        return Response(body, status=status, headers=headers)
+
+    def put(self, etag: str, response: Response) -> None:
+        if response.status_code != 200 or response.direct_passthrough or response.is_streamed:
+            return
+        body = response.get_data()
+        if len(body) > self.max_body:
+            return
+        with self._lock:
+            if etag in self._items:
+                return
+            self._items[etag] = (response.status_code, list(response.headers.items()), body)
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes and self._items:
+                _tag, (_status, _headers, old) = self._items.popitem(last=False)
+                self._bytes -= len(old)
+
+
+def response_cache(app: Flask) -> ResponseCache:
+    return app.extensions.setdefault("geo_app.response_cache", ResponseCache())
+
+
 def _add_vary(response: Response, header: str) -> None:
     vary = response.headers.get("Vary", "")
     if header.lower() not in vary.lower():
@@ -112,38 +164,44 @@ def _add_vary(response: Response, header: str) -> None:
 def conditional_by_version(view: F) -> F: ...
 @overload
 def conditional_by_version(
-    view: None = None, *, per_user: bool = False, key: Callable[[], Any] | None = None, vary: str | None = None
+    view: None = None, *, key: Callable[[], Any] | None = None, vary: str | None = None
 ) -> Callable[[F], F]: ...
-def conditional_by_version(view=None, *, per_user=False, key=None, vary=None):
+def conditional_by_version(view=None, *, key=None, vary=None):
     """Decorate a GET view: its ETag is worked out first (:func:`version_etag`); a matching
-    ``If-None-Match`` gets a 304 and the view does not run. Otherwise the view runs and a successful
-    answer gets the ETag (unless it set one from the same value, see ``geodata.conditional``) and
-    ``Cache-Control: private, no-cache``. Errors pass through untouched.
+    ``If-None-Match`` gets a 304 and the view does not run. Otherwise the answer stored under the
+    ETag in this process is sent (:class:`ResponseCache`), or the view runs and a successful answer
+    gets the ETag (unless it set one from the same value, see ``geodata.conditional``) and
+    ``Cache-Control: private, no-cache``. Errors pass through untouched and are never stored.
 
-    ``per_user``: the body differs per user (not only per role). ``key``: a callable giving what
-    else the body depends on (e.g. the format negotiated from ``Accept``), with ``vary`` naming the
-    request header it reads. Use as ``@conditional_by_version`` or ``@conditional_by_version(...)``,
-    below ``@role``."""
+    ``key``: a callable giving what else the body depends on (e.g. the format negotiated from
+    ``Accept``), with ``vary`` naming the request header it reads. Use as ``@conditional_by_version``
+    or ``@conditional_by_version(...)``, below ``@role``."""
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method not in ("GET", "HEAD"):
                 return fn(*args, **kwargs)
-            etag = version_etag(per_user=per_user, extra=key() if key else None)
+            etag = version_etag(extra=key() if key else None)
             g.http_etag = etag  # geodata.conditional uses it, so ranges and 304s agree
             matched = matching_tag(request.headers.get("If-None-Match"), etag)
+            stored = response_cache(current_app)
+            ranged = "Range" in request.headers  # answered by the view (206), never from the store
             if matched is not None and matched[0] != "*":
                 response = not_modified(*matched)
             else:
-                response = current_app.make_response(fn(*args, **kwargs))
-                if not 200 <= response.status_code < 300:
-                    return response
-                if matched is not None and response.status_code == 200:  # "*": any current representation
-                    response = not_modified(etag)
-                if not response.get_etag()[0]:
-                    response.set_etag(etag)
-                response.headers["Cache-Control"] = REVALIDATE
+                response = stored.get(etag) if matched is None and not ranged else None
+                if response is None:
+                    response = current_app.make_response(fn(*args, **kwargs))
+                    if not 200 <= response.status_code < 300:
+                        return response
+                    if matched is not None and response.status_code == 200:  # "*": any current representation
+                        response = not_modified(etag)
+                    if not response.get_etag()[0]:
+                        response.set_etag(etag)
+                    response.headers["Cache-Control"] = REVALIDATE
+                    if not ranged:
+                        stored.put(etag, response)
             if vary:
                 _add_vary(response, vary)
             return response

@@ -19,11 +19,12 @@ from pathlib import Path
 import brotli
 import pytest
 
+from geo_app import create_app
 from geo_app.app_db import get_session
 from geo_app.maps.assets import app_registry
-from geo_app.services.users import create_token
-from geo_app.web.caching import matching_tag
-from tests.conftest import TEST_ADMIN, get_closed
+from geo_app.services.users import create_token, create_user
+from geo_app.web.caching import matching_tag, response_cache
+from tests.conftest import TEST_ADMIN, get_closed, login_as
 
 DESA = "17.06.08.2006"
 INCIDENT = {
@@ -136,6 +137,33 @@ def test_the_304_keeps_the_tag_of_the_compressed_body(demo_client):
     assert again.status_code == 304 and again.headers["ETag"] == packed.headers["ETag"]
 
 
+def test_a_repeated_request_is_answered_from_the_stored_answer(demo_app, demo_client, monkeypatch):
+    """The second /map of the same view and caller: no view, no page cache lookup; another caller
+    (another user, or after a write) is never sent an answer stored for someone else."""
+    from geo_app.web import pages
+
+    first = demo_client.get("/map")
+    calls = []
+    real = pages.map_cache
+    monkeypatch.setattr(pages, "map_cache", lambda: calls.append(1) or real())
+    stored = response_cache(demo_app)
+    hits = stored.hits
+    again = demo_client.get("/map")
+    assert calls == [] and stored.hits == hits + 1
+    assert _without_nonce(again.get_data()) == _without_nonce(first.get_data())
+    assert again.headers["ETag"] == first.headers["ETag"] and again.headers["Cache-Control"] == "private, no-cache"
+    # the nonce is still this response's own
+    nonce = re.search(r"'nonce-([\w-]+)'", again.headers["Content-Security-Policy"]).group(1)
+    assert f'nonce="{nonce}"'.encode() in again.get_data() or b"<script" not in again.get_data()
+    with demo_app.app_context():
+        create_user(get_session(), "vera", "vera-password-123", "viewer")
+    viewer = demo_app.test_client()
+    login_as(viewer, "vera")
+    assert viewer.get("/map").headers["ETag"] != first.headers["ETag"] and stored.hits == hits + 1
+    assert demo_client.post("/api/incidents", json=INCIDENT).status_code == 201
+    assert demo_client.get("/map").headers["ETag"] != first.headers["ETag"] and stored.hits == hits + 1
+
+
 def test_etag_follows_parameters_language_and_role(demo_app, demo_client):
     base = demo_client.get("/map").headers["ETag"]
     assert demo_client.get("/map?window_days=30").headers["ETag"] != base
@@ -211,9 +239,16 @@ def test_gis_downloads_are_built_once_per_data_version_and_settings(demo_app, de
     again = demo_client.get("/api/export.gpkg")  # no If-None-Match: the body is sent, not rebuilt
     assert again.status_code == 200 and again.get_data() == first.get_data()
     assert cache.builds == builds
-    # another app on the same database (another worker) finds the file too
-    other = demo_app.test_client()
-    assert other.get("/api/export.gpkg").get_data() == first.get_data() and cache.builds == builds
+    # another app on the same database (another worker) finds the file and does not build it
+    other_app = create_app({**demo_app.config["GEO_APP_SETTINGS"], "TESTING": True})
+    try:
+        other = other_app.test_client()
+        login_as(other, TEST_ADMIN)
+        assert other.get("/api/export.gpkg").get_data() == first.get_data()
+        with other_app.app_context():
+            assert export_cache().builds == 0 and export_cache() is not cache
+    finally:
+        other_app.extensions["geo_app.engine"].dispose()
     assert demo_client.get("/api/export.gpkg?window_days=30").status_code == 200
     assert cache.builds == builds + 1
     assert demo_client.post("/api/incidents", json=INCIDENT).status_code == 201
