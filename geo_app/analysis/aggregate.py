@@ -260,3 +260,106 @@ def grid_cells(
     np.maximum.at(bounds[:, 2], members, lon)
     np.maximum.at(bounds[:, 3], members, lat)
     return Cells(c_lon, c_lat, count, weight, bounds, members)
+
+
+# --- TopoJSON: shared borders written once ----------------------------------------------------------------
+
+
+def _rings(geom) -> list[list]:
+    """Polygons of ``geom`` as lists of rings (exterior first), each a list of coordinate tuples without
+    the closing repeat."""
+    polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
+    out = []
+    for poly in polys:
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        rings = [poly.exterior, *poly.interiors]
+        out.append([list(map(tuple, shapely.get_coordinates(r)[:-1])) for r in rings])
+    return out
+
+
+def topology(
+    geoms: Sequence | np.ndarray,
+    properties: Sequence[dict],
+    ids: Sequence | None = None,
+    decimals: int = 6,
+    name: str = "features",
+) -> dict:
+    """Polygons as a TopoJSON ``Topology`` (one object ``name``): a border two polygons share is one arc,
+    written once and referenced by both (reversed by one of them), coordinates quantised to ``decimals``
+    and delta-encoded. The polygons should be a coverage with identical shared vertices (what
+    ``simplify_coverage`` and ``quantise`` give); where they are not, the arcs simply are not shared.
+
+    Arcs are cut at junctions: vertices where more than two distinct edges meet (three polygons, or the
+    end of a shared stretch); a ring without one is a single closed arc."""
+    step = 10.0**-decimals
+    shapes = [
+        [[[(round(x / step), round(y / step)) for x, y in ring] for ring in poly] for poly in _rings(g)]
+        if g is not None and not shapely.is_empty(g)
+        else []
+        for g in geoms
+    ]
+    neighbours: dict[tuple[int, int], set] = {}
+    for polys in shapes:
+        for poly in polys:
+            for ring in poly:
+                n = len(ring)
+                for i, v in enumerate(ring):
+                    neighbours.setdefault(v, set()).update((ring[i - 1], ring[(i + 1) % n]))
+    junction = {v for v, near in neighbours.items() if len(near) > 2}
+    arcs: list[list[tuple[int, int]]] = []
+    index: dict[tuple, int] = {}
+
+    def arc_id(points: list[tuple[int, int]]) -> int:
+        key = tuple(points)
+        if key in index:
+            return index[key]
+        back = tuple(reversed(points))
+        if back in index:
+            return ~index[back]
+        index[key] = len(arcs)
+        arcs.append(points)
+        return index[key]
+
+    def ring_arcs(ring: list[tuple[int, int]]) -> list[int]:
+        cuts = [i for i, v in enumerate(ring) if v in junction]
+        if not cuts:  # one closed arc, started at its smallest vertex so a shared ring matches
+            start = ring.index(min(ring))
+            loop = ring[start:] + ring[:start]
+            forward = [*loop, loop[0]]
+            back = [loop[0], *reversed(loop[1:]), loop[0]]
+            if tuple(back) in index:
+                return [~index[tuple(back)]]
+            return [arc_id(forward)]
+        rotated = ring[cuts[0] :] + ring[: cuts[0]]
+        cut = [i - cuts[0] for i in cuts]
+        out = []
+        for a, b in zip(cut, [*cut[1:], len(rotated)]):
+            out.append(arc_id(rotated[a : b + 1] if b < len(rotated) else [*rotated[a:], rotated[0]]))
+        return out
+
+    objects = []
+    for i, (polys, props) in enumerate(zip(shapes, properties)):
+        coords = [[ring_arcs(ring) for ring in poly] for poly in polys]
+        obj: dict = {"properties": props}
+        if ids is not None:
+            obj["id"] = ids[i]
+        if not coords:
+            obj["type"] = None
+        elif len(coords) == 1:
+            obj.update(type="Polygon", arcs=coords[0])
+        else:
+            obj.update(type="MultiPolygon", arcs=coords)
+        objects.append(obj)
+    encoded = []
+    for points in arcs:
+        deltas = [list(points[0])]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            deltas.append([x1 - x0, y1 - y0])
+        encoded.append(deltas)
+    return {
+        "type": "Topology",
+        "transform": {"scale": [step, step], "translate": [0, 0]},
+        "objects": {name: {"type": "GeometryCollection", "geometries": objects}},
+        "arcs": encoded,
+    }

@@ -43,6 +43,8 @@ VIEW_PARAMS = ("date", "window_days", "incident_window_days", "preset", "kecamat
 _DEFAULT_SETTINGS = CoverageSettings()
 
 POINT_KINDS = ("tps", "incidents", "meetings")
+#: ``/api/map/desa?format=``: GeoJSON (default) or TopoJSON (shared borders written once)
+DESA_FORMATS = ("geojson", "topojson")
 #: at most this many records of a kind in view are sent one by one; more are sent as grid clusters
 DEFAULT_POINTS_THRESHOLD = 1500
 #: cluster cells and heat cells in screen pixels
@@ -509,9 +511,18 @@ def desa_collection(
     zoom: int,
     lang: str = DEFAULT_LANG,
     desa_url: Callable[[str], str] | None = None,
+    fmt: str = "geojson",
 ) -> dict[str, Any]:
     """The desa intersecting ``bbox`` (of the view's kecamatan, when set) as a FeatureCollection:
-    geometry simplified and quantised for ``zoom``, status and colour, popup HTML, label point, URL."""
+    geometry simplified and quantised for ``zoom``, status and colour, popup HTML, label point, URL.
+
+    ``fmt="topojson"``: the same as a TopoJSON Topology (object ``desa``), each border two desa share
+    written once (``analysis.aggregate.topology``)."""
+    if fmt not in DESA_FORMATS:
+        raise ValidationError(
+            f"format: {fmt!r} tidak dikenal / unknown; pilihan / choose: {', '.join(DESA_FORMATS)}",
+            details={"format": "unknown format"},
+        )
     idx = np.sort(prep.tree.query(shapely.box(*bbox), predicate="intersects"))
     desa = prep.desa
     if view.kecamatan and len(idx):
@@ -519,7 +530,7 @@ def desa_collection(
     _, geoms = prep.desa_geometries(zoom)
     rows = desa.iloc[idx]
     reasons = reasons_by_code(prep.result, lang) if len(rows) else {}
-    features = []
+    features, shapes, codes = [], [], []
     for i, r in zip(idx, rows.itertuples(index=False)):
         props = {
             "code": r.code,
@@ -536,7 +547,16 @@ def desa_collection(
             "label_lat": _round(r.rep_lat, POINT_DECIMALS),
             "url": desa_url(r.code) if desa_url is not None else None,
         }
-        features.append(geojson.feature(geojson.mapping(geoms[i]), props, r.code))
+        if fmt == "topojson":
+            features.append(props)
+            shapes.append(geoms[i])
+            codes.append(r.code)
+        else:
+            features.append(geojson.feature(geojson.mapping(geoms[i]), props, r.code))
+    if fmt == "topojson":
+        decimals = aggregate.coordinate_decimals(zoom)
+        topo = aggregate.topology(shapes, features, codes, decimals=decimals, name="desa")
+        return {**topo, "zoom": zoom, "bbox": list(bbox), "count": len(features)}
     return geojson.feature_collection(features, zoom=zoom, bbox=list(bbox), count=len(features))
 
 

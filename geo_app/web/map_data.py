@@ -5,7 +5,8 @@ Every endpoint reads the view parameters the map pages read (``date``, ``window_
 ``services.map_data.parse_view``) plus, where it applies, ``bbox=minlon,minlat,maxlon,maxlat`` and
 ``zoom`` (0..20). A bad value is a 400 naming the parameter.
 
-- ``/api/map/desa``: desa in the bbox, simplified for the zoom, status, colour, popup, label point;
+- ``/api/map/desa``: desa in the bbox, simplified for the zoom, status, colour, popup, label point
+  (``format=topojson``: the same as TopoJSON, shared borders written once);
 - ``/api/map/kecamatan``: kecamatan outlines for the zoom with label point and counts;
 - ``/api/map/points/<kind>`` (tps, incidents, meetings): records in the bbox, one by one when few
   (``MAP_POINTS_THRESHOLD``), else grid clusters whose counts add up to ``total``;
@@ -82,10 +83,11 @@ def desa():
     bbox, zoom = _bbox_zoom()
     view, prep = _prepared()
     q = view.query()
+    fmt = (request.args.get("format") or "geojson").strip().lower()
     body = service.desa_collection(
-        prep, view, bbox, zoom, _lang(), desa_url=lambda code: url_for("pages.desa_page", code=code, **q)
+        prep, view, bbox, zoom, _lang(), desa_url=lambda code: url_for("pages.desa_page", code=code, **q), fmt=fmt
     )
-    return _json(body, geojson.MEDIA_TYPE)
+    return _json(body, geojson.MEDIA_TYPE if fmt == "geojson" else JSON)
 
 
 @bp.get("/kecamatan")

@@ -143,3 +143,57 @@ def test_quantise_keeps_geometries_valid(desa):
         coords = shapely.get_coordinates(out)
         exact = np.isclose(coords, np.round(coords, decimals), atol=1e-12).all(axis=1)
         assert exact.mean() > 0.9, (zoom, exact.mean())
+
+
+def decode_topology(topo: dict, name: str) -> list:
+    """A small TopoJSON reader (delta-decoded arcs stitched into rings), to check what was written."""
+    sx, sy = topo["transform"]["scale"]
+    tx, ty = topo["transform"]["translate"]
+    arcs = []
+    for arc in topo["arcs"]:
+        xy = np.cumsum(np.array(arc, dtype=float), axis=0)
+        arcs.append([(x * sx + tx, y * sy + ty) for x, y in xy])
+
+    def ring(refs):
+        points = []
+        for ref in refs:
+            pts = arcs[ref] if ref >= 0 else list(reversed(arcs[~ref]))
+            points.extend(pts if not points else pts[1:])
+        return points
+
+    out = []
+    for g in topo["objects"][name]["geometries"]:
+        polys = [g["arcs"]] if g["type"] == "Polygon" else g["arcs"]
+        parts = [shapely.Polygon(ring(rings[0]), [ring(r) for r in rings[1:]]) for rings in polys]
+        out.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts))
+    return out
+
+
+def test_topology_writes_shared_borders_once_and_reads_back(desa):
+    import geopandas as gpd
+
+    zoom = 12
+    cleaned = aggregate.clean_coverage(desa.geometry.to_crs("EPSG:32747").to_numpy())
+    simple = aggregate.simplify_coverage(cleaned, aggregate.simplify_tolerance_m(zoom, -2.6))
+    lonlat = gpd.GeoSeries(simple, crs="EPSG:32747").to_crs("EPSG:4326").to_numpy()
+    decimals = aggregate.coordinate_decimals(zoom)
+    geoms = aggregate.quantise(lonlat, decimals)
+    props = [{"code": c} for c in desa["code"]]
+    topo = aggregate.topology(geoms, props, list(desa["code"]), decimals=decimals, name="desa")
+    back = decode_topology(topo, "desa")
+    assert [g["id"] for g in topo["objects"]["desa"]["geometries"]] == list(desa["code"])
+    for original, decoded in zip(geoms, back):
+        assert decoded.is_valid and shapely.equals_exact(
+            shapely.normalize(original), shapely.normalize(decoded), tolerance=10**-decimals / 2
+        )
+    ring_points = int(shapely.get_num_coordinates(geoms).sum())
+    arc_points = sum(len(a) for a in topo["arcs"])
+    referenced = [abs(r if r >= 0 else ~r) for g in topo["objects"]["desa"]["geometries"] for r in _refs(g)]
+    shared = len(referenced) - len(set(referenced))
+    assert shared > len(desa)  # most desa share borders with several neighbours: those arcs are used twice
+    assert arc_points < 0.75 * ring_points  # each shared border written once (the coast and edges are not shared)
+
+
+def _refs(geometry: dict) -> list[int]:
+    polys = [geometry["arcs"]] if geometry["type"] == "Polygon" else geometry["arcs"]
+    return [ref for rings in polys for ring in rings for ref in ring]

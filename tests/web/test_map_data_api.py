@@ -298,3 +298,17 @@ def test_the_security_preset_is_a_view_parameter(demo_client):
         assert legend["counts"] == summary["status_counts"], preset
     bad = demo_client.get("/api/map/legend?preset=pemilu-1955")
     assert bad.status_code == 400 and "preset" in bad.get_json()["message"]
+
+
+def test_desa_as_topojson(demo_client):
+    url = f"/api/map/desa?bbox={KABUPATEN}&zoom=11"
+    geo = _get(demo_client, url).get_json()
+    topo_response = _get(demo_client, url + "&format=topojson")
+    topo = topo_response.get_json()
+    assert topo["type"] == "Topology" and topo["count"] == len(geo["features"]) == 151
+    objects = topo["objects"]["desa"]["geometries"]
+    assert [o["id"] for o in objects] == [f["id"] for f in geo["features"]]
+    assert [o["properties"] for o in objects] == [f["properties"] for f in geo["features"]]
+    assert len(topo_response.get_data()) < 0.85 * len(json.dumps(geo, separators=(",", ":")))
+    bad = demo_client.get(url + "&format=kml")
+    assert bad.status_code == 400 and "topojson" in bad.get_json()["message"]
