@@ -51,8 +51,6 @@ class Settings:
     MAX_CONTENT_LENGTH: int = 20 * 1024 * 1024
     #: data rows one import file may hold (counted while reading, before any validation)
     MAX_IMPORT_ROWS: int = 200_000
-    #: the import page keeps a dry run's file here for "import now" (one hour, per user)
-    UPLOAD_DIR: str = str(PROJECT_ROOT / "instance" / "uploads")
     #: access: anonymous visitors may not view by default; writes always need an editor
     ALLOW_ANONYMOUS_VIEW: bool = False
     CSRF_ENABLED: bool = True

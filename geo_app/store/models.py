@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -216,3 +217,20 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(80), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class PendingUpload(Base):
+    """A file kept between an import page's dry run and its "import now" (services/pending_uploads.py).
+
+    In the database, not on a host's disk, so any worker or host behind a load balancer finds it.
+    Only the token's hash is stored."""
+
+    __tablename__ = "pending_upload"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    skip_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

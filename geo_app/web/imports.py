@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
-    current_app,
     flash,
     get_flashed_messages,
     jsonify,
@@ -98,11 +95,6 @@ def _run(kind: str, upload: tuple[bytes, str] | None = None, dry_run: bool | Non
     )
 
 
-def _upload_dir() -> Path:
-    """Where dry-run files wait for "import now": ``UPLOAD_DIR`` when configured, else ``<instance>/uploads``."""
-    return Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-
-
 # --- API ---------------------------------------------------------------------------------------------
 
 
@@ -147,22 +139,22 @@ def import_page():
         try:
             token = request.form.get("upload_token", "")
             if token:  # "import now" after a dry run: the kept file, for this user only
-                kept, data = pending_uploads.fetch(_upload_dir(), token, actor())
+                kept, data = pending_uploads.fetch(get_session(), token, actor())
                 form["kind"] = kept.kind
                 result = _run(kept.kind, (data, kept.filename), dry_run=False)
-                pending_uploads.discard(_upload_dir(), token)
+                pending_uploads.discard(get_session(), token)
                 kept = None
             else:
                 kind = _kind(form["kind"])
                 data, name = _upload()
                 if _flag("dry_run"):
                     kept = pending_uploads.keep(
-                        _upload_dir(), actor(), kind, name, data, skip_invalid=_flag("skip_invalid")
+                        get_session(), actor(), kind, name, data, skip_invalid=_flag("skip_invalid")
                     )
                 result = _run(kind, (data, name))
         except InputFileError as exc:  # unreadable: nothing worth keeping
             if kept is not None:
-                pending_uploads.discard(_upload_dir(), kept.token)
+                pending_uploads.discard(get_session(), kept.token)
                 kept = None
             error, status = exc, exc.status_code
         except GeoAppError as exc:  # shown on the form, with the rows at fault

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -13,6 +14,7 @@ import pytest
 
 from geo_app.analysis.coverage import CoverageSettings
 from geo_app.app_db import get_session
+from geo_app.errors import NotFound
 from geo_app.i18n import status_label
 from geo_app.services import coverage as coverage_service
 from geo_app.services import pending_uploads
@@ -205,33 +207,34 @@ def test_rollback_asks_first_and_batches_are_named_by_file_time_and_user(app, cl
 # --- dry run, then "import now" without choosing the file again ------------------------------------------
 
 
-@pytest.fixture
-def upload_dir(app, tmp_path):
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    return tmp_path / "uploads"
+def _kept(app, user: str | None = None) -> int:
+    with app.app_context():
+        return pending_uploads.count(get_session(), user)
 
 
 def _token(html: str) -> str:
     return re.search(r'name="upload_token" value="([^"]+)"', html).group(1)
 
 
-def test_dry_run_keeps_the_file_and_import_now_uses_it(app, client, upload_dir):
+def test_dry_run_keeps_the_file_and_import_now_uses_it(app, client):
     before = snapshot(app)
     dry = _upload(client, "/impor", TPS_CSV, "tps.csv", kind="tps", dry_run="ya")
     assert dry.status_code == 200 and "uji coba" in dry.text and "2 baru" in dry.text
-    assert snapshot(app) == before
+    after = snapshot(app)
+    assert len(after.pop("pending_upload")) == 1  # the kept file, nothing else
+    assert after == {t: rows for t, rows in before.items() if t != "pending_upload"}
     token = _token(dry.text)
-    assert len(list(upload_dir.glob("*.upload"))) == 1
+    assert _kept(app, "admin-test") == 1
     assert "Impor sekarang" in dry.text and "tps.csv" in dry.text
 
     now = client.post("/impor", data={"upload_token": token})  # no file chosen again
     assert now.status_code == 200 and "Hasil impor" in now.text and "2 baru" in now.text
     assert client.get("/api/polling-stations").json["total"] == 2
-    assert list(upload_dir.glob("*")) == []  # used once, then removed
+    assert _kept(app) == 0  # used once, then removed
     assert client.post("/impor", data={"upload_token": token}).status_code == 404
 
 
-def test_kept_file_belongs_to_its_user_and_expires(app, client, upload_dir):
+def test_kept_file_belongs_to_its_user_and_expires(app, client):
     from geo_app.services.users import create_user
 
     dry = _upload(client, "/impor", TPS_CSV, "tps.csv", kind="tps", dry_run="ya")
@@ -246,12 +249,12 @@ def test_kept_file_belongs_to_its_user_and_expires(app, client, upload_dir):
         assert client.post("/impor", data={"upload_token": bad}).status_code == 400, bad
     assert snapshot(app) == before
     later = datetime.now().timestamp() + pending_uploads.TTL_SECONDS + 1
-    with pytest.raises(Exception, match="tidak ada lagi"):
-        pending_uploads.fetch(upload_dir, token, "admin-test", now=later)
-    assert list(upload_dir.glob("*")) == []
+    with app.app_context(), pytest.raises(NotFound, match="tidak ada lagi"):
+        pending_uploads.fetch(get_session(), token, "admin-test", now=later)
+    assert _kept(app) == 0
 
 
-def test_dry_run_with_bad_rows_offers_importing_the_good_ones(app, client, upload_dir):
+def test_dry_run_with_bad_rows_offers_importing_the_good_ones(app, client):
     bad = TPS_CSV + b"17.06.10.2001;3;900;rawan;1;2\n"
     dry = _upload(client, "/impor", bad, "tps.csv", kind="tps", dry_run="ya")
     assert dry.status_code == 400 and "maksimal 600" in unescape(dry.text)
@@ -259,10 +262,20 @@ def test_dry_run_with_bad_rows_offers_importing_the_good_ones(app, client, uploa
     assert now.status_code == 200 and "2 baru" in now.text and "1 ditolak" in now.text
 
 
-def test_pending_uploads_keep_a_few_per_user(tmp_path):
-    kept = [pending_uploads.keep(tmp_path, "u", "tps", f"{i}.csv", b"x", now=1000.0 + i) for i in range(8)]
-    left = sorted(p.stem for p in tmp_path.glob("*.upload"))
-    assert left == sorted(k.token for k in kept[-pending_uploads.MAX_PER_USER :])
+def test_pending_uploads_keep_a_few_per_user(app):
+    with app.app_context():
+        session = get_session()
+        now = time.time()
+        kept = [pending_uploads.keep(session, "u", "tps", f"{i}.csv", b"x%d" % i, now=now + i) for i in range(8)]
+        pending_uploads.keep(session, "v", "tps", "v.csv", b"v", now=now)
+        assert pending_uploads.count(session, "u") == pending_uploads.MAX_PER_USER
+        for k in kept[: -pending_uploads.MAX_PER_USER]:
+            with pytest.raises(NotFound):
+                pending_uploads.fetch(session, k.token, "u", now=now + 8)
+        for i, k in enumerate(kept[-pending_uploads.MAX_PER_USER :], start=8 - pending_uploads.MAX_PER_USER):
+            assert pending_uploads.fetch(session, k.token, "u", now=now + 8)[1] == b"x%d" % i
+        # only the token's hash is stored
+        assert all(k.token not in repr(snapshot(app)) for k in kept)
 
 
 # --- "use my location" ------------------------------------------------------------------------------------
@@ -350,7 +363,6 @@ def test_every_page_has_a_title(demo_app, demo_client):
 def test_confirmation_and_import_now_forms_work_with_csrf(secure_app, tmp_path):
     from tests.conftest import _login
 
-    secure_app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = secure_app.test_client()
     assert _login(client, "edi").status_code in (302, 303)
 
