@@ -116,7 +116,7 @@ class ResponseCache:
     without running the view: a cached map page costs the ETag's one query, not the view's work.
     Large bodies (the GIS downloads, kept as files) and streamed ones are not stored."""
 
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024, max_body: int = 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024, max_body: int = 4 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self.max_body = max_body
         self._items: OrderedDict[str, tuple[int, list[tuple[str, str]], bytes]] = OrderedDict()

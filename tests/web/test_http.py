@@ -143,10 +143,11 @@ def test_a_repeated_request_is_answered_from_the_stored_answer(demo_app, demo_cl
     from geo_app.web import pages
 
     first = demo_client.get("/map")
+    stored = response_cache(demo_app)
+    assert len(first.get_data()) <= stored.max_body
     calls = []
     real = pages.map_cache
     monkeypatch.setattr(pages, "map_cache", lambda: calls.append(1) or real())
-    stored = response_cache(demo_app)
     hits = stored.hits
     again = demo_client.get("/map")
     assert calls == [] and stored.hits == hits + 1
