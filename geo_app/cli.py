@@ -245,7 +245,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
             "(GEO_APP_DEMO_ON_EMPTY=0 to skip)"
         )
         try:
-            counts = demo_service.load_demo(get_session(), _settings())
+            province = demo_service.serve_province(_settings())
+            counts = demo_service.load_demo(get_session(), _settings(), province=province)
         except GeoAppError as exc:
             raise click.ClickException(exc.message) from None
         for line in demo_service.count_lines(counts):

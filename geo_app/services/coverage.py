@@ -111,6 +111,35 @@ KECAMATAN_COLUMNS = [
     "rep_lat",
 ]
 GAP_COLUMNS = ["rank", *DESA_COLUMNS[:9], "plan", "reasons_id", "reasons_en", *DESA_COLUMNS[9:]]
+#: the columns a desa or kecamatan row gains when several kabupaten are loaded (after ``kind``/``name``)
+KABUPATEN_ROW_COLUMNS = ["kabupaten_code", "kabupaten_name"]
+#: the per-kabupaten roll-up (``kabupaten_table``): sums of the kecamatan rows and shares
+KABUPATEN_COLUMNS = [
+    "code",
+    "name",
+    "kecamatan_count",
+    "desa_count",
+    "desa_reached",
+    "share_desa_reached",
+    "status_uncovered",
+    "share_desa_uncovered",
+    "status_at_risk",
+    "status_insecure",
+    "status_no_data",
+    "status_covered",
+    "desa_no_tps",
+    "desa_planned",
+    "tps_count",
+    "tps_secured",
+    "share_tps_secured",
+    "voters",
+    "voters_uncovered",
+    "shortfall_total",
+    "incidents_count",
+    "unresolved_count",
+    "rep_lon",
+    "rep_lat",
+]
 
 
 class CoverageCache:
@@ -143,9 +172,12 @@ def load_inputs(session: Session) -> dict[str, pd.DataFrame]:
     """Boundaries and live (not deleted) records as the frames ``compute_coverage`` takes."""
     require_boundaries(session)
     desa = desa_frame(session)
+    kecamatan = kecamatan_frame(session)
+    kab_names = dict(zip(desa["kabupaten_code"], desa["kabupaten_name"]))
+    kecamatan["kabupaten_name"] = kecamatan["kabupaten_code"].map(kab_names)
     return {
         "desa": desa,
-        "kecamatan": kecamatan_frame(session),
+        "kecamatan": kecamatan,
         "meetings": meetings_frame(session, desa),
         "tps": tps_frame(session, desa),
         "incidents": incidents_frame(session, desa),
@@ -247,13 +279,147 @@ def resolve_kecamatan(result: CoverageResult, value: str | None) -> str | None:
     )
 
 
-def filter_desa(frame: pd.DataFrame, kecamatan: str | None = None, statuses: list[str] | None = None) -> pd.DataFrame:
+def kabupaten_names(result: CoverageResult) -> dict[str, str]:
+    """``code -> name`` of the kabupaten the result covers, in code order (the code's first five
+    characters stand in for a result computed from desa without kabupaten columns)."""
+    desa = result.desa
+    if "kabupaten_code" not in desa.columns:
+        return {c: c for c in sorted({str(code)[:5] for code in desa["code"]})}
+    names = desa["kabupaten_name"] if "kabupaten_name" in desa.columns else desa["kabupaten_code"]
+    return dict(sorted(zip(desa["kabupaten_code"], names)))
+
+
+def several_kabupaten(result: CoverageResult) -> bool:
+    """More than one kabupaten loaded: tables and exports then carry a kabupaten column."""
+    return len(kabupaten_names(result)) > 1
+
+
+def resolve_kabupaten(result: CoverageResult, value: str | None) -> str | None:
+    """A kabupaten code from a code (``17.71``) or a name in any case, with or without "Kabupaten"
+    (``Mukomuko``, ``kota bengkulu``); ``None``/empty → no filter. Unknown: a 400 listing the loaded ones."""
+    text = " ".join(str(value or "").split())
+    if not text:
+        return None
+    known = kabupaten_names(result)
+    if text in known:
+        return text
+    key = kabupaten_key(text)
+    for code, name in known.items():
+        if kabupaten_key(name) == key:
+            return code
+    raise ValidationError(
+        msg(
+            "kabupaten: %(value)r tidak dikenal; pilihan: %(choices)s",
+            value=text,
+            choices=", ".join(f"{c} {n}" for c, n in known.items()),
+        ),
+        details={"kabupaten": "unknown kabupaten"},
+    )
+
+
+def check_kecamatan_in_kabupaten(result: CoverageResult, kecamatan: str | None, kabupaten: str | None) -> None:
+    """A kecamatan and a kabupaten given together must agree (a 400 naming both otherwise)."""
+    if not kecamatan or not kabupaten:
+        return
+    row = result.kecamatan[result.kecamatan["code"] == kecamatan]
+    kab = str(row["kabupaten_code"].iloc[0]) if "kabupaten_code" in row.columns and len(row) else kecamatan[:5]
+    if kab != kabupaten:
+        names = kabupaten_names(result)
+        raise ValidationError(
+            msg(
+                "kecamatan %(kec)s ada di %(kab)s, bukan di %(other)s",
+                kec=kecamatan,
+                kab=names.get(kab, kab),
+                other=names.get(kabupaten, kabupaten),
+            ),
+            details={"kecamatan": "not in that kabupaten"},
+        )
+
+
+def _kabupaten_of(frame: pd.DataFrame) -> pd.Series:
+    return frame["kabupaten_code"] if "kabupaten_code" in frame.columns else frame["code"].astype(str).str.slice(0, 5)
+
+
+def filter_desa(
+    frame: pd.DataFrame,
+    kecamatan: str | None = None,
+    statuses: list[str] | None = None,
+    kabupaten: str | None = None,
+) -> pd.DataFrame:
     mask = np.ones(len(frame), dtype=bool)
+    if kabupaten:
+        mask &= (_kabupaten_of(frame) == kabupaten).to_numpy()
     if kecamatan:
         mask &= (frame["kecamatan_code"] == kecamatan).to_numpy()
     if statuses:
         mask &= frame["status"].isin(statuses).to_numpy()
     return frame[mask]
+
+
+def filter_kecamatan(
+    result: CoverageResult, kecamatan: str | None = None, kabupaten: str | None = None
+) -> pd.DataFrame:
+    """The per-kecamatan rows of one kecamatan, of one kabupaten, or all."""
+    table = result.kecamatan
+    if kecamatan:
+        return table[table["code"] == kecamatan]
+    if kabupaten:
+        return table[(_kabupaten_of(table) == kabupaten).to_numpy()]
+    return table
+
+
+def desa_columns(result: CoverageResult, columns: list[str] | None = None) -> list[str]:
+    """``columns`` (``DESA_COLUMNS`` by default; ``GAP_COLUMNS`` works too) with ``kabupaten_code`` and
+    ``kabupaten_name`` after ``kind`` when several kabupaten are loaded; unchanged for one."""
+    columns = list(columns or DESA_COLUMNS)
+    if not several_kabupaten(result):
+        return columns
+    at = columns.index("kind") + 1
+    return [*columns[:at], *KABUPATEN_ROW_COLUMNS, *columns[at:]]
+
+
+def kecamatan_columns(result: CoverageResult) -> list[str]:
+    """``KECAMATAN_COLUMNS``, with the kabupaten code and name after ``name`` when several are loaded."""
+    if not several_kabupaten(result):
+        return list(KECAMATAN_COLUMNS)
+    return [*KECAMATAN_COLUMNS[:2], *KABUPATEN_ROW_COLUMNS, *KECAMATAN_COLUMNS[2:]]
+
+
+def kabupaten_table(result: CoverageResult) -> pd.DataFrame:
+    """One row per kabupaten: the sums of its kecamatan rows (desa, reached, per status, TPS, voters,
+    shortfall, incidents), the shares recomputed from the sums (``share_desa_uncovered``: uncovered desa
+    over all), and the mean of its kecamatan's representative points. In code order."""
+    kec = result.kecamatan
+    names = kabupaten_names(result)
+    codes = _kabupaten_of(kec).to_numpy(dtype=object)
+    summed = [
+        c
+        for c in KABUPATEN_COLUMNS
+        if c in kec.columns and not c.startswith("share_") and c not in ("code", "name", "rep_lon", "rep_lat")
+    ]
+    frame = pd.DataFrame({c: kec[c].to_numpy() for c in summed})
+    frame["kabupaten"] = codes
+    sums = frame.groupby("kabupaten", sort=True).sum()
+    table = pd.DataFrame({"code": sums.index.to_numpy(dtype=object)})
+    table["name"] = [names.get(c, c) for c in table["code"]]
+    table["kecamatan_count"] = pd.Series(codes).value_counts().reindex(table["code"]).to_numpy()
+    for c in summed:
+        table[c] = sums[c].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        desa = table["desa_count"].to_numpy(dtype=float)
+        tps = table["tps_count"].to_numpy(dtype=float)
+        table["share_desa_reached"] = np.where(desa > 0, table["desa_reached"] / np.where(desa > 0, desa, 1), np.nan)
+        table["share_desa_uncovered"] = np.where(
+            desa > 0, table["status_uncovered"] / np.where(desa > 0, desa, 1), np.nan
+        )
+        table["share_tps_secured"] = np.where(tps > 0, table["tps_secured"] / np.where(tps > 0, tps, 1), np.nan)
+    reps = pd.DataFrame(
+        {"kabupaten": codes, "rep_lon": kec["rep_lon"].to_numpy(), "rep_lat": kec["rep_lat"].to_numpy()}
+    )
+    means = reps.groupby("kabupaten", sort=True).mean()
+    table["rep_lon"] = means["rep_lon"].reindex(table["code"]).to_numpy()
+    table["rep_lat"] = means["rep_lat"].reindex(table["code"]).to_numpy()
+    return table[[c for c in KABUPATEN_COLUMNS if c in table.columns]]
 
 
 # --- serialisation ------------------------------------------------------------------------------------
@@ -287,7 +453,7 @@ def rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
         for c in ("nearest_venue_km",):
             if rec.get(c) is not None:
                 rec[c] = round(rec[c], 3)
-        for c in ("share_desa_reached", "share_tps_secured"):
+        for c in ("share_desa_reached", "share_tps_secured", "share_desa_uncovered"):
             if rec.get(c) is not None:
                 rec[c] = round(rec[c], 4)
         out.append(rec)
@@ -311,12 +477,16 @@ def to_geojson(frame: gpd.GeoDataFrame, columns: list[str], **members: Any) -> d
     return geojson.feature_collection(geojson.frame_features(frame, props, id_field="code"), **members)
 
 
-def summary_for(result: CoverageResult, kecamatan: str | None = None) -> dict[str, Any]:
-    """The kabupaten summary, or the one kecamatan's roll-up row when filtered."""
-    if not kecamatan:
-        return {k: _clean(v) for k, v in result.summary.items() if k != "settings"}
-    row = result.kecamatan[result.kecamatan["code"] == kecamatan]
-    return rows(row, KECAMATAN_COLUMNS)[0]
+def summary_for(result: CoverageResult, kecamatan: str | None = None, kabupaten: str | None = None) -> dict[str, Any]:
+    """The summary of everything loaded, or the one kecamatan's roll-up row when filtered, or the one
+    kabupaten's (``kabupaten_table``) when filtered by kabupaten alone."""
+    if kecamatan:
+        row = result.kecamatan[result.kecamatan["code"] == kecamatan]
+        return rows(row, kecamatan_columns(result))[0]
+    if kabupaten:
+        table = kabupaten_table(result)
+        return rows(table[table["code"] == kabupaten], KABUPATEN_COLUMNS)[0]
+    return {k: _clean(v) for k, v in result.summary.items() if k != "settings"}
 
 
 # --- command line -----------------------------------------------------------------------------------

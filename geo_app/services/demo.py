@@ -828,6 +828,15 @@ def load_demo(session: Session, settings: dict[str, Any], province: str | None =
     return counts
 
 
+def serve_province(settings: dict[str, Any]) -> str | None:
+    """The province demo ``geo-app serve`` adds on an empty database: ``17`` when ``GEO_APP_KABUPATEN``
+    selects Bengkulu whole (``17``), so a province deployment opens with every kabupaten filled; none
+    for one kabupaten or a list (the province demo needs all ten)."""
+    from .boundaries import selection
+
+    return PROVINCE if PROVINCE in selection(settings).items else None
+
+
 def count_lines(counts: dict[str, dict[str, int]]) -> list[str]:
     labels = {"meetings": "rakor", "tps": "TPS", "incidents": "insiden"}
     return [

@@ -92,15 +92,19 @@ def gis_layers(
     settings = settings or coverage_service.coverage_settings(overrides)
     result = coverage_service.get_coverage(session, settings, cache)
     frames: dict[str, gpd.GeoDataFrame] = {}
-    frames["coverage_desa"] = _area_layer(result.desa, ogc_service.coverage_columns(result.desa))
+    frames["coverage_desa"] = _area_layer(
+        result.desa, ogc_service.coverage_columns(result.desa, coverage_service.several_kabupaten(result))
+    )
     kec_geom = kecamatan_frame(session).set_index("code").geometry
     kec = gpd.GeoDataFrame(
         result.kecamatan.drop(columns=[c for c in ("geometry",) if c in result.kecamatan.columns]),
         geometry=[kec_geom.get(c) for c in result.kecamatan["code"]],
         crs=CRS,
     )
-    kec_cols = [*coverage_service.KECAMATAN_COLUMNS]
-    kec_cols += [c for c in kec.columns if c not in kec_cols and c != "geometry"]
+    # the kabupaten code and name only when several are loaded (as the coverage API)
+    kec_cols = coverage_service.kecamatan_columns(result)
+    skip = {*kec_cols, *coverage_service.KABUPATEN_ROW_COLUMNS, "geometry"}
+    kec_cols += [c for c in kec.columns if c not in skip]
     frames["coverage_kecamatan"] = _area_layer(kec, kec_cols)
     desa_points, kec_points = ogc_service.record_points(session)
     for layer, kind in RECORD_KINDS.items():
@@ -114,8 +118,9 @@ def gis_layers(
         columns = list(dict.fromkeys(k for r in rows for k in r)) or ["id"]
         frames[layer] = _typed(rows, columns, geoms)
     gaps = result.gaps()
-    gap_cols = [*coverage_service.GAP_COLUMNS]
-    gap_cols += [c for c in gaps.columns if c not in gap_cols and c != gaps.geometry.name]
+    gap_cols = coverage_service.desa_columns(result, coverage_service.GAP_COLUMNS)
+    skip = {*gap_cols, *coverage_service.KABUPATEN_ROW_COLUMNS, gaps.geometry.name}
+    gap_cols += [c for c in gaps.columns if c not in skip]
     frames["gaps"] = _area_layer(gaps, gap_cols)
     metadata = {
         "title": "Peta Koordinasi Pilkada Mukomuko",

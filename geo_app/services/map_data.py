@@ -39,7 +39,16 @@ from ..store.records import incidents_frame, meetings_frame, tps_frame
 from . import coverage as coverage_service
 
 #: query parameters that select what a map or table shows (kept in every link of a view)
-VIEW_PARAMS = ("date", "window_days", "incident_window_days", "preset", "kecamatan", "category", "peta_dasar")
+VIEW_PARAMS = (
+    "date",
+    "window_days",
+    "incident_window_days",
+    "preset",
+    "kabupaten",
+    "kecamatan",
+    "category",
+    "peta_dasar",
+)
 _DEFAULT_SETTINGS = CoverageSettings()
 
 POINT_KINDS = ("tps", "incidents", "meetings")
@@ -60,12 +69,14 @@ POINT_DECIMALS = 5
 @dataclass(frozen=True)
 class MapView:
     """What a map or table shows: coverage settings (date, windows, security preset), a kecamatan, an
-    incident category and the base map. ``kecamatan`` is a code once resolved against the boundaries."""
+    incident category and the base map. ``kecamatan`` is a code once resolved against the boundaries, and
+    so is ``kabupaten`` (tables and exports narrow to it; given together, the two agree)."""
 
     settings: CoverageSettings = field(default_factory=CoverageSettings)
     kecamatan: str | None = None
     category: str | None = None
     base: str = "osm"
+    kabupaten: str | None = None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The non-default parameters, normalised, for links (``url_for(..., **view.query())``)."""
@@ -80,6 +91,8 @@ class MapView:
             out["incident_window_days"] = str(s.incident_window_days)
         if s.preset != d.preset:
             out["preset"] = s.preset
+        if view.kabupaten:
+            out["kabupaten"] = view.kabupaten
         if view.kecamatan:
             out["kecamatan"] = view.kecamatan
         if view.category:
@@ -89,7 +102,7 @@ class MapView:
         return out
 
     def cache_key(self) -> str:
-        return json.dumps([self.settings.cache_key(), self.kecamatan, self.category, self.base])
+        return json.dumps([self.settings.cache_key(), self.kecamatan, self.category, self.base, self.kabupaten])
 
 
 def parse_view(args: Mapping[str, str]) -> MapView:
@@ -113,17 +126,20 @@ def parse_view(args: Mapping[str, str]) -> MapView:
                 details={"category": "unknown category"},
             )
     kecamatan = (args.get("kecamatan") or "").strip() or None
-    return MapView(settings=settings, kecamatan=kecamatan, category=category, base=base)
+    kabupaten = (args.get("kabupaten") or "").strip() or None
+    return MapView(settings=settings, kecamatan=kecamatan, category=category, base=base, kabupaten=kabupaten)
 
 
 def load_view(
     session: Session, args: Mapping[str, str], cache: coverage_service.CoverageCache | None = None
 ) -> tuple[MapView, CoverageResult]:
-    """Parse the parameters, get the (cached) coverage, resolve the kecamatan (code or name)."""
+    """Parse the parameters, get the (cached) coverage, resolve the kecamatan and kabupaten (code or name)."""
     view = parse_view(args)
     result = coverage_service.get_coverage(session, view.settings, cache)
     code = coverage_service.resolve_kecamatan(result, view.kecamatan)
-    return replace(view, kecamatan=code), result
+    kab = coverage_service.resolve_kabupaten(result, view.kabupaten)
+    coverage_service.check_kecamatan_in_kabupaten(result, code, kab)
+    return replace(view, kecamatan=code, kabupaten=kab), result
 
 
 # --- record frames of a view (pages, folium maps) -----------------------------------------------------

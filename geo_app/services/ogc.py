@@ -23,7 +23,7 @@ from ..store.adapter import desa_frame, kabupaten_frame, kecamatan_frame
 from ..store.db import data_version as _data_version
 from . import coverage as coverage_service
 from . import records as records_service
-from .boundaries import require_boundaries
+from .boundaries import kabupaten_code, kabupaten_count, require_boundaries
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 10
@@ -50,9 +50,13 @@ COLLECTIONS: dict[str, Collection] = {
     for c in (
         Collection("kabupaten", "Kabupaten", "Batas kabupaten / district boundary (Kemendagri).", "polygon"),
         Collection(
-            "kecamatan", "Kecamatan", "Batas kecamatan dengan jumlah desa / sub-district boundaries.", "polygon"
+            "kecamatan",
+            "Kecamatan",
+            "Batas kecamatan dengan jumlah desa / sub-district boundaries.",
+            "polygon",
+            ("kabupaten",),
         ),
-        Collection("desa", "Desa", "Batas desa/kelurahan / village boundaries.", "polygon", ("kecamatan",)),
+        Collection("desa", "Desa", "Batas desa/kelurahan / village boundaries.", "polygon", ("kabupaten", "kecamatan")),
         Collection(
             "coverage",
             "Cakupan koordinasi per desa / coverage per desa",
@@ -60,7 +64,7 @@ COLLECTIONS: dict[str, Collection] = {
             "(date, window_days, incident_window_days, ...) seperti /api/coverage / desa with status, "
             "reasons and figures for the settings given as query parameters, as /api/coverage takes them.",
             "polygon",
-            ("kecamatan", "status"),
+            ("kabupaten", "kecamatan", "status"),
             settings=True,
         ),
         Collection(
@@ -260,20 +264,26 @@ KECAMATAN_COLUMNS = ["code", "name", "kabupaten_code", "area_km2", "desa_count",
 DESA_COLUMNS = ["code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat"]
 
 
-def coverage_columns(frame: Any) -> list[str]:
-    """The /api/coverage columns first, then whatever else the coverage result holds (flags, ...)."""
+def coverage_columns(frame: Any, several_kabupaten: bool = False) -> list[str]:
+    """The /api/coverage columns first, then whatever else the coverage result holds (flags, ...); the
+    kabupaten code and name only when several kabupaten are loaded (as /api/coverage)."""
     cols = [c for c in coverage_service.DESA_COLUMNS if c in frame.columns]
-    extra = [c for c in frame.columns if c not in cols and c != frame.geometry.name]
-    return cols + extra
+    if several_kabupaten:
+        at = cols.index("kind") + 1 if "kind" in cols else len(cols)
+        cols[at:at] = [c for c in coverage_service.KABUPATEN_ROW_COLUMNS if c in frame.columns]
+    skip = set(cols) | set(coverage_service.KABUPATEN_ROW_COLUMNS) | {frame.geometry.name}
+    return cols + [c for c in frame.columns if c not in skip]
 
 
 def _coverage_items(session: Session, query: Query, cache: Any) -> tuple[list[Item], Any]:
     settings = coverage_service.coverage_settings(query.settings)
     result = coverage_service.get_coverage(session, settings, cache)
     kecamatan = coverage_service.resolve_kecamatan(result, query.filters.get("kecamatan"))
+    kabupaten = coverage_service.resolve_kabupaten(result, query.filters.get("kabupaten"))
+    coverage_service.check_kecamatan_in_kabupaten(result, kecamatan, kabupaten)
     statuses = coverage_service.parse_statuses(query.filters.get("status"))
-    desa = coverage_service.filter_desa(result.desa, kecamatan, statuses)
-    return _areas(desa, coverage_columns(desa)), result
+    desa = coverage_service.filter_desa(result.desa, kecamatan, statuses, kabupaten)
+    return _areas(desa, coverage_columns(desa, coverage_service.several_kabupaten(result))), result
 
 
 def _record_time(kind: str, rec: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -339,9 +349,13 @@ def load_items(
         kec = kecamatan_frame(session)
         counts = desa_frame(session)["kecamatan_code"].value_counts()
         kec = kec.assign(desa_count=[int(counts.get(c, 0)) for c in kec["code"]])
+        kab = kabupaten_code(session, query.filters.get("kabupaten"))
+        if kab:
+            kec = kec[kec["kabupaten_code"] == kab]
         return _areas(kec, KECAMATAN_COLUMNS)
     if coll.id == "desa":
-        desa = desa_frame(session)
+        desa = desa_frame(session, kabupaten=kabupaten_code(session, query.filters.get("kabupaten")))
+        several = kabupaten_count(session) > 1
         wanted = query.filters.get("kecamatan")
         if wanted:
             kec = kecamatan_frame(session)
@@ -349,7 +363,12 @@ def load_items(
             if match.empty:
                 raise _bad("kecamatan", f"{wanted!r} tidak dikenal / unknown; pakai kode / use a code like 17.06.08")
             desa = desa[desa["kecamatan_code"].isin(match["code"])]
-        return _areas(desa, DESA_COLUMNS)
+        return _areas(
+            desa,
+            [*DESA_COLUMNS[:3], *coverage_service.KABUPATEN_ROW_COLUMNS, *DESA_COLUMNS[3:]]
+            if several
+            else DESA_COLUMNS,
+        )
     if coll.id == "coverage":
         return _coverage_items(session, query, cache)[0]
     return _record_items(session, app_settings, coll.record_kind or coll.id, query.filters)

@@ -25,7 +25,18 @@ KABUPATEN_PROPERTIES = [
     "rep_lon",
     "rep_lat",
 ]
-DESA_PROPERTIES = ["code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat"]
+DESA_PROPERTIES = [
+    "code",
+    "name",
+    "kind",
+    "kecamatan_code",
+    "kecamatan_name",
+    "kabupaten_code",
+    "kabupaten_name",
+    "area_km2",
+    "rep_lon",
+    "rep_lat",
+]
 KECAMATAN_PROPERTIES = [
     "code",
     "name",

@@ -23,8 +23,9 @@ from .geodata import conditional, get_session
 
 bp = Blueprint("gis", __name__, url_prefix="/api")
 
-#: view parameters of the gap list's links: the file always holds the whole kabupaten, so they are ignored
-VIEW_PARAMS = frozenset({"kecamatan", "status", "category", "peta_dasar", "sort", "lang"})
+#: view parameters of the gap list's links: the file always holds everything loaded (with several
+#: kabupaten, every row names its kabupaten), so they are ignored
+VIEW_PARAMS = frozenset({"kabupaten", "kecamatan", "status", "category", "peta_dasar", "sort", "lang"})
 
 
 def _overrides() -> dict[str, str]:

@@ -33,6 +33,7 @@ bp = Blueprint("pages", __name__)
 GAP_SORTS = {  # sort key → (column, needs the status order)
     "rank": "rank",
     "name": "name",
+    "kabupaten": "kabupaten_name",
     "kecamatan": "kecamatan_name",
     "status": "status_order",
     "priority": "priority",
@@ -79,7 +80,7 @@ def _kecamatan_row(result, code: str) -> dict[str, Any]:
     rows = result.kecamatan[result.kecamatan["code"] == code]
     if rows.empty:
         raise NotFound(msg("Kecamatan dengan kode %(code)r tidak ditemukan", code=code))
-    return coverage_service.rows(rows, coverage_service.KECAMATAN_COLUMNS)[0]
+    return coverage_service.rows(rows, coverage_service.kecamatan_columns(result))[0]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -92,12 +93,17 @@ def _severity_counts(incidents: pd.DataFrame) -> dict[str, int]:
 
 
 def _common(view, result) -> dict[str, Any]:
-    """What every page needs for its view form and links."""
+    """What every page needs for its view form and links (with several kabupaten loaded: the kabupaten
+    choice, and the kecamatan choice narrowed to the chosen kabupaten)."""
+    several = coverage_service.several_kabupaten(result)
+    kecamatan = coverage_service.filter_kecamatan(result, kabupaten=view.kabupaten)
     return {
         "view": view,
         "q": view.query(),
         "settings": result.settings,
-        "kecamatan_options": list(zip(result.kecamatan["code"], result.kecamatan["name"])),
+        "several_kabupaten": several,
+        "kabupaten_options": list(coverage_service.kabupaten_names(result).items()) if several else [],
+        "kecamatan_options": list(zip(kecamatan["code"], kecamatan["name"])),
         "category_options": list(INCIDENT_CATEGORIES),
         "data_version": current_data_version(get_session()),
     }
@@ -183,14 +189,21 @@ def index():
     if not has_boundaries(session_):
         return render_template("pages/dashboard.html", ready=False, kecamatan=[], q={})
     view, result = _view()
-    summary = coverage_service.summary_for(result, view.kecamatan)
-    incidents = layer_service.visible_incidents(session_, result, view)
-    gaps = coverage_service.filter_desa(result.gaps(), view.kecamatan).head(10)
+    summary = coverage_service.summary_for(result, view.kecamatan, view.kabupaten)
+    incidents = _in_kabupaten(layer_service.visible_incidents(session_, result, view), result, view.kabupaten)
+    gaps = coverage_service.filter_desa(result.gaps(), view.kecamatan, kabupaten=view.kabupaten).head(10)
     reasons_col = "reasons_en" if current_lang() == "en" else "reasons_id"
     areas = {k["code"]: k for k in kecamatan_summary(session_)}
-    kec_rows = coverage_service.rows(result.kecamatan, coverage_service.KECAMATAN_COLUMNS)
+    kec_table = coverage_service.filter_kecamatan(result, kabupaten=view.kabupaten)
+    kec_rows = coverage_service.rows(kec_table, coverage_service.KECAMATAN_COLUMNS)
     for row in kec_rows:
         row["area_km2"] = areas.get(row["code"], {}).get("area_km2")
+    several = coverage_service.several_kabupaten(result)
+    kab_rows = (
+        coverage_service.rows(coverage_service.kabupaten_table(result), coverage_service.KABUPATEN_COLUMNS)
+        if several
+        else []
+    )
     return render_template(
         "pages/dashboard.html",
         ready=True,
@@ -199,8 +212,17 @@ def index():
         gaps=_records(gaps),
         reasons_col=reasons_col,
         kecamatan=kec_rows,
+        kabupaten=kab_rows,
         **_common(view, result),
     )
+
+
+def _in_kabupaten(frame: pd.DataFrame, result, kabupaten: str | None) -> pd.DataFrame:
+    """Records (with ``desa_code``) of the desa of ``kabupaten``; all of them without one."""
+    if not kabupaten:
+        return frame
+    codes = set(coverage_service.filter_desa(result.desa, kabupaten=kabupaten)["code"])
+    return frame[frame["desa_code"].isin(codes).to_numpy()]
 
 
 # --- gap list ---------------------------------------------------------------------------------------------
@@ -227,13 +249,15 @@ def _gap_table():
             ),
             details={"sort": "unknown sort key"},
         )
-    table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses).copy()
+    table = coverage_service.filter_desa(result.gaps(), view.kecamatan, statuses, view.kabupaten).copy()
     table["status_order"] = table["status"].map({s: i for i, s in enumerate(coverage_service.STATUSES)})
     table = table.sort_values([GAP_SORTS[key], "rank"], ascending=[not sort.startswith("-"), True], kind="stable")
     return view, result, table, statuses or [], sort
 
 
-def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[Any]]]:
+def _export_rows(table: pd.DataFrame, lang: str, several_kabupaten: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the gap-list exports; a kabupaten/kota column after the kecamatan when
+    several kabupaten are loaded (one kabupaten: the columns as they always were)."""
     reasons = "reasons_en" if lang == "en" else "reasons_id"
     headers = [
         t("rank", lang),
@@ -270,6 +294,11 @@ def _export_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[A
         ]
         for r in table.itertuples(index=False)
     ]
+    if several_kabupaten:
+        at = headers.index(t("kecamatan", lang)) + 1
+        headers.insert(at, t("kabupaten", lang))
+        for row, name in zip(rows, table["kabupaten_name"].tolist()):
+            row.insert(at, name)
     return headers, rows
 
 
@@ -296,7 +325,7 @@ def gaps_page():
 @conditional_by_version
 def gaps_csv():
     view, result, table, statuses, sort = _gap_table()
-    headers, rows = _export_rows(table, current_lang())
+    headers, rows = _export_rows(table, current_lang(), coverage_service.several_kabupaten(result))
     headers, rows = export.with_info_columns(headers, rows, _export_info(view, result, statuses, sort))
     return export.csv_response(headers, rows, _export_name(result, "csv"), current_lang())
 
@@ -325,7 +354,7 @@ def _export_name(result, ext: str) -> str:
 @conditional_by_version
 def gaps_xlsx():
     view, result, table, statuses, sort = _gap_table()
-    headers, rows = _export_rows(table, current_lang())
+    headers, rows = _export_rows(table, current_lang(), coverage_service.several_kabupaten(result))
     info = _export_info(view, result, statuses, sort, full=True)
     return export.xlsx_response(
         headers, rows, _export_name(result, "xlsx"), sheet=gettext("Celah", current_lang()), info=info
@@ -339,10 +368,12 @@ def gaps_print():
     table = table.sort_values("rank")
     table = table.assign(planned_day=[brief_service.day_text(d) for d in table["planned_meeting_date"]])
     sections = []
+    kab_names = coverage_service.kabupaten_names(result) if coverage_service.several_kabupaten(result) else {}
     for code, name in zip(result.kecamatan["code"], result.kecamatan["name"]):
         own = table[table["kecamatan_code"] == code]
         if len(own):
-            sections.append({"code": code, "name": name, "gaps": _records(own)})
+            kabupaten = kab_names.get(str(own["kabupaten_code"].iloc[0])) if kab_names else None
+            sections.append({"code": code, "name": name, "kabupaten": kabupaten, "gaps": _records(own)})
     filter_q = {**view.query(), "status": statuses} if statuses else view.query()
     lang = current_lang()
     return render_template(
@@ -408,7 +439,7 @@ def brief_pdf():
 def kecamatan_page(code: str):
     view, result = _view()
     row = _kecamatan_row(result, code)
-    view = replace(view, kecamatan=code)
+    view = replace(view, kecamatan=code, kabupaten=view.kabupaten and row.get("kabupaten_code", code[:5]))
     desa = result.desa[result.desa["kecamatan_code"] == code].sort_values("priority_rank")
     reasons = layer_service.reasons_by_code(result, current_lang())
     return render_template(
@@ -425,9 +456,9 @@ def kecamatan_page(code: str):
 def desa_page(code: str):
     view, result = _view()
     own = _desa_row(result, code)
-    row = coverage_service.rows(own, coverage_service.DESA_COLUMNS)[0]
+    row = coverage_service.rows(own, coverage_service.desa_columns(result))[0]
     kec_code = row["kecamatan_code"]
-    view = replace(view, kecamatan=kec_code)
+    view = replace(view, kecamatan=kec_code, kabupaten=view.kabupaten and row.get("kabupaten_code", code[:5]))
     session_ = get_session()
     meetings = layer_service.meetings_reaching(layer_service.visible_meetings(session_, result, view), code, kec_code)
     tps = layer_service.visible_tps(session_, result, view)
@@ -443,5 +474,32 @@ def desa_page(code: str):
         agencies=vocab_labels(AGENCIES, current_lang()),
         levels=vocab_labels(MEETING_LEVELS, current_lang()),
         incident_statuses=vocab_labels(INCIDENT_STATUS_LABELS, current_lang()),
+        **_common(view, result),
+    )
+
+
+@bp.get("/kabupaten/<code>")
+@role("viewer")
+def kabupaten_page(code: str):
+    """One kabupaten/kota: its figures, its kecamatan with their counts and links, its top gaps."""
+    view, result = _view()
+    if code not in coverage_service.kabupaten_names(result):
+        raise NotFound(msg("Kabupaten dengan kode %(code)r tidak ditemukan", code=code))
+    view = replace(view, kabupaten=code, kecamatan=None)
+    table = coverage_service.kabupaten_table(result)
+    row = coverage_service.rows(table[table["code"] == code], coverage_service.KABUPATEN_COLUMNS)[0]
+    areas = {k["code"]: k for k in kecamatan_summary(get_session())}
+    kec_rows = coverage_service.rows(
+        coverage_service.filter_kecamatan(result, kabupaten=code), coverage_service.KECAMATAN_COLUMNS
+    )
+    for kec in kec_rows:
+        kec["area_km2"] = areas.get(kec["code"], {}).get("area_km2")
+    gaps = coverage_service.filter_desa(result.gaps(), kabupaten=code).head(10)
+    return render_template(
+        "pages/kabupaten.html",
+        kab=row,
+        kecamatan=kec_rows,
+        gaps=_records(gaps),
+        reasons_col="reasons_en" if current_lang() == "en" else "reasons_id",
         **_common(view, result),
     )

@@ -108,6 +108,9 @@ def rollup(out: pd.DataFrame, kec: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(cols)
     sums = df.groupby("kecamatan_code", sort=True).sum().reindex(kec["code"].to_numpy(), fill_value=0)
     table = pd.DataFrame({"code": kec["code"].to_numpy(dtype=object), "name": kec["name"].to_numpy(dtype=object)})
+    for col in ("kabupaten_code", "kabupaten_name"):  # several kabupaten: pages and exports group by them
+        if col in kec.columns:
+            table[col] = kec[col].to_numpy(dtype=object)
     for col in sums.columns:
         table[col] = sums[col].to_numpy()
     table["share_desa_reached"] = _share(table["desa_reached"], table["desa_count"])

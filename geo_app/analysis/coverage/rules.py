@@ -102,8 +102,9 @@ def compute_coverage(
     Frames (``None`` means no records of that kind):
 
     * ``desa``: GeoDataFrame with a CRS; code, name, kecamatan_code, rep_lon, rep_lat (EPSG:4326),
-      optional kind, kecamatan_name, area_km2.
-    * ``kecamatan``: code, name, rep_lon, rep_lat (or a geometry to compute them).
+      optional kind, kecamatan_name, kabupaten_code, kabupaten_name, area_km2 (kept in ``desa``).
+    * ``kecamatan``: code, name, rep_lon, rep_lat (or a geometry to compute them), optional
+      kabupaten_code, kabupaten_name (kept in the per-kecamatan table).
     * ``meetings``: id, title, date, level, host_kecamatan_code, host_desa_code, reaches_all_desa,
       reached_desa_codes (list of codes), lon, lat (NaN allowed).
     * ``tps``: id, desa_code, number, voters, vulnerability, police, tni, linmas, lon, lat.
@@ -162,7 +163,18 @@ def compute_coverage(
 
     base_cols = [
         c
-        for c in ("code", "name", "kind", "kecamatan_code", "kecamatan_name", "area_km2", "rep_lon", "rep_lat")
+        for c in (
+            "code",
+            "name",
+            "kind",
+            "kecamatan_code",
+            "kecamatan_name",
+            "kabupaten_code",
+            "kabupaten_name",
+            "area_km2",
+            "rep_lon",
+            "rep_lat",
+        )
         if c in desa.columns
     ]
     per_tps = {k: v for k, v in per_tps.items() if k != "insecure"}
