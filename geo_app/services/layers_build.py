@@ -1,7 +1,8 @@
 """``geo-app layers build``: standalone maps and tables written to a folder, opened from disk.
 
-There is no server behind these files, so each map page carries its data inline: desa polygons and
-statuses, and the records aggregated where they are many (see ``_standalone_layers``). Everything is
+There is no server behind these files, so each map page is the served map's shell with its data
+inline: desa polygons and statuses, and the records aggregated where they are many (see
+``map_data.standalone_sources``), so the pages open from disk whatever the number of records. Everything is
 written into a temporary folder and swapped in at the end (``dir_swap``); nothing is written when
 the manifest shows the same data version, settings and format.
 """
@@ -21,13 +22,15 @@ from sqlalchemy.orm import Session
 
 from ..analysis.coverage import CoverageResult, CoverageSettings
 from ..errors import LayersBuildFailed
+from ..i18n import t
 from ..maps.assets import AssetRegistry, render_standalone
 from ..store.db import data_version
 from . import coverage as coverage_service
-from . import dir_swap
-from .map_data import MapView, coverage_map
+from . import dir_swap, map_data
+from .map_data import MapView
 
-BUILD_FORMAT = 1
+#: 2: map pages are the shell of the served maps with their data inline, aggregated where many
+BUILD_FORMAT = 2
 MANIFEST = "manifest.json"
 
 
@@ -60,6 +63,34 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _standalone_page(
+    prep: map_data.PreparedMap,
+    view: MapView,
+    bounds: Any,
+    lang: str,
+    registry: AssetRegistry,
+    out_dir: Path,
+    title: str,
+    threshold: int,
+) -> str:
+    """One map page that opens from disk: the same shell as the served pages, its data inline
+    (``map_data.standalone_sources``: aggregated where records are many), assets copied beside it."""
+    try:
+        from ..maps.shell import MapShell, MapSources, build_map_shell
+    except ImportError:  # TODO(issue 11): remove once the map shell (maps/shell.py) has landed
+        kec = prep.result.kecamatan
+        focus = kec[kec["code"] == view.kecamatan] if view.kecamatan else None
+        labels = "desa" if view.kecamatan else "kecamatan"
+        m = map_data.coverage_map(None, prep.result, view, lang, labels=labels, focus=focus)
+        return render_standalone(m, registry, out_dir)[0]
+
+    box = tuple(float(v) for v in bounds)
+    data = map_data.standalone_sources(prep, view, box, lang, threshold=threshold)
+    shell = MapShell(bounds=box, sources=MapSources(**data), lang=lang, base=view.base, title=title)
+    html, _assets = render_standalone(build_map_shell(shell), registry, out_dir)
+    return html
+
+
 def build_steps(result: CoverageResult) -> list[str]:
     return ["overview", *[f"kecamatan-{c}" for c in result.kecamatan["code"]], "tables", "manifest"]
 
@@ -74,6 +105,7 @@ def build_layers(
     force: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    threshold: int = map_data.DEFAULT_POINTS_THRESHOLD,
 ) -> BuildReport:
     """Write the overview and every kecamatan map as standalone HTML (assets beside them), the coverage
     tables as CSV and GeoJSON, and ``manifest.json`` (data version, settings) into ``out_dir``.
@@ -117,19 +149,21 @@ def build_layers(
     files: list[str] = []
     try:
         view = MapView(settings=settings)
-        m = coverage_map(session, result, view, lang)
-        html, _assets = render_standalone(m, registry, tmp)
+        prep = map_data.PreparedMap(result, session)
+        title = f"{t('map.title', lang)} — {t('app_title', lang)}"
+        html = _standalone_page(prep, view, result.desa.total_bounds, lang, registry, tmp, title, threshold)
         _write_text(tmp / "overview.html", html)
         files.append("overview.html")
         on_step and on_step("overview")
         kec = result.kecamatan
-        for code in kec["code"]:
+        for code, name in zip(kec["code"], kec["name"]):
+            own = result.desa[result.desa["kecamatan_code"] == code]
+            title = f"{t('map.title', lang)} — {t('kecamatan', lang)} {name}"
             kview = replace(view, kecamatan=str(code))
-            km = coverage_map(session, result, kview, lang, labels="desa", focus=kec[kec["code"] == code])
-            html, _assets = render_standalone(km, registry, tmp)
-            name = f"kecamatan-{code}.html"
-            _write_text(tmp / name, html)
-            files.append(name)
+            html = _standalone_page(prep, kview, own.total_bounds, lang, registry, tmp, title, threshold)
+            page = f"kecamatan-{code}.html"
+            _write_text(tmp / page, html)
+            files.append(page)
             on_step and on_step(f"kecamatan-{code}")
         cs = coverage_service
         tables = {
@@ -188,6 +222,7 @@ def run_build(
     """``geo-app layers build`` and ``scripts/regenerate_layers.py``: settings from options, the app's
     asset registry and coverage cache, a progress bar (``click.progressbar``-like) when given."""
     from ..app_db import database
+    from ..config import setting
     from ..maps.assets import app_registry
 
     settings = coverage_service.coverage_settings(
@@ -206,6 +241,7 @@ def run_build(
         if bar is not None:
             bar.update(1)
 
+    threshold = int(setting(app.config["GEO_APP_SETTINGS"], "MAP_POINTS_THRESHOLD"))
     with database(app).session() as session:
         try:
             return build_layers(
@@ -218,6 +254,7 @@ def run_build(
                 force=force,
                 on_start=on_start,
                 on_step=on_step,
+                threshold=threshold,
             )
         finally:
             if bar is not None:
