@@ -405,6 +405,7 @@ def _ensure_first_admin() -> None:
 @click.option("--window-days", help="Jendela rakor / meeting window in days (default 60).")
 @click.option("--incident-window-days", help="Jendela insiden / incident window in days (default 30).")
 @click.option("--kecamatan", help="Kode atau nama kecamatan / kecamatan code or name.")
+@click.option("--kabupaten", help="Kode atau nama kabupaten/kota / kabupaten code or name (17.71, Kota Bengkulu).")
 @click.option("--status", help="uncovered, at_risk, insecure, no_data, covered (comma-separated).")
 @click.option(
     "--preset", help="Preset pengamanan / security preset: mukomuko-2024 (default), pilkada-2020, pemilu-2019."
@@ -421,7 +422,9 @@ def _ensure_first_admin() -> None:
 )
 @with_appcontext
 @click.pass_context
-def coverage(ctx, ref_date, window_days, incident_window_days, kecamatan, status, preset, extra, fmt) -> None:
+def coverage(
+    ctx, ref_date, window_days, incident_window_days, kecamatan, kabupaten, status, preset, extra, fmt
+) -> None:
     """Cakupan per desa / coverage per desa: rakor reach, TPS security, incidents.
 
     `geo-app coverage brief` writes the A4 brief (PDF)."""
@@ -438,7 +441,9 @@ def coverage(ctx, ref_date, window_days, incident_window_days, kecamatan, status
             **coverage_service.parse_set_options(extra),
         }
         cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
-        click.echo(coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache))
+        click.echo(
+            coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache, kabupaten=kabupaten)
+        )
     except GeoAppError as exc:
         raise click.ClickException(exc.message) from None
 

@@ -533,28 +533,33 @@ def cli_output(
     kecamatan: str | None = None,
     status: str | None = None,
     cache: CoverageCache | None = None,
+    kabupaten: str | None = None,
 ) -> str:
-    """What ``geo-app coverage`` prints: a table (highest priority first) or csv/json/geojson (by code)."""
+    """What ``geo-app coverage`` prints: a table (highest priority first) or csv/json/geojson (by code);
+    with several kabupaten loaded the rows name their kabupaten."""
     import json
 
     fmt = parse_format(fmt, ("table", *FORMATS))
     statuses = parse_statuses(status)
     result = get_coverage(session, coverage_settings(overrides), cache)
     kec = resolve_kecamatan(result, kecamatan)
-    desa = filter_desa(result.desa, kec, statuses)
-    summary = summary_for(result, kec)
+    kab = resolve_kabupaten(result, kabupaten)
+    check_kecamatan_in_kabupaten(result, kec, kab)
+    desa = filter_desa(result.desa, kec, statuses, kab)
+    summary = summary_for(result, kec, kab)
+    columns = desa_columns(result)
     if fmt == "table":
-        return _table(rows(desa.sort_values("priority_rank"), DESA_COLUMNS), summary)
+        return _table(rows(desa.sort_values("priority_rank"), columns), summary)
     if fmt == "csv":
-        return to_csv(rows(desa, DESA_COLUMNS), DESA_COLUMNS).rstrip("\n")
+        return to_csv(rows(desa, columns), columns).rstrip("\n")
     if fmt == "geojson":
-        body = to_geojson(desa, DESA_COLUMNS, settings=result.settings.to_dict(), summary=summary)
+        body = to_geojson(desa, columns, settings=result.settings.to_dict(), summary=summary)
     else:
         body = {
             "settings": result.settings.to_dict(),
             "summary": summary,
             "count": len(desa),
-            "desa": rows(desa, DESA_COLUMNS),
+            "desa": rows(desa, columns),
         }
     return json.dumps(body, ensure_ascii=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections import Counter
 
@@ -271,3 +272,17 @@ def test_serve_loads_the_province_demo_into_an_empty_province(
         assert {t.desa_code[:5] for t in stations} == kabupaten
     finally:
         app.extensions["geo_app.engine"].dispose()
+
+
+def test_coverage_command_takes_the_kabupaten(province):
+    client, desa = province
+    app = client.application
+    with app.app_context():
+        out = app.test_cli_runner().invoke(args=["coverage", "--kabupaten", "Kota Bengkulu", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.output)
+    assert sorted(r["code"] for r in body["desa"]) == sorted(desa.index[desa["kabupaten_code"] == "17.71"])
+    assert body["summary"]["code"] == "17.71" and body["summary"]["desa_count"] == body["count"]
+    with app.app_context():
+        bad = app.test_cli_runner().invoke(args=["coverage", "--kabupaten", "Atlantis"])
+    assert bad.exit_code == 1 and "17.71 Kota Bengkulu" in bad.output
