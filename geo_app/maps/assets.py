@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import filecmp
 import fnmatch
+import hashlib
 import importlib
 import json
 import re
@@ -38,7 +39,8 @@ class AssetPackage:
     """One installed front-end package and the files of it that pages may use."""
 
     key: str  # URL segment: /assets/<key>/<version>/<file>
-    kind: str  # "xstatic" (PyPI), "npm" (build/npm-assets) or "python" (files inside a Python package)
+    kind: str  # "xstatic" (PyPI), "npm" (build/npm-assets), "python" (files inside a Python package) or
+    # "project" (this project's own unminified files under geo_app/; versioned by a hash of their content)
     dist: str  # what to install: pip distribution or npm "name@version"
     module: str = ""  # xstatic / python: the module holding the files
     subdir: str = ""  # folder inside the module dir or the npm package
@@ -68,6 +70,9 @@ class AssetPackage:
             raise self._missing("Python package not installed") from None
         if self.kind == "xstatic":
             return Path(mod.BASE_DIR) / self.subdir, str(mod.VERSION)
+        if self.kind == "project":
+            root = Path(mod.__file__).resolve().parent / self.subdir
+            return root, _content_version(root, self)
         return Path(mod.__file__).resolve().parent / self.subdir, str(getattr(mod, "__version__", "0"))
 
     def allows(self, relpath: str) -> bool:
@@ -151,8 +156,13 @@ PACKAGES: dict[str, AssetPackage] = {
         ),
         # folium ships leaflet.heat itself (folium/templates/leaflet_heat.min.js).
         AssetPackage("folium", "python", "folium>=0.17", "folium", subdir="templates", files=("leaflet_heat.min.js",)),
+        # the map shell's own script and stylesheet (geo_app/static/map), written for this project
+        AssetPackage("geo-app", "project", "geo_app", "geo_app", subdir="static", files=("map/*.js", "map/*.css")),
     )
 }
+
+#: Links to the project's own files in ``default_js``/``default_css``: ``asset:<key>/<file>``.
+PROJECT_LINK = "asset:"
 
 #: Marker for CDN files deliberately left out (not needed by the project's maps).
 OMIT = None
@@ -264,6 +274,16 @@ class AssetRegistry:
         _root, version = self.locate(key)
         return f"{key}/{version}/{relpath}"
 
+    def project_url(self, link: str) -> str:
+        """``<key>/<version>/<file>`` for a ``asset:<key>/<file>`` link of the project's own files."""
+        key, _sep, relpath = link.removeprefix(PROJECT_LINK).partition("/")
+        if key not in PACKAGES:
+            raise AssetMissing(
+                f"Aset {link} tidak dikenal: tambahkan paketnya ke geo_app/maps/assets.py", details=[link]
+            )
+        self.file(key, relpath)
+        return f"{key}/{self.locate(key)[1]}/{relpath}"
+
     def status(self) -> dict[str, dict[str, str]]:
         """Per package: installed version or the error; for diagnostics (``python -m geo_app.maps.assets``)."""
         out = {}
@@ -279,6 +299,15 @@ class AssetRegistry:
             except AssetMissing as exc:
                 out[key] = {"error": exc.message, "dist": package.dist}
         return out
+
+
+def _content_version(root: Path, package: AssetPackage) -> str:
+    """A short hash of the files' names and bytes: an edited file gets a new URL, so the year-long
+    ``immutable`` cache of ``/assets/`` never serves an old copy of the project's own files."""
+    digest = hashlib.sha256()
+    for rel in _expand(root, package):
+        digest.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def _expand(root: Path, package: AssetPackage):
@@ -307,6 +336,9 @@ def localize(m: folium.Map, registry: AssetRegistry, prefix: str) -> folium.Map:
                 continue
             local = []
             for name, url in links:
+                if url.startswith(PROJECT_LINK):
+                    local.append((name, prefix + registry.project_url(url)))
+                    continue
                 if url.startswith(prefix) or not url.startswith(("http://", "https://", "//")):
                     local.append((name, url))
                     continue

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from ..app_db import get_session
 from ..errors import NotFound, ValidationError
 from ..i18n import flag_label, format_date, gettext, msg, status_label, t, vocab_labels
+from ..maps.shell import MapShell, MapSources, build_map_shell
 from ..records.vocab import AGENCIES, INCIDENT_CATEGORIES, MEETING_LEVELS
 from ..records.vocab import STATUSES as INCIDENT_STATUS_LABELS
 from ..services import brief as brief_service
@@ -65,8 +66,25 @@ def _view():
     return layer_service.load_view(get_session(), request.args, _coverage_cache())
 
 
-def _desa_url(query: dict[str, str]):
-    return lambda code: url_for("pages.desa_page", code=code, **query)
+def _map_shell(view, bounds, *, title: str, back: tuple[str, str], highlight: str | None = None, search_bounds=None):
+    """A map page as a shell (geo_app/maps/shell.py): its data comes from ``/api/map/...`` with this
+    view's parameters (the base map aside: it changes no data) and the page language."""
+    lang = current_lang()
+    params = {k: v for k, v in view.query().items() if k != "peta_dasar"}
+    params["lang"] = lang
+    api = url_for("map_data.desa").rsplit("/", 1)[0]
+    shell = MapShell(
+        bounds=tuple(float(v) for v in bounds),
+        sources=MapSources.endpoints(api, params),
+        lang=lang,
+        base=view.base,
+        title=title,
+        back=back,
+        highlight=highlight,
+        search_bounds=None if search_bounds is None else tuple(float(v) for v in search_bounds),
+        icon=url_for("favicon.favicon_svg"),
+    )
+    return build_map_shell(shell)
 
 
 def _cached_map(kind: str, ident: str, view, build) -> str:
@@ -117,16 +135,9 @@ def _common(view, result) -> dict[str, Any]:
 @conditional_by_version
 def overview_map():
     view, result = _view()
-    lang = current_lang()
-    q = view.query()
-    html = _cached_map(
-        "overview",
-        "",
-        view,
-        lambda: layer_service.coverage_map(
-            get_session(), result, view, lang, labels="kecamatan", desa_url=_desa_url(q)
-        ),
-    )
+    title = f"{t('map.title', current_lang())} — {t('app_title', current_lang())}"
+    back = (url_for("pages.index", **view.query()), t("map.back_home", current_lang()))
+    html = _cached_map("overview", "", view, lambda: _map_shell(view, result.desa.total_bounds, title=title, back=back))
     return Response(html, mimetype="text/html")
 
 
@@ -135,19 +146,13 @@ def overview_map():
 @conditional_by_version
 def kecamatan_map(code: str):
     view, result = _view()
-    _kecamatan_row(result, code)
+    row = _kecamatan_row(result, code)
     view = replace(view, kecamatan=code)
     lang = current_lang()
-    q = view.query()
-    focus = result.kecamatan[result.kecamatan["code"] == code]
-    html = _cached_map(
-        "kecamatan",
-        code,
-        view,
-        lambda: layer_service.coverage_map(
-            get_session(), result, view, lang, labels="desa", focus=focus, desa_url=_desa_url(q)
-        ),
-    )
+    own = result.desa[result.desa["kecamatan_code"] == code]
+    title = f"{t('map.title', lang)} — {t('kecamatan', lang)} {row['name']}"
+    back = (url_for("pages.kecamatan_page", code=code, **view.query()), t("map.back_kecamatan", lang))
+    html = _cached_map("kecamatan", code, view, lambda: _map_shell(view, own.total_bounds, title=title, back=back))
     return Response(html, mimetype="text/html")
 
 
@@ -167,15 +172,16 @@ def desa_map(code: str):
     kec_code = str(own["kecamatan_code"].iloc[0])
     view = replace(view, kecamatan=kec_code)
     lang = current_lang()
-    q = view.query()
-    html = _cached_map(
-        "desa",
-        code,
-        view,
-        lambda: layer_service.coverage_map(
-            get_session(), result, view, lang, labels="desa", focus=own, desa_url=_desa_url(q), highlight=own
-        ),
-    )
+    title = f"{t('map.title', lang)} — {t('desa', lang)} {own['name'].iloc[0]}, {own['kecamatan_name'].iloc[0]}"
+    back = (url_for("pages.desa_page", code=code, **view.query()), t("map.back_desa", lang))
+    kecamatan = result.desa[result.desa["kecamatan_code"] == kec_code]
+
+    def build():
+        return _map_shell(
+            view, own.total_bounds, title=title, back=back, highlight=code, search_bounds=kecamatan.total_bounds
+        )
+
+    html = _cached_map("desa", code, view, build)
     return Response(html, mimetype="text/html")
 
 

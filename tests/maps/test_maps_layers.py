@@ -111,9 +111,10 @@ def test_kecamatan_map_page(app, client, frames):
     html = resp.get_data(as_text=True)
     assert remote_links(html) == []
     own = desa[desa["kecamatan_code"] == code]
-    # one label per desa of this kecamatan (folium writes the DivIcon html as escaped JSON)
-    assert html.count('class=\\"map-label desa\\"') == len(own) > 0
-    assert html.count('class=\\"map-label kecamatan\\"') == 0
+    # a shell: its layers (desa names among them) ask for this kecamatan's desa by request
+    assert '"params":{"kecamatan":"' + code + '"' in html and "new GeoMap.LabelLayer(" in html
+    body = client.get(f"/api/map/desa?kecamatan={code}&bbox=100,-4,103,-1&zoom=12").get_json()
+    assert sorted(f["properties"]["name"] for f in body["features"]) == sorted(own["name"]) and len(own) > 0
 
 
 def test_kecamatan_map_unknown_code_is_404_and_escaped(client):

@@ -116,6 +116,35 @@ def check_html(client, url: str, tags, payloads, shown=()) -> str:
     return body
 
 
+#: the data sources a map shell names (geo_app/maps/remote.py: script_json of {"url", "params", "view"})
+_SOURCE = re.compile(r'\{"url":"(/api/map/[\w/]+)","params":(\{[^{}]*\}),"view":"(\w+)"\}')
+#: a view holding the whole kabupaten at a zoom where its records are drawn one by one
+_AREA = {"bbox": "100,-4,103,-1", "zoom": "12"}
+
+
+def check_map(client, url: str, tags, payloads, shown=()) -> None:
+    """A map page is a shell (no record in it) whose layers fetch their data: the shell and every
+    response it asks for (each source with its view parameters, for the whole kabupaten) must be safe,
+    and ``shown`` must be literal in the data (names as text, popups HTML-escaped)."""
+    body = check_html(client, url, tags, payloads)
+    sources = {(path, params, view) for path, params, view in _SOURCE.findall(body)}
+    assert {path for path, _p, _v in sources} >= {"/api/map/desa", "/api/map/points/incidents"}, url
+    strings = []
+    for path, params, view in sorted(sources):
+        query = dict(json.loads(params))
+        if view != "none":
+            query["zoom"] = _AREA["zoom"]
+        if view == "bbox":
+            query["bbox"] = _AREA["bbox"]
+        response = client.get(path, query_string=query)
+        assert response.status_code == 200, f"{url} -> {path}: {response.status_code}"
+        assert_not_run(response.get_data(as_text=True), tags, payloads, f"{url} -> {path}")
+        strings += json_strings(response.get_json())
+    data = "\n".join(strings)
+    assert_not_run(data, tags, payloads, f"{url} (data)")
+    assert_literal(data, shown, f"{url} (data)")
+
+
 def check_png(client, url: str) -> None:
     response = get_ok(client, url)
     assert response.mimetype == "image/png" and response.data.startswith(b"\x89PNG"), url
@@ -197,15 +226,16 @@ def test_typed_records_never_run_as_templates(client, typed):
     tags, payloads = ALL_TAGS, [payload]
     ids = {k: r["id"] for k, r in records.items()}
     popups = [text(t) for t in ("judul", "tempat", "instansi", "alamat", "uraian")]
-    # maps: every popup text, brace-encoded inside the script's JSON
+    # maps: every popup text in the data the map pages fetch
     for url in (
         "/map",
         f"/map/kecamatan/{PENARIK_KEC}",
         f"/map/desa/{PENARIK}",
         "/map?lang=en",
-        "/map?peta_dasar=none&category=money_politics",
     ):
-        check_html(client, url, tags, payloads, popups)
+        check_map(client, url, tags, payloads, popups)
+    # a category the typed incident is not in: its popup is not shown, the others are
+    check_map(client, "/map?peta_dasar=none&category=money_politics", tags, payloads, popups[:4])
     # pages: Jinja-escaped text
     check_html(client, f"/desa/{PENARIK}", tags, payloads, [text(t) for t in ("judul", "tempat", "alamat", "uraian")])
     check_html(client, "/rakor", tags, payloads, [text("judul"), text("instansi")])
@@ -259,6 +289,7 @@ def post_every_payload(client) -> list[str]:
                 "agencies": [text("instansi")],
                 "lat": -2.6,
                 "lon": 101.52,
+                "allow_duplicate": True,  # one rakor per payload, same day and desa
             },
         )
         assert meeting.status_code == 201, meeting.json
@@ -386,7 +417,7 @@ def test_spreadsheet_import_never_runs_as_templates(client, tmp_path):
     popups = [x for tag in ("judul", "tempat", "instansi", "alamat", "uraian") for x in texts[tag]]
     tags, payloads = ALL_TAGS, list(PAYLOADS)
     for url in ("/map", f"/map/kecamatan/{PENARIK_KEC}", f"/map/desa/{PENARIK}"):
-        check_html(client, url, tags, payloads, popups)
+        check_map(client, url, tags, payloads, popups)
     check_html(client, f"/desa/{PENARIK}", tags, payloads, texts["judul"] + texts["alamat"] + texts["uraian"])
     check_html(client, "/rakor", tags, payloads, texts["judul"])
     check_html(client, "/tps", tags, payloads, texts["alamat"])
@@ -442,16 +473,16 @@ def test_boundary_names_never_run_as_templates(client, renamed, tmp_path):
     desa_names, kec_names = renamed
     tags, payloads = ("desa", "kec", "kab"), list(PAYLOADS)
     names = [*desa_names.values(), *kec_names.values()]
-    check_html(client, "/map", tags, payloads, names)
-    check_html(client, "/map?lang=en&peta_dasar=none", tags, payloads, names)
+    check_map(client, "/map", tags, payloads, names)
+    check_map(client, "/map?lang=en&peta_dasar=none", tags, payloads, names)
     for code, kec in kec_names.items():
         own_desa = [d for c, d in desa_names.items() if c.startswith(code + ".")]
-        check_html(client, f"/map/kecamatan/{code}", tags, payloads, [kec, *own_desa])
+        check_map(client, f"/map/kecamatan/{code}", tags, payloads, [kec, *own_desa])
         check_html(client, f"/kecamatan/{code}", tags, payloads, [kec, *own_desa])
         check_png(client, f"/gaps/print/{code}.png")
         check_png(client, f"/gaps/print/{code}.png?lang=en")
     for code, desa in desa_names.items():
-        check_html(client, f"/map/desa/{code}", tags, payloads, [desa, kec_names[code[:8]]])
+        check_map(client, f"/map/desa/{code}", tags, payloads, [desa, kec_names[code[:8]]])
         check_html(client, f"/desa/{code}", tags, payloads, [desa, kec_names[code[:8]]])
     check_html(client, "/", tags, payloads, list(kec_names.values()))
     check_html(client, "/gaps", tags, payloads, names)
@@ -493,23 +524,23 @@ def test_no_map_element_output_is_template_source(client, renamed):
     from branca.element import Element
     from jinja2 import Environment
 
-    from geo_app.services import coverage as coverage_service
+    from geo_app.maps.shell import MapShell, MapSources, build_map_shell
+    from geo_app.services import map_data
 
+    desa_names, _kec_names = renamed
     post_every_payload(client)
     app, env = client.application, Environment()
     with app.app_context():
         session = get_session()
-        result = coverage_service.get_coverage(session)
-        view = layer_service.MapView()
+        view, prep = map_data.load(session, {})
+        bounds = tuple(float(v) for v in prep.desa.total_bounds)
+        # a page opened from disk carries its data inline (layers build): names and records in the page
+        inline = MapSources(**map_data.standalone_sources(prep, view, bounds, "id"))
+        served = MapSources.endpoints("/api/map", {"kecamatan": PENARIK_KEC, "lang": "en"})
         maps = [
-            layer_service.coverage_map(session, result, view, "id", desa_url=lambda code: f"/desa/{code}"),
-            layer_service.coverage_map(
-                session,
-                result,
-                layer_service.MapView(kecamatan=PENARIK_KEC),
-                "en",
-                labels="desa",
-                highlight=result.desa[result.desa["code"] == PENARIK],
+            build_map_shell(MapShell(bounds=bounds, sources=inline, title=desa_names[PENARIK], highlight=PENARIK)),
+            build_map_shell(
+                MapShell(bounds=bounds, sources=served, lang="en", title=desa_names[PENARIK], back=("/", "x"))
             ),
         ]
     for m in maps:
