@@ -102,10 +102,14 @@ def place_points(
     desa: gpd.GeoDataFrame,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     declared: Sequence[str | None] | np.ndarray | None = None,
+    covering_pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``choose_desa`` for many (lon, lat) points (EPSG:4326) at once: one spatial join for the desa
     covering each point, depths only where several desa cover one, one nearest-join for the points in
     gaps. Same rule and ties as ``candidates`` + ``choose_desa`` (imports place a whole file this way).
+
+    ``covering_pairs`` (columns ``point``: position in ``lon``/``lat``, ``code``: a desa of ``desa``)
+    replaces the spatial join when the database has done it (PostGIS, ``store.spatial.covering_desa``).
 
     Returns, per point (RangeIndex): ``desa_code`` (None when outside), ``placement``
     (inside | overlap | nearest | outside), ``distance_m`` (0 when covered, the distance to the nearest
@@ -115,7 +119,22 @@ def place_points(
     if len(lat) != len(lon):
         raise ValueError("lon and lat must have the same length")
     pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    return _place(pts, desa, tolerance_m, declared)
+    return _place(pts, desa, tolerance_m, declared, covering_pairs)
+
+
+def _pair_positions(pairs: pd.DataFrame, poly_codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(desa positions, point positions) of precomputed covering pairs, checked against the frames."""
+    missing = {"point", "code"} - set(pairs.columns)
+    if missing:
+        raise ValueError(f"covering_pairs needs the column(s) {', '.join(sorted(missing))}")
+    position = pd.Series(np.arange(len(poly_codes)), index=pd.Index(poly_codes, dtype=object))
+    poly_idx = position.reindex(pairs["code"].to_numpy(dtype=object)).to_numpy()
+    pt_idx = pairs["point"].to_numpy()
+    if np.isnan(poly_idx.astype(float)).any():
+        raise ValueError("covering_pairs names a desa the desa frame does not have")
+    if len(pt_idx) and (pt_idx.min() < 0 or pt_idx.max() >= n):
+        raise ValueError("covering_pairs names a point position out of range")
+    return poly_idx.astype(np.int64), pt_idx.astype(np.int64)
 
 
 def _place(
@@ -123,6 +142,7 @@ def _place(
     desa: gpd.GeoDataFrame,
     tolerance_m: float,
     declared: Sequence[str | None] | np.ndarray | None,
+    covering_pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     n = len(points)
     if tolerance_m < 0:
@@ -148,7 +168,10 @@ def _place(
         poly_codes = polys["code"].to_numpy(dtype=object)
         # "intersects" for a point is "covered by": inside or on the boundary. The tree holds the points
         # and each desa polygon queries it once (prepared): several times quicker than point by point.
-        poly_idx, pt_idx = shapely.STRtree(pts.to_numpy()).query(polys.geometry.to_numpy(), predicate="intersects")
+        if covering_pairs is None:
+            poly_idx, pt_idx = shapely.STRtree(pts.to_numpy()).query(polys.geometry.to_numpy(), predicate="intersects")
+        else:
+            poly_idx, pt_idx = _pair_positions(covering_pairs, poly_codes, n)
         covering = np.bincount(pt_idx, minlength=n).astype(np.int64)
         if len(pt_idx):
             hit_codes = poly_codes[poly_idx]

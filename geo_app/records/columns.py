@@ -256,7 +256,10 @@ def _locate(
     }
     todo = np.flatnonzero(point & ~bad)
     if len(todo):
-        placed = place_points(lon_a[todo], lat_a[todo], ctx.desa, ctx.tolerance_m, declared=[code[j] for j in todo])
+        pairs = ctx.covering(lon_a[todo], lat_a[todo]) if ctx.covering is not None else None
+        placed = place_points(
+            lon_a[todo], lat_a[todo], ctx.desa, ctx.tolerance_m, declared=[code[j] for j in todo], covering_pairs=pairs
+        )
         for j, desa, how in zip(todo, placed["desa_code"].tolist(), placed["placement"].tolist()):
             if desa is None:
                 bad[j] = True  # outside the kabupaten

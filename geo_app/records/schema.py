@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from ..analysis.placement import DEFAULT_TOLERANCE_M, candidates, choose_desa
 from ..errors import RecordInvalid, ValidationError
@@ -44,6 +46,9 @@ class RecordContext:
     tolerance_m: float = DEFAULT_TOLERANCE_M
     vulnerability_classes: tuple[str, ...] = vocab.VULNERABILITY_CLASSES
     allow_extra_agencies: bool = True
+    #: the database's answer to "which desa cover these (lon, lat) points" as (point, code) pairs, when it can
+    #: give one (PostGIS); imports then skip the in-memory spatial join
+    covering: Callable[[np.ndarray, np.ndarray], pd.DataFrame] | None = None
     lookup: DesaLookup = field(init=False)
     _placed: dict[tuple[float, float], tuple[list[str], str | None, float]] = field(default_factory=dict, init=False)
 

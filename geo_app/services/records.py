@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -15,6 +16,7 @@ from ..geo import check_lat_lon
 from ..i18n import N_, msg
 from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
+from ..store import spatial
 from ..store.adapter import desa_frame
 from ..store.db import bump_version, transaction
 from ..store.models import AuditEntry, Desa, Incident, Kecamatan, Meeting, PollingStation, meeting_desa, utcnow
@@ -44,6 +46,8 @@ def record_context(session: Session, settings: dict[str, Any]) -> RecordContext:
         tolerance_m=float(setting(settings, "PLACEMENT_TOLERANCE_M")),
         vulnerability_classes=tuple(setting(settings, "VULNERABILITY_CLASSES")),
         allow_extra_agencies=bool(setting(settings, "EXTRA_AGENCIES")),
+        # PostGIS: the covering desa of an import's points come from the GiST index (same rule after that)
+        covering=partial(spatial.covering_desa, session) if spatial.is_postgis(session) else None,
     )
 
 

@@ -7,6 +7,7 @@ import os
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import text
@@ -101,3 +102,28 @@ def test_desa_in_bbox_agrees_with_geopandas(postgis_app):
             expected = sorted(desa.loc[desa.intersects(shapely.box(*bbox)), "code"])
             assert desa_codes_in_bbox(session, bbox) == expected and (len(expected) > 0) == (bbox[0] > 100.5)
         assert len(desa_codes_in_bbox(session, desa.total_bounds)) == 151
+
+
+def test_import_placement_through_postgis_equals_in_memory(postgis_app):
+    """Imports on PostGIS take the covering desa from the database; the placement rule then gives the same
+    desa, placement and distance as the in-memory join, overlaps and gaps included."""
+    from geo_app.analysis.placement import place_points
+    from geo_app.services.records import record_context
+
+    with postgis_app.app_context():
+        session = get_session()
+        ctx = record_context(session, postgis_app.config["GEO_APP_SETTINGS"])
+        assert ctx.covering is not None
+        desa = ctx.desa
+        rng = np.random.default_rng(7)
+        minx, miny, maxx, maxy = desa.total_bounds
+        lon = np.concatenate([desa["rep_lon"], rng.uniform(minx - 0.01, maxx + 0.01, 4000)])
+        lat = np.concatenate([desa["rep_lat"], rng.uniform(miny - 0.01, maxy + 0.01, 4000)])
+        declared = [None] * len(lon)
+        declared[:151] = list(desa["code"])
+        in_db = place_points(lon, lat, desa, ctx.tolerance_m, declared, covering_pairs=ctx.covering(lon, lat))
+        in_memory = place_points(lon, lat, desa, ctx.tolerance_m, declared)
+        assert in_db.equals(in_memory)
+        assert set(in_db["placement"]) >= {"inside", "nearest", "outside"}
+        with pytest.raises(ValueError, match="does not have"):
+            place_points(lon[:1], lat[:1], desa, covering_pairs=pd.DataFrame({"point": [0], "code": ["99.99"]}))
