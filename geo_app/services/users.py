@@ -309,9 +309,21 @@ def list_tokens(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-#: built once, not per call: every request carrying a token runs it
+#: built once, and read as plain columns (no ORM objects): every request carrying a token runs it
 _TOKEN_LOOKUP = (
-    select(ApiToken, User).join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
+    select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.role,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.role.label("owner_role"),
+        User.active.label("owner_active"),
+        User.username.label("owner"),
+    )
+    .join(User, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
@@ -319,14 +331,13 @@ def token_identity(session: Session, token: str, now: datetime | None = None) ->
     """Who a bearer token speaks for: its active owner, with the lesser of the token's and the
     owner's current role; None when revoked, expired, ownerless or the owner is disabled."""
     now = now or utcnow()
-    found = session.execute(_TOKEN_LOOKUP, {"token_hash": _hash_token(token or "")}).first()
-    if found is None:
+    row = session.connection().execute(_TOKEN_LOOKUP, {"token_hash": _hash_token(token or "")}).first()
+    if row is None:
         return None
-    row, owner = found
-    if row.revoked_at is not None or not owner.active or (row.expires_at and _aware(row.expires_at) <= now):
+    if row.revoked_at is not None or not row.owner_active or (row.expires_at and _aware(row.expires_at) <= now):
         return None
     if row.last_used_at is None or _aware(row.last_used_at) <= now - TOKEN_USE_RESOLUTION:
         with transaction(session):
-            row.last_used_at = now
-    role = row.role if ROLE_RANK[row.role] <= ROLE_RANK.get(owner.role, -1) else owner.role
-    return {"id": None, "username": f"token:{row.name}", "role": role, "user": owner.username}
+            session.get(ApiToken, row.id).last_used_at = now
+    role = row.role if ROLE_RANK[row.role] <= ROLE_RANK.get(row.owner_role, -1) else row.owner_role
+    return {"id": None, "username": f"token:{row.name}", "role": role, "user": row.owner}

@@ -106,7 +106,7 @@ def data_version(session: Session) -> str:
     transaction = session.get_transaction()
     if memo is not None and transaction is not None and memo[0] is transaction:
         return memo[1]
-    rows = session.execute(_VERSION_QUERY).all()
+    rows = session.connection().execute(_VERSION_QUERY).all()  # Core: no ORM layer for two columns
     version = ",".join(f"{n}:{v}" for n, v in rows) or "empty"
     session.info[_VERSION_MEMO] = (session.get_transaction(), version)
     return version

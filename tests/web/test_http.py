@@ -320,6 +320,9 @@ def gunicorn_server(app, tmp_path, boundary_source):
         "GEO_APP_DEMO_ON_EMPTY": "0",
         "GEO_APP_WORKER_PID_HEADER": "1",
         "GEO_APP_ALLOW_ANONYMOUS_VIEW": "0",
+        # gunicorn's own variable: a worker takes one connection at a time, so a busy worker leaves
+        # the next one to the other (otherwise one fast worker may answer everything)
+        "GUNICORN_CMD_ARGS": "--worker-connections 1",
     }
     log = (tmp_path / "serve.log").open("w")
     geo_app = Path(sys.executable).with_name("geo-app")
