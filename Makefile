@@ -64,8 +64,9 @@ assets:
 	fi
 	@$(BIN)/geo-app assets check --quiet --npm-dir $(NPM_ASSETS)
 
-# Starts the service on http://127.0.0.1:5000 with SQLite under instance/; fetches and imports
-# the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else the upstream URL).
+# Starts the service on http://127.0.0.1:5000 with SQLite under instance/, served by gunicorn
+# (GEO_APP_WORKERS processes; `geo-app serve --dev` is Werkzeug's development server instead);
+# fetches and imports the boundaries on first start (from GEO_APP_BOUNDARY_SOURCE if set, else upstream).
 run: install
 	$(BIN)/geo-app serve
 
