@@ -24,6 +24,7 @@ from ..analysis.coverage import CoverageResult, CoverageSettings
 from ..errors import LayersBuildFailed
 from ..i18n import t
 from ..maps.assets import AssetRegistry, render_standalone
+from ..maps.shell import MapShell, MapSources, build_map_shell
 from ..store.db import data_version
 from . import coverage as coverage_service
 from . import dir_swap, map_data
@@ -75,15 +76,6 @@ def _standalone_page(
 ) -> str:
     """One map page that opens from disk: the same shell as the served pages, its data inline
     (``map_data.standalone_sources``: aggregated where records are many), assets copied beside it."""
-    try:
-        from ..maps.shell import MapShell, MapSources, build_map_shell
-    except ImportError:  # TODO(issue 11): remove once the map shell (maps/shell.py) has landed
-        kec = prep.result.kecamatan
-        focus = kec[kec["code"] == view.kecamatan] if view.kecamatan else None
-        labels = "desa" if view.kecamatan else "kecamatan"
-        m = map_data.coverage_map(None, prep.result, view, lang, labels=labels, focus=focus)
-        return render_standalone(m, registry, out_dir)[0]
-
     box = tuple(float(v) for v in bounds)
     data = map_data.standalone_sources(prep, view, box, lang, threshold=threshold)
     shell = MapShell(bounds=box, sources=MapSources(**data), lang=lang, base=view.base, title=title)
