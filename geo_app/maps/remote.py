@@ -47,8 +47,14 @@ LEAFLET_HEAT_JS = (
     "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js",
 )
 
-#: Point symbols: (shape, fill, mark) per variant of each kind. Black and white shapes only, so a
-#: marker never looks like a status colour; the legend shows every symbol of a layer that is on.
+#: The two inks of every point symbol and cluster badge: a near-black and white. No status colour
+#: (tests/maps/test_map_shell.py checks ΔE00 against ``STATUS_COLORS`` in the three visions).
+SYMBOL_INK = "#111111"
+SYMBOL_PAPER = "#ffffff"
+#: Point symbols: (shape, fill, mark) per variant of each kind: "solid" = ink shape with a paper edge,
+#: "open" = paper shape with an ink edge; the mark ("!", or none) in the other ink. Shapes tell the
+#: kinds apart (TPS squares, incident triangles, rakor diamonds); the legend shows every symbol of a
+#: layer that is on.
 POINT_SYMBOLS: dict[str, dict[str, tuple[str, str, str]]] = {
     "tps": {"secured": ("square", "open", ""), "short": ("square", "solid", "!")},
     "incidents": {
@@ -74,9 +80,16 @@ def source_spec(source: Source, params: Mapping[str, str] | None = None, view: s
 
 
 def symbol_table(kind: str, lang: str = DEFAULT_LANG) -> dict[str, dict[str, str]]:
-    """The symbols of a kind with their legend labels, for the script."""
+    """The symbols of a kind with their inks and legend labels, for the script."""
     return {
-        variant: {"shape": shape, "fill": fill, "mark": mark, "label": t(f"symbol.{kind}.{variant}", lang)}
+        variant: {
+            "shape": shape,
+            "fill": fill,
+            "mark": mark,
+            "ink": SYMBOL_INK,
+            "paper": SYMBOL_PAPER,
+            "label": t(f"symbol.{kind}.{variant}", lang),
+        }
         for variant, (shape, fill, mark) in POINT_SYMBOLS[kind].items()
     }
 

@@ -72,7 +72,7 @@ def test_overview_map_offline_without_base_map(app, live_server, browse, page):
     assert state["desaCodes"] == 151
     assert state["desaPaths"] == 151 and state["emptyPaths"] == 0
     assert state["kecamatanPaths"] == 15
-    assert state["baseLayers"] == ["OpenStreetMap", "Tanpa peta dasar / no base map"]
+    assert state["baseLayers"] == ["OpenStreetMap", "Tanpa peta dasar"]
     assert state["overlays"] == OVERVIEW_OVERLAYS
     assert sorted(state["kecamatanLabels"]) == _kecamatan_names(app)
     assert state["fullscreen"] == 1 and state["search"] == 1
@@ -93,7 +93,7 @@ def test_overview_map_without_internet_drops_the_base_map_and_says_so(live_serve
     page.wait_for_selector(".geo-notice[data-notice='no-tiles']")
     assert page.evaluate("() => document.querySelectorAll('img.leaflet-tile').length") == 0
     checked = page.locator(".leaflet-control-layers-base input:checked + span").inner_text().strip()
-    assert checked == "Tanpa peta dasar / no base map"
+    assert checked == "Tanpa peta dasar"
     assert "Peta dasar tidak dapat dimuat" in page.locator(".geo-notice").inner_text()
     state = page.evaluate(MAP_STATE_JS)
     assert state["desaPaths"] == 151

@@ -211,6 +211,9 @@ def test_overview_with_100k_incidents_is_interactive_and_clusters_add_up(scale, 
     # every incident in the view the page asked for is counted once: in a cluster or as a point
     assert state["total"] == len(in_view)
     assert sum(state["clusterCounts"]) + len(state["pointIds"]) == len(in_view)
+    # the legend explains every symbol now shown: the incident severities and the cluster badge
+    symbols = page.eval_on_selector_all(".status-legend [data-symbol]", "els => els.map(e => e.dataset.symbol)")
+    assert {"incidents:high", "incidents:medium", "incidents:low", "cluster"} <= set(symbols)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-100k-clusters.png"))
 
@@ -431,6 +434,29 @@ def test_dashboard_frame_fits_the_kabupaten_and_loads_the_overview_once(scale, s
     assert len(visit.local("/map")) == 1 and len(visit.local("/api/map/desa")) == 1
     # inside the dashboard the map has no link back to the dashboard
     assert frame.locator(".geo-back").count() == 0
+    assert visit.clean(), (visit.console_errors, visit.page_errors, visit.local_failures)
+
+
+def test_points_appear_when_zoomed_in_unless_switched_by_hand(scale_server, laptop):
+    page = laptop
+    visit = record(page)
+    page.goto(f"{scale_server}/map?peta_dasar=none", wait_until="load")
+    wait_idle(page)
+    on = f"() => {{ const m = {MAP_JS}, l = GeoMap.layers(m); return ['tps', 'incidents', 'meetings'].filter(k => m.hasLayer(l[k])); }}"
+    assert page.evaluate(on) == []
+    page.evaluate(f"() => {MAP_JS}.setView([-2.58, 101.12], 14)")
+    wait_idle(page, "document.querySelectorAll('.tps-marker').length > 0")
+    assert page.evaluate(on) == ["tps", "incidents", "meetings"]
+    page.evaluate(f"() => {MAP_JS}.setZoom(11)")
+    wait_idle(page)
+    assert page.evaluate(on) == []
+    # switched on by hand, a layer stays on whatever the zoom
+    _switch_on(page, "Rakor")
+    page.evaluate(f"() => {MAP_JS}.setZoom(14)")
+    wait_idle(page)
+    page.evaluate(f"() => {MAP_JS}.setZoom(10)")
+    wait_idle(page)
+    assert page.evaluate(on) == ["meetings"]
     assert visit.clean(), (visit.console_errors, visit.page_errors, visit.local_failures)
 
 

@@ -564,12 +564,15 @@
     circle: '<circle cx="10" cy="10" r="7.6"/>',
   };
 
-  /** SVG markup of a symbol {shape, fill: "solid"|"open", mark: "" | "!" | "•"} (our constants only). */
+  /** SVG markup of a symbol {shape, fill: "solid"|"open", mark: "" | "!" | "•", ink, paper} (the
+   * shell's constants only, never data). */
   GeoMap.symbolSvg = function (symbol, size) {
     var solid = symbol.fill === "solid";
-    var fill = solid ? "#111111" : "#ffffff";
-    var stroke = solid ? "#ffffff" : "#111111";
-    var markColor = solid ? "#ffffff" : "#111111";
+    var ink = symbol.ink || "#111111";
+    var paper = symbol.paper || "#ffffff";
+    var fill = solid ? ink : paper;
+    var stroke = solid ? paper : ink;
+    var markColor = solid ? paper : ink;
     var s = size || 20;
     var mark = "";
     if (symbol.mark === "!") {
