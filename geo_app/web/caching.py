@@ -34,6 +34,7 @@ from ..i18n import DEFAULT_LANG, LANGS
 from ..services import coverage as coverage_service
 from ..services.boundaries import current_data_version
 from ..services.file_cache import code_stamp
+from .auth import csrf_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +69,8 @@ def version_etag(*, extra: Any = None) -> str:
     The caller's role, user and session CSRF token are part of it: a page may show them, and only the
     caller's own browser keeps the answer (``private``), so nothing is lost by telling users apart."""
     identity = g.get("identity") or {}
+    if "Authorization" not in request.headers:
+        csrf_token()  # pages show the session's CSRF token (base.html): made first, so the ETag covers it
     parts = [
         _app_stamp(current_app),
         current_data_version(get_session()),

@@ -165,6 +165,34 @@ def test_a_repeated_request_is_answered_from_the_stored_answer(demo_app, demo_cl
     assert demo_client.get("/map").headers["ETag"] != first.headers["ETag"] and stored.hits == hits + 1
 
 
+def test_each_browser_session_gets_its_own_csrf_token_on_a_page(demo_app):
+    """Pages made from base.html carry the session's CSRF token: under @conditional_by_version the token
+    exists before the ETag is worked out, so a stored answer is never sent to another session."""
+    from flask import render_template_string
+
+    from geo_app.web.access import role
+    from geo_app.web.caching import conditional_by_version
+
+    @demo_app.get("/test-page-with-form")
+    @role("viewer")
+    @conditional_by_version
+    def page_with_form():
+        return render_template_string('<meta name="csrf-token" content="{{ csrf_token() }}">')
+
+    tokens = []
+    for _ in range(2):
+        browser = demo_app.test_client()
+        login_as(browser, TEST_ADMIN)
+        page = browser.get("/test-page-with-form")
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
+        with browser.session_transaction() as sess:
+            assert sess["csrf_token"] == token
+        again = browser.get("/test-page-with-form", headers={"If-None-Match": page.headers["ETag"]})
+        assert again.status_code == 304  # stable for the session
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+
+
 def test_etag_follows_parameters_language_and_role(demo_app, demo_client):
     base = demo_client.get("/map").headers["ETag"]
     assert demo_client.get("/map?window_days=30").headers["ETag"] != base
