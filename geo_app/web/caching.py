@@ -30,11 +30,11 @@ from typing import Any, TypeVar, overload
 from flask import Flask, Response, current_app, g, request, session
 
 from ..app_db import get_session
-from ..i18n import DEFAULT_LANG, LANGS
 from ..services import coverage as coverage_service
 from ..services.boundaries import current_data_version
 from ..services.file_cache import code_stamp
 from .auth import csrf_token
+from .locale import current_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,11 +58,6 @@ def _app_stamp(app: Flask) -> str:
     return stamp
 
 
-def _lang() -> str:
-    lang = session.get("lang")
-    return lang if lang in LANGS else DEFAULT_LANG
-
-
 def version_etag(*, extra: Any = None) -> str:
     """The strong ETag of the current GET request (40 hex digits), without running its view.
 
@@ -78,7 +73,7 @@ def version_etag(*, extra: Any = None) -> str:
         request.host_url,  # documents link to themselves by absolute URL (OGC API)
         request.path,
         sorted(request.args.items(multi=True)),
-        _lang(),
+        current_lang(),  # the same rule the pages use (geo_app/web/locale.py)
         identity.get("role"),
         identity.get("id"),
         identity.get("username"),
