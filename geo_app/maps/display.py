@@ -1,6 +1,6 @@
 """Prepare geometries and text for display.
 
-Geometries: simplified (topology-preserving) and rounded to 5 decimals (~1 m).
+Geometries: small holes filled for outlines (the map data simplifies per zoom, ``services.map_data``).
 
 Text: folium builds its HTML with branca, and branca renders every element's output through Jinja
 a *second* time (``MacroElement.render`` adds ``Element(rendered_output)``, and ``Element(text)`` is a
@@ -27,19 +27,6 @@ import geopandas as gpd
 import shapely
 
 from ..geo import METRIC_CRS, WGS84
-
-DISPLAY_TOLERANCE_M = 15.0
-DISPLAY_GRID_DEG = 1e-5
-
-
-def simplify_for_display(gdf: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_TOLERANCE_M) -> gpd.GeoDataFrame:
-    """Simplify in metres (EPSG:32747), back to EPSG:4326, coordinates snapped to a 1e-5° grid."""
-    out = gdf.copy()
-    metric = out.geometry.to_crs(METRIC_CRS).simplify(tolerance_m, preserve_topology=True)
-    geoms = metric.to_crs(WGS84)
-    out[out.geometry.name] = shapely.set_precision(geoms.to_numpy(), DISPLAY_GRID_DEG)
-    return out.set_crs(WGS84, allow_override=True)
-
 
 _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 #: in JSON text a ``{`` followed by ``{``, ``%`` or ``#`` can only be inside a string

@@ -1,7 +1,7 @@
 """Popup HTML of desa, TPS, incidents and rakor, built from escaped parts.
 
-One place for the content, used by the folium layers (``layers.py``, standalone maps) and by the map
-data endpoints (``services.map_data``), so a popup reads the same on every map. Every value from data
+One place for the content, used by the map data (``services.map_data``: the endpoints and the inline
+data of pages opened from disk), so a popup reads the same on every map. Every value from data
 or a user goes through ``display.escape``; labels are ours and escaped too.
 """
 

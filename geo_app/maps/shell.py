@@ -43,6 +43,8 @@ from .remote import (
 )
 
 POINT_KINDS = ("tps", "incidents", "meetings")
+#: base-map choices (query parameter ``peta_dasar`` of the pages): OpenStreetMap tiles, or none
+BASE_MAPS = ("osm", "none")
 
 #: (minlon, minlat, maxlon, maxlat)
 Bounds = tuple[float, float, float, float]

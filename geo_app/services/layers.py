@@ -2,7 +2,7 @@
 keyed by data version and view; and the map names pages use, from where they live:
 
 - ``services.map_data``: view parameters (``MapView``, ``parse_view``, ``load_view``), the frames a
-  map shows (``visible_*``, ``map_layers``, ``coverage_map``) and the map data endpoints' bodies;
+  map shows (``visible_*``) and the map data endpoints' bodies;
 - ``services.layers_build``: ``geo-app layers build`` (standalone maps and tables in a folder);
 - ``services.dir_swap``: the atomic folder swap the build uses.
 """
@@ -21,9 +21,7 @@ from . import coverage as coverage_service  # noqa: F401 - used through this mod
 from .map_data import (  # noqa: F401 - the names pages and tests use through this module
     VIEW_PARAMS,
     MapView,
-    coverage_map,
     load_view,
-    map_layers,
     meetings_reaching,
     parse_view,
     reasons_by_code,

@@ -8,7 +8,7 @@ from the database twice. What a request needs is prepared once per data version 
 view masks), so a request is a bounding-box filter over arrays.
 
 Also here: the view parameters shared by maps and pages (``MapView``, ``parse_view``) and the frames
-the folium maps of ``geo-app layers build`` and the pages take (``map_layers``, ``visible_*``).
+the pages take (``visible_*``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ..errors import ValidationError
 from ..i18n import DEFAULT_LANG, STATUS_COLORS, status_label
 from ..maps import popups
 from ..maps.display import drop_small_holes
-from ..maps.overview import BASE_MAPS, MapLayers, build_coverage_map
+from ..maps.shell import BASE_MAPS
 from ..records.vocab import CATEGORY_ALIASES, INCIDENT_CATEGORIES, lookup
 from ..store.db import data_version
 from ..store.records import incidents_frame, meetings_frame, tps_frame
@@ -240,44 +240,6 @@ def meetings_reaching(meetings: pd.DataFrame, code: str, kecamatan_code: str | N
         return meetings
     mask = [code in list(codes) for codes in meetings["reached_codes"]]
     return meetings[pd.Series(mask, index=meetings.index, dtype=bool)]
-
-
-def map_layers(session: Session | None, result: CoverageResult, view: MapView, lang: str) -> MapLayers:
-    desa = result.desa
-    if view.kecamatan:
-        desa = desa[desa["kecamatan_code"] == view.kecamatan]
-    kecamatan = result.kecamatan
-    if not isinstance(kecamatan, gpd.GeoDataFrame):  # a result computed without kecamatan polygons
-        from ..store.adapter import kecamatan_frame
-
-        kecamatan = kecamatan_frame(session)
-    return MapLayers(
-        desa=desa,
-        kecamatan=kecamatan,
-        tps=visible_tps(session, result, view),
-        incidents=visible_incidents(session, result, view),
-        meetings=visible_meetings(session, result, view),
-        severity_weights=dict(result.settings.severity_weights),
-        reasons=reasons_by_code(result, lang),
-    )
-
-
-def coverage_map(
-    session: Session | None,
-    result: CoverageResult,
-    view: MapView,
-    lang: str,
-    *,
-    labels: str = "kecamatan",
-    focus: gpd.GeoDataFrame | None = None,
-    desa_url: Callable[[str], str] | None = None,
-    highlight: gpd.GeoDataFrame | None = None,
-):
-    """The folium map of a view (overview, or one kecamatan when ``view.kecamatan`` is set)."""
-    layers = map_layers(session, result, view, lang)
-    return build_coverage_map(
-        layers, focus=focus, labels=labels, base=view.base, lang=lang, desa_url=desa_url, highlight=highlight
-    )
 
 
 # --- prepared per data version and settings ------------------------------------------------------------

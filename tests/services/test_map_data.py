@@ -183,11 +183,12 @@ def test_records_are_read_once_per_data_version(busy_app, monkeypatch):
     with busy_app.app_context():
         session = get_session()
         view, result = map_data.load_view(session, {}, cache)
-        map_data.map_layers(session, result, view, "id")
+        for frame in (map_data.visible_incidents, map_data.visible_tps, map_data.visible_meetings):
+            frame(session, result, view)
         prep = map_data.prepared_map(session, result, maps)
         map_data.points_response(prep, "incidents", view, KABUPATEN, 10)
         map_data.heat_response(prep, view, KABUPATEN, 10)
-        map_data.map_layers(session, result, map_data.MapView(kecamatan="17.06.10"), "en")
+        map_data.visible_incidents(session, result, map_data.MapView(kecamatan="17.06.10"))
     assert len(reads) == 1
 
 

@@ -1,10 +1,11 @@
 """``/api/map/...``: the data of the map pages by bounding box and zoom, on the real desa and the demo set.
 
 What the endpoints answer is checked against the stored data read another way (the boundary polygons,
-``/api/coverage``, the folium layers' popups), not against the service that built it."""
+``/api/coverage``, the desa rows of the coverage), not against the service that built it."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import geopandas as gpd
@@ -16,7 +17,6 @@ from geo_app.analysis.coverage.inputs import METRIC_CRS
 from geo_app.app_db import get_session
 from geo_app.i18n import STATUS_COLORS
 from geo_app.ingest.vector import PRESETS
-from geo_app.maps.layers import CoverageDesaPolygons
 from geo_app.services.boundaries import import_boundaries
 from geo_app.services.coverage import get_coverage
 from geo_app.services.map_data import reasons_by_code
@@ -95,18 +95,18 @@ def test_desa_properties_match_coverage_and_the_map_popup(demo_client, demo_app)
     coverage = {d["code"]: d for d in _get(demo_client, "/api/coverage").get_json()["desa"]}
     with demo_app.app_context():
         result = get_coverage(get_session())
-        urls = {f["id"]: f["properties"]["url"] for f in features}
-        layer = CoverageDesaPolygons(
-            result.desa, lang="id", desa_url=lambda code: urls[code], reasons=reasons_by_code(result, "id")
-        )
-        popups = dict(zip(result.desa["code"], layer.properties(result.desa)["popup"]))
+        reasons = reasons_by_code(result, "id")
     for f in features:
         p = f["properties"]
         row = coverage[p["code"]]
         assert (p["name"], p["kecamatan_code"], p["status"]) == (row["name"], row["kecamatan_code"], row["status"])
         assert p["color"] == STATUS_COLORS[row["status"]] and p["status_label"]
         assert p["url"] == f"/desa/{p['code']}"
-        assert p["popup_html"] == popups[p["code"]]  # the same content as the folium map's popup
+        # the popup: name, status and reasons of the desa, and the link to its page
+        assert p["popup_html"].startswith(f'<div class="map-popup"><b>{html.escape(row["name"])}</b>')
+        assert f"<td>{p['status_label']}</td>" in p["popup_html"]
+        assert all(html.escape(r) in p["popup_html"] for r in reasons.get(p["code"], []))
+        assert f'href="{p["url"]}"' in p["popup_html"]
         assert (p["label_lon"], p["label_lat"]) == (round(row["rep_lon"], 5), round(row["rep_lat"], 5))
         assert shapely.geometry.shape(f["geometry"]).contains(shapely.Point(p["label_lon"], p["label_lat"]))
     english = _get(demo_client, f"/api/map/desa?bbox={KABUPATEN}&zoom=11&lang=en").get_json()["features"]
