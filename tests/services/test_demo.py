@@ -198,11 +198,13 @@ def test_incidents_include_the_three_bpd_findings(loaded):
 
 def test_serve_loads_demo_only_into_an_empty_database(app, runner, monkeypatch):
     calls = []
+    # `serve` replaces its process by gunicorn (and --dev runs Werkzeug): neither may happen inside pytest
+    monkeypatch.setattr("geo_app.cli._exec_gunicorn", lambda host, port, workers, threads: calls.append("gunicorn"))
     monkeypatch.setattr("geo_app.cli.run_simple", lambda host, port, application, **kw: calls.append(application))
 
-    def serve() -> str:
+    def serve(*args: str) -> str:
         with app.app_context():  # `geo-app` (FlaskGroup) pushes one for plain commands; the test runner does not
-            result = runner.invoke(args=["serve"])
+            result = runner.invoke(args=["serve", *args])
         assert result.exit_code == 0, result.output
         return result.output
 
@@ -211,8 +213,8 @@ def test_serve_loads_demo_only_into_an_empty_database(app, runner, monkeypatch):
     with app.app_context():
         assert get_session().scalars(select(PollingStation)).first() is None
     app.config["GEO_APP_SETTINGS"]["DEMO_ON_EMPTY"] = True
-    assert "data demo" in serve()
+    assert "data demo" in serve("--dev")
     with app.app_context():
         assert len(get_session().scalars(select(PollingStation)).all()) == 327
     assert "data demo" not in serve()  # not empty any more: nothing loaded
-    assert calls == [app] * 3  # the server is started with the app itself
+    assert calls == ["gunicorn", app, "gunicorn"]  # --dev serves the app itself; otherwise gunicorn
