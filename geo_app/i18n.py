@@ -42,6 +42,17 @@ SEARCH_OUTLINE_COLOR = "#000055"
 #: incident heat layer (Leaflet.heat gradient, intensity → colour): one neutral ink ramp, light grey to
 #: black, so density reads as darkness and no stop looks like a status hue (the old blue→red did)
 HEAT_GRADIENT = {0.3: "#d9d9d9", 0.6: "#737373", 1.0: "#000000"}
+#: roll-up maps (kabupaten, kecamatan at low zoom): share of uncovered desa → fill colour. One hue,
+#: light to dark (ColorBrewer "Reds", 5 classes; sequential single-hue ramps stay ordered by lightness in
+#: deuteranopia and protanopia and in greyscale), so "more gaps" reads as "darker" for every viewer; not
+#: the status palette (a share is not a status). ``(upper bound of the class, colour)``, bounds inclusive.
+SHARE_RAMP = (
+    (0.0, "#fee5d9"),
+    (0.1, "#fcae91"),
+    (0.25, "#fb6a4a"),
+    (0.5, "#de2d26"),
+    (1.0, "#a50f15"),
+)
 #: outline of desa a planned rakor will reach (drawn over the status fill)
 PLANNED_COLOR = "#2c7bb6"
 #: incident severity → awesome-markers colour

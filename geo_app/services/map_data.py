@@ -29,9 +29,9 @@ from .. import geojson
 from ..analysis import aggregate
 from ..analysis.coverage import METRIC_CRS, WGS84, CoverageResult, CoverageSettings, in_window
 from ..errors import ValidationError
-from ..i18n import DEFAULT_LANG, STATUS_COLORS, status_label
+from ..i18n import DEFAULT_LANG, SHARE_RAMP, STATUS_COLORS, status_label, t
 from ..maps import popups
-from ..maps.display import drop_small_holes
+from ..maps.display import drop_small_holes, escape
 from ..maps.shell import BASE_MAPS
 from ..records.vocab import CATEGORY_ALIASES, INCIDENT_CATEGORIES, lookup
 from ..store.db import data_version
@@ -276,6 +276,10 @@ class DesaGeometry:
         self._metric: np.ndarray | None = None
         self._zoom_geoms: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kecamatan: dict[int, gpd.GeoDataFrame] = {}
+        self._kabupaten: dict[int, gpd.GeoDataFrame] = {}
+        kab = desa["kabupaten_code"] if "kabupaten_code" in desa.columns else desa["code"].astype(str).str.slice(0, 5)
+        self.desa_kabupaten = kab.to_numpy(dtype=object)
+        self.kabupaten_codes = sorted(set(self.desa_kabupaten))
 
     @staticmethod
     def fingerprint(result: CoverageResult) -> str:
@@ -313,12 +317,24 @@ class DesaGeometry:
         """Kecamatan outlines for ``zoom``: the union of the simplified desa of each kecamatan, so they
         lie exactly on the desa borders drawn at that zoom (small holes between desa filled)."""
         got = self._kecamatan.get(zoom)
-        if got is not None:
-            return got
+        if got is None:
+            got = self._kecamatan[zoom] = self._outlines(
+                zoom, self.desa["kecamatan_code"].to_numpy(dtype=object), self.kecamatan_codes
+            )
+        return got
+
+    def kabupaten_outlines(self, zoom: int) -> gpd.GeoDataFrame:
+        """Kabupaten outlines for ``zoom``, made the same way as the kecamatan ones (from the desa)."""
+        got = self._kabupaten.get(zoom)
+        if got is None:
+            got = self._kabupaten[zoom] = self._outlines(zoom, self.desa_kabupaten, self.kabupaten_codes)
+        return got
+
+    def _outlines(self, zoom: int, codes: np.ndarray, group_codes: list[str]) -> gpd.GeoDataFrame:
+        """The union per group (``codes``: the group of each desa) of the desa simplified for ``zoom``."""
         metric, _ = self.desa_geometries(zoom)
-        codes = self.desa["kecamatan_code"].to_numpy(dtype=object)
         geoms = []
-        for code in self.kecamatan_codes:
+        for code in group_codes:
             parts = metric[codes == code]
             if not len(parts):
                 geoms.append(None)
@@ -328,13 +344,11 @@ class DesaGeometry:
             except Exception:  # noqa: BLE001 - not a clean coverage: the general union
                 geoms.append(shapely.union_all(parts))
         outlines = gpd.GeoDataFrame(
-            {"code": self.kecamatan_codes}, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS), crs=METRIC_CRS
+            {"code": list(group_codes)}, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS), crs=METRIC_CRS
         )
         outlines = drop_small_holes(outlines.to_crs(WGS84))
         lonlat = aggregate.quantise(outlines.geometry.to_numpy(), aggregate.coordinate_decimals(zoom))
-        outlines = outlines.set_geometry(shapely.orient_polygons(lonlat, exterior_cw=False), crs=WGS84)
-        self._kecamatan[zoom] = outlines
-        return outlines
+        return outlines.set_geometry(shapely.orient_polygons(lonlat, exterior_cw=False), crs=WGS84)
 
 
 class PreparedMap:
@@ -361,6 +375,9 @@ class PreparedMap:
 
     def kecamatan_outlines(self, zoom: int) -> gpd.GeoDataFrame:
         return self.geometry.kecamatan_outlines(zoom)
+
+    def kabupaten_outlines(self, zoom: int) -> gpd.GeoDataFrame:
+        return self.geometry.kabupaten_outlines(zoom)
 
     # points
 
@@ -538,13 +555,30 @@ def desa_collection(
     return geojson.feature_collection(features, zoom=zoom, bbox=list(bbox), count=len(features))
 
 
+def share_color(share: float | None, ramp: tuple[tuple[float, str], ...] = SHARE_RAMP) -> str:
+    """The roll-up colour of a share of uncovered desa (``i18n.SHARE_RAMP``: the first class whose upper
+    bound holds it); no desa (``None``/NaN): the lightest."""
+    if share is None or not np.isfinite(share):
+        return ramp[0][1]
+    for bound, colour in ramp:
+        if share <= bound + 1e-12:
+            return colour
+    return ramp[-1][1]
+
+
+def _share(uncovered: int, desa: int) -> float | None:
+    return round(uncovered / desa, 4) if desa else None
+
+
 def kecamatan_collection(prep: PreparedMap, zoom: int) -> dict[str, Any]:
-    """Every kecamatan outline for ``zoom`` with label point, number of desa and of uncovered desa."""
+    """Every kecamatan outline for ``zoom`` with label point, number of desa and of uncovered desa, and
+    (for the roll-up map) the share of uncovered desa and its colour on ``SHARE_RAMP``."""
     outlines = prep.kecamatan_outlines(zoom)
     kec = prep.result.kecamatan.reset_index(drop=True)
     uncovered = kec["status_uncovered"] if "status_uncovered" in kec else pd.Series(0, index=kec.index)
     features = []
     for geom, r, unc in zip(outlines.geometry.to_numpy(), kec.itertuples(index=False), uncovered):
+        share = _share(int(unc), int(r.desa_count))
         props = {
             "code": r.code,
             "name": r.name,
@@ -552,8 +586,59 @@ def kecamatan_collection(prep: PreparedMap, zoom: int) -> dict[str, Any]:
             "label_lat": _round(r.rep_lat, POINT_DECIMALS),
             "desa_count": int(r.desa_count),
             "uncovered_count": int(unc),
+            "share_uncovered": share,
+            "color": share_color(share),
         }
         features.append(geojson.feature(geojson.mapping(geom), props, r.code))
+    return geojson.feature_collection(features, zoom=zoom, count=len(features))
+
+
+def kabupaten_popup(name: str, desa: int, uncovered: int, share: float | None, lang: str, url: str | None) -> str:
+    """The roll-up popup of a kabupaten: its name, desa, uncovered desa and their share (escaped)."""
+    pct = "-" if share is None else f"{share * 100:.0f}%"
+    rows = [
+        popups.row(t("desa_count", lang), popups.fmt_int(desa, lang)),
+        popups.row(t("desa_uncovered", lang), popups.fmt_int(uncovered, lang)),
+        popups.row(t("share_uncovered", lang), escape(pct)),
+    ]
+    footer = f'<a href="{escape(url)}">{escape(t("open_kabupaten", lang))}</a>' if url else ""
+    return popups.popup(escape(name), rows, footer)
+
+
+def kabupaten_collection(
+    prep: PreparedMap,
+    view: MapView,
+    zoom: int,
+    lang: str = DEFAULT_LANG,
+    kabupaten_url: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Every kabupaten (the view's one, when set) outlined for ``zoom`` with name, label point, number of
+    desa and of uncovered desa, the share of uncovered desa, its colour on ``SHARE_RAMP`` and a popup:
+    the roll-up of the province overview. The counts add up to the coverage result's."""
+    outlines = prep.kabupaten_outlines(zoom)
+    table = coverage_service.kabupaten_table(prep.result).set_index("code")
+    features = []
+    for code, geom in zip(outlines["code"], outlines.geometry.to_numpy()):
+        if view.kabupaten and code != view.kabupaten or code not in table.index or geom is None:
+            continue
+        r = table.loc[code]
+        desa, unc = int(r["desa_count"]), int(r.get("status_uncovered", 0))
+        share = _share(unc, desa)
+        url = kabupaten_url(code) if kabupaten_url is not None else None
+        props = {
+            "code": code,
+            "name": str(r["name"]),
+            "label_lon": _round(r["rep_lon"], POINT_DECIMALS),
+            "label_lat": _round(r["rep_lat"], POINT_DECIMALS),
+            "desa_count": desa,
+            "uncovered_count": unc,
+            "share_uncovered": share,
+            "color": share_color(share),
+            "bounds": [_round(v, POINT_DECIMALS) for v in geom.bounds],
+            "popup_html": kabupaten_popup(str(r["name"]), desa, unc, share, lang, url),
+            "url": url,
+        }
+        features.append(geojson.feature(geojson.mapping(geom), props, code))
     return geojson.feature_collection(features, zoom=zoom, count=len(features))
 
 

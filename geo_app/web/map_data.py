@@ -7,7 +7,10 @@ Every endpoint reads the view parameters the map pages read (``date``, ``window_
 
 - ``/api/map/desa``: desa in the bbox, simplified for the zoom, status, colour, popup, label point
   (``format=topojson``: the same as TopoJSON, shared borders written once);
-- ``/api/map/kecamatan``: kecamatan outlines for the zoom with label point and counts;
+- ``/api/map/kecamatan``: kecamatan outlines for the zoom with label point, counts, share of uncovered
+  desa and its roll-up colour;
+- ``/api/map/kabupaten``: kabupaten outlines for the zoom with label point, counts, share of uncovered
+  desa, roll-up colour (``i18n.SHARE_RAMP``), bounds and popup (the province overview's roll-up);
 - ``/api/map/points/<kind>`` (tps, incidents, meetings): records in the bbox, one by one when few
   (``MAP_POINTS_THRESHOLD``), else grid clusters whose counts add up to ``total``;
 - ``/api/map/heat``: incidents in the bbox aggregated and weighted by severity;
@@ -97,6 +100,19 @@ def kecamatan():
     zoom = service.parse_zoom(request.args)
     _view, prep = _prepared()
     return _json(service.kecamatan_collection(prep, zoom), geojson.MEDIA_TYPE)
+
+
+@bp.get("/kabupaten")
+@role("viewer")
+@conditional_by_version
+def kabupaten():
+    zoom = service.parse_zoom(request.args)
+    view, prep = _prepared()
+    q = view.query(kabupaten=None, kecamatan=None)
+    body = service.kabupaten_collection(
+        prep, view, zoom, _lang(), kabupaten_url=lambda code: url_for("pages.kabupaten_page", code=code, **q)
+    )
+    return _json(body, geojson.MEDIA_TYPE)
 
 
 @bp.get("/points/<kind>")
