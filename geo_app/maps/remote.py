@@ -28,6 +28,7 @@ from ..i18n import (
     HEAT_GRADIENT,
     PLANNED_COLOR,
     SEARCH_OUTLINE_COLOR,
+    SHARE_RAMP,
     STATUS_COLORS,
     STATUS_PATTERNS,
     status_label,
@@ -68,15 +69,35 @@ POINT_SYMBOLS: dict[str, dict[str, tuple[str, str, str]]] = {
 KECAMATAN_LABEL_MAX_ZOOM = 11.5
 #: Point layers switched off at the start appear by themselves from this zoom on (until switched by hand).
 POINTS_AUTO_ZOOM = 14
+#: Maps that roll up (several kabupaten loaded, the province overview), by the zoom the server sees
+#: (whole levels): kabupaten filled by their share of uncovered desa up to ``ROLLUP_KABUPATEN_MAX_ZOOM``,
+#: kecamatan from there to ``ROLLUP_KECAMATAN_MAX_ZOOM``, desa polygons (by view) from ``ROLLUP_DESA_MIN_ZOOM``,
+#: where a screen holds a few hundred desa at most instead of all 1,513.
+ROLLUP_KABUPATEN_MAX_ZOOM = 8
+ROLLUP_KECAMATAN_MAX_ZOOM = 10
+ROLLUP_DESA_MIN_ZOOM = ROLLUP_KECAMATAN_MAX_ZOOM + 1
+
+#: (lowest, highest) zoom at which a source is asked for its data (None: no bound)
+ZoomRange = tuple[int | None, int | None]
 
 
-def source_spec(source: Source, params: Mapping[str, str] | None = None, view: str = "bbox") -> dict[str, Any]:
+def source_spec(
+    source: Source, params: Mapping[str, str] | None = None, view: str = "bbox", zoom_range: ZoomRange | None = None
+) -> dict[str, Any]:
     """The script's description of a source: ``{"url", "params", "view"}`` for an endpoint (``view``:
     ``bbox`` = bbox and zoom are sent, ``zoom`` = only the zoom, ``none`` = neither), or
-    ``{"inline": data}``."""
+    ``{"inline": data}``; with ``zoom_range`` also ``min_zoom``/``max_zoom``: outside them the source asks
+    for nothing and its layers draw nothing (the roll-up maps)."""
     if isinstance(source, str):
-        return {"url": source, "params": {k: str(v) for k, v in (params or {}).items()}, "view": view}
-    return {"inline": source}
+        spec: dict[str, Any] = {"url": source, "params": {k: str(v) for k, v in (params or {}).items()}, "view": view}
+    else:
+        spec = {"inline": source}
+    lo, hi = zoom_range or (None, None)
+    if lo is not None:
+        spec["min_zoom"] = int(lo)
+    if hi is not None:
+        spec["max_zoom"] = int(hi)
+    return spec
 
 
 def symbol_table(kind: str, lang: str = DEFAULT_LANG) -> dict[str, dict[str, str]]:
@@ -158,12 +179,13 @@ class _RemoteLayer(Layer):
         view: str = "bbox",
         options: Mapping[str, Any] | None = None,
         control: bool = True,
+        zoom_range: ZoomRange | None = None,
     ) -> None:
         # folium adds a layer with show=True to the map itself; here the script does (URL state)
         super().__init__(name=escape(name), overlay=True, control=control, show=False)
         self.key = key
         self.shown = show
-        self.spec = source_spec(source, params, view)
+        self.spec = source_spec(source, params, view, zoom_range)
         self.options = dict(options or {})
         self.spec_json = script_json(self.spec)
         self.options_json = script_json(self.options)
@@ -191,6 +213,57 @@ class RemoteKecamatanOutlines(_RemoteLayer):
     def __init__(self, source: Source, *, lang: str = DEFAULT_LANG, key: str = "kecamatan", **kwargs: Any) -> None:
         options = {"className": "kecamatan-outline", "color": "#222222", "weight": 2.5}
         super().__init__(source, name=t("layer.kecamatan", lang), key=key, view="zoom", options=options, **kwargs)
+
+
+class RemoteRollupLayer(_RemoteLayer):
+    """Kabupaten (``/api/map/kabupaten``) or kecamatan (``/api/map/kecamatan``) filled by their share of
+    uncovered desa (``color`` from the server, ``i18n.SHARE_RAMP``), in their ``zoom_range`` only; hover
+    shows the figures, a click zooms to the area. By zoom only."""
+
+    js_class = "RollupLayer"
+    LAYER_NAMES = {"kabupaten": "kabupaten", "kecamatan": "kecamatan"}
+
+    def __init__(
+        self,
+        kind: str,
+        source: Source,
+        *,
+        lang: str = DEFAULT_LANG,
+        zoom_range: ZoomRange,
+        max_zoom: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``max_zoom``: drawn up to this zoom only, while the source (shared with the outlines of the same
+        areas, so one request serves both) may load further in."""
+        if kind not in self.LAYER_NAMES:
+            raise ValueError(f"kind must be one of {', '.join(self.LAYER_NAMES)}, not {kind!r}")
+        options: dict[str, Any] = {"kind": kind, "fillOpacity": 0.75, "className": f"rollup-area rollup-{kind}"}
+        if max_zoom is not None:
+            options["maxZoom"] = int(max_zoom)
+        name = f"{t(self.LAYER_NAMES[kind], lang)}: {t('share_uncovered', lang)}"
+        super().__init__(
+            source,
+            name=name,
+            key=f"{kind}_rollup",
+            view="zoom",
+            options=options,
+            zoom_range=zoom_range,
+            **kwargs,
+        )
+
+
+def share_classes(lang: str = DEFAULT_LANG) -> list[dict[str, str]]:
+    """The legend lines of ``SHARE_RAMP``: each class's colour and its range in percent."""
+    out, low = [], None
+    for bound, colour in SHARE_RAMP:
+        pct = f"{bound * 100:.0f}%"
+        if low is None:
+            label = pct if bound == 0 else f"≤ {pct}"
+        else:
+            label = f"{low * 100:.0f}–{pct}" if bound < 1 else f"> {low * 100:.0f}%"
+        out.append({"color": colour, "label": label})
+        low = bound
+    return out
 
 
 class RemoteDesaHighlight(_RemoteLayer):
@@ -298,6 +371,7 @@ class StatusLegend(folium.MacroElement):
         point_layers: Sequence[RemotePointLayer] = (),
         heat: RemoteHeatLayer | None = None,
         lang: str = DEFAULT_LANG,
+        shares_max_zoom: int | None = None,
     ) -> None:
         super().__init__()
         self._name = "StatusLegend"
@@ -318,6 +392,12 @@ class StatusLegend(folium.MacroElement):
             "cluster": {"label": t("symbol.cluster", lang)},
             "heat": {"key": heat.key, "label": t("symbol.heat", lang), "css": heat_css()} if heat else None,
         }
+        if shares_max_zoom is not None:  # the roll-up's ramp, shown while zoomed out
+            self.config["shares"] = {
+                "title": t("share_uncovered", lang),
+                "classes": share_classes(lang),
+                "maxZoom": int(shares_max_zoom),
+            }
         self.config_json = script_json(self.config)
 
 

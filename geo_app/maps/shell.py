@@ -22,6 +22,9 @@ from ..i18n import DEFAULT_LANG, t
 from .display import escape
 from .layers import FullscreenControl, ScaleControl
 from .remote import (
+    ROLLUP_DESA_MIN_ZOOM,
+    ROLLUP_KABUPATEN_MAX_ZOOM,
+    ROLLUP_KECAMATAN_MAX_ZOOM,
     BaseLayerKeys,
     DesaSearch,
     GeoMapAssets,
@@ -35,7 +38,9 @@ from .remote import (
     RemoteHeatLayer,
     RemoteKecamatanLabels,
     RemoteKecamatanOutlines,
+    RemoteNameLabels,
     RemotePointLayer,
+    RemoteRollupLayer,
     ResponsiveLayerControl,
     Source,
     StatusLegend,
@@ -63,6 +68,8 @@ class MapSources:
     meetings: Source
     heat: Source
     params: Mapping[str, str] = field(default_factory=dict)
+    #: the kabupaten roll-up (``/api/map/kabupaten``): only maps that roll up (``MapShell.rollup``) draw it
+    kabupaten: Source | None = None
 
     @classmethod
     def endpoints(cls, base_url: str, params: Mapping[str, str] | None = None) -> MapSources:
@@ -77,6 +84,7 @@ class MapSources:
             meetings=f"{base}/points/meetings",
             heat=f"{base}/heat",
             params=dict(params or {}),
+            kabupaten=f"{base}/kabupaten",
         )
 
     def points(self, kind: str) -> Source:
@@ -99,6 +107,9 @@ class MapShell:
     search_bounds: Bounds | None = None
     show_points: tuple[str, ...] = ()
     icon: str = "data:,"
+    #: several kabupaten (the province overview): kabupaten, then kecamatan, filled by their share of
+    #: uncovered desa while zoomed out, desa by view only from ``remote.ROLLUP_DESA_MIN_ZOOM``
+    rollup: bool = False
 
 
 def empty_map(shell: MapShell) -> folium.Map:
@@ -133,12 +144,38 @@ def add_data_layers(m: folium.Map, shell: MapShell) -> tuple[list[RemotePointLay
     """The data layers in the order of the layer control: desa, boundaries, highlight, names, points, heat."""
     src, lang = shell.sources, shell.lang
     params = dict(src.params)
-    RemoteDesaLayer(src.desa, params=params, lang=lang).add_to(m)
-    RemoteKecamatanOutlines(src.kecamatan, params=params, lang=lang).add_to(m)
+    rollup = shell.rollup and src.kabupaten is not None
+    desa_zooms = {"zoom_range": (ROLLUP_DESA_MIN_ZOOM, None)} if rollup else {}
+    kec_zooms = {"zoom_range": (ROLLUP_KABUPATEN_MAX_ZOOM + 1, None)} if rollup else {}
+    if rollup:
+        kab_zooms = (None, ROLLUP_KABUPATEN_MAX_ZOOM)
+        RemoteRollupLayer("kabupaten", src.kabupaten, params=params, lang=lang, zoom_range=kab_zooms).add_to(m)
+        RemoteRollupLayer(
+            "kecamatan",
+            src.kecamatan,
+            params=params,
+            lang=lang,
+            max_zoom=ROLLUP_KECAMATAN_MAX_ZOOM,
+            **kec_zooms,
+        ).add_to(m)
+    RemoteDesaLayer(src.desa, params=params, lang=lang, **desa_zooms).add_to(m)
+    RemoteKecamatanOutlines(src.kecamatan, params=params, lang=lang, **kec_zooms).add_to(m)
     if shell.highlight:
-        RemoteDesaHighlight(src.desa, shell.highlight, params=params, lang=lang).add_to(m)
-    RemoteKecamatanLabels(src.kecamatan, params=params, lang=lang).add_to(m)
-    RemoteDesaLabels(src.desa, params=params, lang=lang).add_to(m)
+        RemoteDesaHighlight(src.desa, shell.highlight, params=params, lang=lang, **desa_zooms).add_to(m)
+    if rollup:
+        RemoteNameLabels(
+            src.kabupaten,
+            name=t("kabupaten", lang),
+            key="kabupaten_names",
+            css_class="kecamatan",
+            priority=0,
+            view="zoom",
+            params=params,
+            control=False,
+            zoom_range=(None, ROLLUP_KABUPATEN_MAX_ZOOM),
+        ).add_to(m)
+    RemoteKecamatanLabels(src.kecamatan, params=params, lang=lang, **kec_zooms).add_to(m)
+    RemoteDesaLabels(src.desa, params=params, lang=lang, **desa_zooms).add_to(m)
     points = []
     heat = None
     for kind in POINT_KINDS:
@@ -152,7 +189,10 @@ def add_data_layers(m: folium.Map, shell: MapShell) -> tuple[list[RemotePointLay
 
 def add_controls(m: folium.Map, shell: MapShell, points: list[RemotePointLayer], heat: RemoteHeatLayer) -> None:
     src, lang = shell.sources, shell.lang
-    StatusLegend(src.legend, params=dict(src.params), point_layers=points, heat=heat, lang=lang).add_to(m)
+    shares = ROLLUP_KECAMATAN_MAX_ZOOM if shell.rollup and src.kabupaten is not None else None
+    StatusLegend(
+        src.legend, params=dict(src.params), point_layers=points, heat=heat, lang=lang, shares_max_zoom=shares
+    ).add_to(m)
     DesaSearch(src.desa, shell.search_bounds or shell.bounds, params=dict(src.params), lang=lang).add_to(m)
     LinkBar(shell.back, lang=lang).add_to(m)
 

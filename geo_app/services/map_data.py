@@ -448,6 +448,9 @@ class PreparedMap:
                 mask &= _meeting_kecamatan_mask(layer.frame, self.desa_kec, view.kecamatan)
             else:
                 mask &= layer.kecamatan == view.kecamatan
+        elif view.kabupaten:  # the kecamatan code starts with its kabupaten's (17.06.01 in 17.06)
+            kab = view.kabupaten + "."
+            mask &= np.array([isinstance(k, str) and k.startswith(kab) for k in layer.kecamatan], dtype=bool)
         return mask
 
 
@@ -522,6 +525,8 @@ def desa_collection(
     desa = prep.desa
     if view.kecamatan and len(idx):
         idx = idx[desa["kecamatan_code"].to_numpy(dtype=object)[idx] == view.kecamatan]
+    elif view.kabupaten and len(idx):
+        idx = idx[prep.geometry.desa_kabupaten[idx] == view.kabupaten]
     _, geoms = prep.desa_geometries(zoom)
     rows = desa.iloc[idx]
     reasons = reasons_by_code(prep.result, lang) if len(rows) else {}
@@ -746,6 +751,8 @@ def legend(prep: PreparedMap, view: MapView, lang: str = DEFAULT_LANG) -> dict[s
     desa = prep.desa
     if view.kecamatan:
         desa = desa[desa["kecamatan_code"] == view.kecamatan]
+    elif view.kabupaten:
+        desa = desa[prep.geometry.desa_kabupaten == view.kabupaten]
     counts = desa["status"].value_counts().to_dict() if len(desa) else {}
     planned = int(desa["planned_meeting_date"].notna().sum()) if "planned_meeting_date" in desa else 0
     return {
@@ -804,12 +811,16 @@ def standalone_sources(
     lang: str = DEFAULT_LANG,
     threshold: int = DEFAULT_POINTS_THRESHOLD,
     max_points: int = STANDALONE_MAX_POINTS,
+    kabupaten_url: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Inline data for every layer of a map page opened from disk, in the endpoints' shapes, by zoom
     levels (``{"levels": [{"min_zoom", "max_zoom", "data"}]}``): desa polygons and statuses for the
     opening zoom and for closer views, kecamatan outlines, the legend; records one by one when at most
     ``threshold`` of a kind are in the view, else clusters per zoom band and, closest in, the records of
-    cells holding few (at most ``max_points`` per kind), the heat from the same cells."""
+    cells holding few (at most ``max_points`` per kind), the heat from the same cells.
+
+    ``kabupaten_url`` (a page that rolls up, several kabupaten): the kabupaten roll-up too, each
+    kabupaten linking to its own page."""
     z = start_zoom(bounds)
 
     def levels(*bands: tuple[int, int, Any]) -> dict[str, Any]:
@@ -825,6 +836,8 @@ def standalone_sources(
             (z + 2, 20, heat_response(prep, view, WORLD, z + 2)),
         ),
     }
+    if kabupaten_url is not None:
+        out["kabupaten"] = kabupaten_collection(prep, view, z, lang, kabupaten_url)
     for kind in POINT_KINDS:
         body = points_response(prep, kind, view, WORLD, z, lang, threshold=threshold)
         if body["mode"] == "points":

@@ -66,9 +66,19 @@ def _view():
     return layer_service.load_view(get_session(), request.args, _coverage_cache())
 
 
-def _map_shell(view, bounds, *, title: str, back: tuple[str, str], highlight: str | None = None, search_bounds=None):
+def _map_shell(
+    view,
+    bounds,
+    *,
+    title: str,
+    back: tuple[str, str],
+    highlight: str | None = None,
+    search_bounds=None,
+    rollup: bool = False,
+):
     """A map page as a shell (geo_app/maps/shell.py): its data comes from ``/api/map/...`` with this
-    view's parameters (the base map aside: it changes no data) and the page language."""
+    view's parameters (the base map aside: it changes no data) and the page language; ``rollup``: the
+    province overview (kabupaten and kecamatan by share of uncovered desa until zoomed in)."""
     lang = current_lang()
     params = {k: v for k, v in view.query().items() if k != "peta_dasar"}
     params["lang"] = lang
@@ -83,6 +93,7 @@ def _map_shell(view, bounds, *, title: str, back: tuple[str, str], highlight: st
         highlight=highlight,
         search_bounds=None if search_bounds is None else tuple(float(v) for v in search_bounds),
         icon=url_for("favicon.favicon_svg"),
+        rollup=rollup,
     )
     return build_map_shell(shell)
 
@@ -137,7 +148,14 @@ def overview_map():
     view, result = _view()
     title = f"{t('map.title', current_lang())} — {t('app_title', current_lang())}"
     back = (url_for("pages.index", **view.query()), t("map.back_home", current_lang()))
-    html = _cached_map("overview", "", view, lambda: _map_shell(view, result.desa.total_bounds, title=title, back=back))
+    # several kabupaten and no narrower view: the overview rolls up (one kabupaten: as it always was)
+    rollup = coverage_service.several_kabupaten(result) and not view.kabupaten and not view.kecamatan
+    html = _cached_map(
+        "overview",
+        "",
+        view,
+        lambda: _map_shell(view, result.desa.total_bounds, title=title, back=back, rollup=rollup),
+    )
     return Response(html, mimetype="text/html")
 
 

@@ -187,9 +187,25 @@
       return mode === "zoom" || what.bounds.contains(view);
     },
 
+    /** Outside the source's zoom range (spec min_zoom/max_zoom): nothing to ask for, nothing drawn. */
+    outOfRange: function (zoom) {
+      var spec = this._spec;
+      return (spec.min_zoom !== undefined && zoom < spec.min_zoom) || (spec.max_zoom !== undefined && zoom > spec.max_zoom);
+    },
+
     refresh: function () {
       this._scheduled = false;
       var zoom = this.zoom();
+      if (this.outOfRange(zoom)) {
+        this.abort();
+        this._loaded = null;
+        if (!this._data || !this._data.outOfRange) {
+          this._data = { type: "FeatureCollection", features: [], zoom: zoom, outOfRange: true };
+          this.fire("data", { data: this._data, zoom: zoom });
+        }
+        return;
+      }
+      if (this._data && this._data.outOfRange) this._data = null;
       if (this.inline()) {
         var data = this.inlineFor(zoom);
         if (data !== this._data) {
@@ -388,6 +404,67 @@
         }).eachLayer(function (layer) {
           self.addLayer(layer);
         });
+      });
+    },
+  });
+
+  /**
+   * Roll-up areas (kabupaten, kecamatan) filled by their share of uncovered desa (``color`` from the
+   * server, a one-hue ramp); hovering shows the area's figures (``popup_html``, escaped by the
+   * server), a click zooms to the area (``bounds``, else the shape's).
+   */
+  GeoMap.RollupLayer = SourceLayer.extend({
+    options: { fillOpacity: 0.75, className: "rollup-area", kind: "kabupaten", padding: 12, maxZoom: 99 },
+
+    onAdd: function (map) {
+      SourceLayer.prototype.onAdd.call(this, map);
+      map.on("zoomend", this._onZoom, this);
+    },
+
+    onRemove: function (map) {
+      map.off("zoomend", this._onZoom, this);
+      SourceLayer.prototype.onRemove.call(this, map);
+    },
+
+    /** Past ``maxZoom`` the areas go at once (inline data does not change with the zoom). */
+    _onZoom: function () {
+      var shown = this.getLayers().length > 0;
+      if (shown !== this._source.zoom() <= this.options.maxZoom) this._redraw(this._source.data());
+    },
+
+    draw: function (data) {
+      var self = this;
+      var map = this._map;
+      var o = this.options;
+      if (this._source.zoom() > o.maxZoom) return; // zoomed in: the desa take over
+      L.geoJSON(data, {
+        style: function (feature) {
+          return {
+            color: "#333333",
+            weight: 1.5,
+            fillColor: (feature.properties && feature.properties.color) || "#bbbbbb",
+            fillOpacity: o.fillOpacity,
+            className: o.className,
+          };
+        },
+        onEachFeature: function (feature, layer) {
+          var p = feature.properties || {};
+          if (p.popup_html) layer.bindTooltip(p.popup_html, { sticky: true, className: "rollup-tip" });
+          layer.on("click", function () {
+            var b = p.bounds ? L.latLngBounds([p.bounds[1], p.bounds[0]], [p.bounds[3], p.bounds[2]]) : layer.getBounds();
+            map.fitBounds(b, { padding: [o.padding, o.padding] });
+          });
+          layer.on("add", function () {
+            var path = layer.getElement && layer.getElement();
+            if (path) {
+              path.setAttribute("data-code", p.code || "");
+              path.setAttribute("data-rollup", o.kind);
+              path.setAttribute("data-share", p.share_uncovered === null ? "" : String(p.share_uncovered));
+            }
+          });
+        },
+      }).eachLayer(function (layer) {
+        self.addLayer(layer);
       });
     },
   });
@@ -783,6 +860,24 @@
         sw.style.background = "#ffffff";
         sw.style.border = "2px dashed " + c.planned.color;
         planned.appendChild(document.createTextNode(c.planned.label));
+      }
+      if (c.shares) {
+        // the roll-up's ramp: share of uncovered desa per kabupaten/kecamatan (zoomed out)
+        var shares = element("div", "legend-shares", null, box);
+        shares.setAttribute("data-legend", "shares");
+        element("b", "legend-title", c.shares.title, shares);
+        c.shares.classes.forEach(function (cls) {
+          var row = element("div", "legend-row", null, shares);
+          row.setAttribute("data-share-class", cls.label);
+          var sw = element("i", "swatch", null, row);
+          sw.style.background = cls.color;
+          row.appendChild(document.createTextNode(cls.label));
+        });
+        var showShares = function () {
+          shares.style.display = Math.round(map.getZoom()) > c.shares.maxZoom ? "none" : "";
+        };
+        map.on("zoomend", showShares);
+        showShares();
       }
       this._symbols = element("div", "legend-symbols", null, box);
       this._box = box;

@@ -1,0 +1,137 @@
+"""Issue 14, maps that roll up: the province overview in Chromium (10 kabupaten/kota, 1,513 desa and the
+province demo set). Zoomed out it draws the kabupaten by their share of uncovered desa and asks for no
+desa; zoomed in it loads the desa of the view only. The bytes of the first view are judged against the
+scale issue's budgets, as the app serves them (gzip)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from geo_app.maps.remote import ROLLUP_DESA_MIN_ZOOM, ROLLUP_KABUPATEN_MAX_ZOOM, ROLLUP_KECAMATAN_MAX_ZOOM
+from tests.conftest import _fold_wal, copy_database, make_app
+from tests.web.conftest import ARTIFACTS, MAP_JS, record, serve
+
+pytest.importorskip("playwright.sync_api", reason="install the test extra: pip install -e '.[test]'")
+
+LAPTOP = {"width": 1366, "height": 768}
+SHELL_BUDGET_GZIP = 60 * 1024
+FIRST_VIEW_BUDGET_GZIP = 400 * 1024
+
+
+@pytest.fixture(scope="module")
+def province_app(province_demo_template, tmp_path_factory, boundary_source):
+    root = tmp_path_factory.mktemp("browser-rollup")
+    db_path = root / "province.sqlite"
+    copy_database(province_demo_template.path, db_path)
+    _fold_wal(db_path)
+    app = make_app(db_path, root / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def province_server(province_app):
+    with serve(province_app) as url:
+        yield url
+
+
+@pytest.fixture
+def laptop(browser):
+    context = browser.new_context(viewport=LAPTOP, service_workers="block")
+    yield context.new_page()
+    context.close()
+
+
+def wait_rollup(page, what: str) -> None:
+    """Wait until no map request is in flight or scheduled and ``what`` (a JS expression) holds."""
+    page.wait_for_function(f"() => {{ const map = {MAP_JS}; return !!map && GeoMap.pending(map) === 0 && ({what}); }}")
+
+
+def count(page, selector: str) -> int:
+    return page.evaluate("(s) => document.querySelectorAll(s).length", selector)
+
+
+def served_gzip_bytes(app, urls: list[str]) -> int:
+    """What the app sends for ``urls`` to a browser accepting gzip (body bytes as served)."""
+    client = app.test_client()
+    total = 0
+    for url in urls:
+        parts = urlsplit(url)
+        resp = client.get(parts.path, query_string=parts.query, headers={"Accept-Encoding": "gzip"})
+        assert resp.status_code == 200, url
+        assert resp.headers.get("Content-Encoding") == "gzip", url
+        total += len(resp.get_data())
+    return total
+
+
+def test_province_overview_rolls_up_and_loads_desa_by_view(province_app, province_server, laptop):
+    page = laptop
+    visit = record(page)
+    page.goto(f"{province_server}/map?peta_dasar=none", wait_until="load")
+    wait_rollup(page, "document.querySelectorAll('path[data-rollup=\"kabupaten\"]').length > 0")
+    coverage = province_app.test_client().get("/api/coverage").json["desa"]
+    kabupaten = {r["kabupaten_code"] for r in coverage}
+    # the first view: fitted to the whole province, the ten kabupaten drawn, no desa asked for
+    zoom = page.evaluate(f"() => {MAP_JS}.getZoom()")
+    assert round(zoom) <= ROLLUP_KABUPATEN_MAX_ZOOM
+    drawn = page.eval_on_selector_all('path[data-rollup="kabupaten"]', "els => els.map(e => e.dataset.code)")
+    assert sorted(drawn) == sorted(kabupaten) and len(drawn) == 10
+    assert count(page, "path.desa-polygon") == 0 and visit.local("/api/map/desa") == []
+    inside = page.evaluate(
+        f"""() => {{ const v = {MAP_JS}.getBounds(); let n = 0;
+            GeoMap.layers({MAP_JS}).kabupaten_rollup.eachLayer(l => {{ if (v.contains(l.getBounds())) n += 1; }});
+            return n; }}"""
+    )
+    assert inside == 10  # every kabupaten fits the first view
+    shares = page.eval_on_selector_all(".status-legend [data-legend=shares] .legend-row", "els => els.length")
+    assert shares >= 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "province-overview.png"))
+
+    # the bytes of the first view, gzip as served: the shell, and the shell with its data
+    first_view = visit.local("/api/map/") + visit.local("/map")
+    shell = served_gzip_bytes(province_app, visit.local("/map"))
+    data = served_gzip_bytes(province_app, [u for u in first_view if "/api/map/" in u])
+    print(f"province overview first view: shell {shell} B gzip, data {data} B gzip, {len(first_view)} requests")
+    assert shell <= SHELL_BUDGET_GZIP
+    assert shell + data <= FIRST_VIEW_BUDGET_GZIP
+
+    # a click on a kabupaten zooms to it
+    target = page.evaluate(
+        f"""() => {{ const map = {MAP_JS}, box = map.getContainer().getBoundingClientRect();
+            let best = null;
+            GeoMap.layers(map).kabupaten_rollup.eachLayer(l => {{
+              if (l.feature.properties.code === "17.06") best = l; }});
+            const p = map.latLngToContainerPoint(L.latLng(best.feature.properties.label_lat,
+                                                          best.feature.properties.label_lon));
+            return [box.left + p.x, box.top + p.y]; }}"""
+    )
+    page.mouse.click(*target)
+    page.wait_for_function(f"(z) => {MAP_JS}.getZoom() > z + 0.5", arg=zoom)
+    wait_rollup(page, "true")
+    centre = page.evaluate(f"() => {{ const c = {MAP_JS}.getCenter(); return [c.lng, c.lat]; }}")
+    row = next(
+        f for f in province_app.test_client().get("/api/map/kabupaten?zoom=8").json["features"] if f["id"] == "17.06"
+    )
+    minx, miny, maxx, maxy = row["properties"]["bounds"]
+    assert minx <= centre[0] <= maxx and miny <= centre[1] <= maxy
+
+    # middle zoom: the kecamatan roll-up, no kabupaten, still no desa
+    page.evaluate(f"() => {MAP_JS}.setZoom({ROLLUP_KECAMATAN_MAX_ZOOM}, {{animate: false}})")
+    wait_rollup(page, "document.querySelectorAll('path[data-rollup=\"kecamatan\"]').length > 0")
+    assert count(page, 'path[data-rollup="kabupaten"]') == 0
+    assert count(page, "path.desa-polygon") == 0 and visit.local("/api/map/desa") == []
+
+    # zoomed in past the threshold: the desa of the view only, as many as the server sent
+    page.evaluate(f"() => {MAP_JS}.setZoom({ROLLUP_DESA_MIN_ZOOM}, {{animate: false}})")
+    wait_rollup(page, "document.querySelectorAll('path.desa-polygon').length > 0")
+    assert count(page, 'path[data-rollup="kecamatan"]') == 0
+    last = visit.local("/api/map/desa")[-1]
+    sent = province_app.test_client().get(urlsplit(last).path + "?" + urlsplit(last).query).json["count"]
+    desa = count(page, "path.desa-polygon")
+    assert desa == sent and 0 < desa < len(coverage)
+    page.screenshot(path=str(ARTIFACTS / "province-zoomed-in.png"))
+    assert visit.clean(), (visit.console_errors, visit.page_errors, visit.local_failures)
+    assert visit.non_tile_external() == []
