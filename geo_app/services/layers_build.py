@@ -73,18 +73,79 @@ def _standalone_page(
     out_dir: Path,
     title: str,
     threshold: int,
+    rollup: bool = False,
+    prefix: str = "assets/",
 ) -> str:
     """One map page that opens from disk: the same shell as the served pages, its data inline
-    (``map_data.standalone_sources``: aggregated where records are many), assets copied beside it."""
+    (``map_data.standalone_sources``: aggregated where records are many), assets copied beside it
+    (``prefix``: their folder relative to the page). ``rollup``: the province overview, each kabupaten
+    linking to its folder's ``overview.html``."""
     box = tuple(float(v) for v in bounds)
-    data = map_data.standalone_sources(prep, view, box, lang, threshold=threshold)
-    shell = MapShell(bounds=box, sources=MapSources(**data), lang=lang, base=view.base, title=title)
-    html, _assets = render_standalone(build_map_shell(shell), registry, out_dir)
+    links = (lambda code: f"{code}/overview.html") if rollup else None
+    data = map_data.standalone_sources(prep, view, box, lang, threshold=threshold, kabupaten_url=links)
+    shell = MapShell(bounds=box, sources=MapSources(**data), lang=lang, base=view.base, title=title, rollup=rollup)
+    html, _assets = render_standalone(build_map_shell(shell), registry, out_dir, prefix)
     return html
 
 
 def build_steps(result: CoverageResult) -> list[str]:
-    return ["overview", *[f"kecamatan-{c}" for c in result.kecamatan["code"]], "tables", "manifest"]
+    """One step per page: with several kabupaten the province overview (``index.html``) and, per
+    kabupaten, a folder with its overview and kecamatan pages; one kabupaten: the pages at the top."""
+    if not coverage_service.several_kabupaten(result):
+        return ["overview", *[f"kecamatan-{c}" for c in result.kecamatan["code"]], "tables", "manifest"]
+    kabupaten = list(coverage_service.kabupaten_names(result))
+    return ["index", *kabupaten, *[f"kecamatan-{c}" for c in result.kecamatan["code"]], "tables", "manifest"]
+
+
+def _kabupaten_pages(
+    prep: map_data.PreparedMap,
+    result: CoverageResult,
+    view: MapView,
+    lang: str,
+    registry: AssetRegistry,
+    tmp: Path,
+    title: str,
+    threshold: int,
+    on_step: Callable[[str], None] | None,
+) -> list[str]:
+    """Several kabupaten: ``index.html``, the province overview that rolls up (each kabupaten links to
+    its folder), and per kabupaten a folder ``<code>/`` with its ``overview.html`` and a page per
+    kecamatan (assets shared in the top folder's ``assets/``). Returns the files written."""
+    files = []
+    html = _standalone_page(prep, view, result.desa.total_bounds, lang, registry, tmp, title, threshold, rollup=True)
+    _write_text(tmp / "index.html", html)
+    files.append("index.html")
+    on_step and on_step("index")
+    for code, name in coverage_service.kabupaten_names(result).items():
+        own = coverage_service.filter_desa(result.desa, kabupaten=code)
+        kview = replace(view, kabupaten=code)
+        page_title = f"{t('map.title', lang)} — {name}"
+        html = _standalone_page(
+            prep, kview, own.total_bounds, lang, registry, tmp / code, page_title, threshold, prefix="../assets/"
+        )
+        _write_text(tmp / code / "overview.html", html)
+        files.append(f"{code}/overview.html")
+        on_step and on_step(code)
+        rows = coverage_service.filter_kecamatan(result, kabupaten=code)
+        for kcode, kname in zip(rows["code"], rows["name"]):
+            kown = result.desa[result.desa["kecamatan_code"] == kcode]
+            page_title = f"{t('map.title', lang)} — {t('kecamatan', lang)} {kname}, {name}"
+            html = _standalone_page(
+                prep,
+                replace(kview, kecamatan=str(kcode)),
+                kown.total_bounds,
+                lang,
+                registry,
+                tmp / code,
+                page_title,
+                threshold,
+                prefix="../assets/",
+            )
+            page = f"{code}/kecamatan-{kcode}.html"
+            _write_text(tmp / page, html)
+            files.append(page)
+            on_step and on_step(f"kecamatan-{kcode}")
+    return files
 
 
 def build_layers(
@@ -143,20 +204,23 @@ def build_layers(
         view = MapView(settings=settings)
         prep = map_data.PreparedMap(result, session)
         title = f"{t('map.title', lang)} — {t('app_title', lang)}"
-        html = _standalone_page(prep, view, result.desa.total_bounds, lang, registry, tmp, title, threshold)
-        _write_text(tmp / "overview.html", html)
-        files.append("overview.html")
-        on_step and on_step("overview")
-        kec = result.kecamatan
-        for code, name in zip(kec["code"], kec["name"]):
-            own = result.desa[result.desa["kecamatan_code"] == code]
-            title = f"{t('map.title', lang)} — {t('kecamatan', lang)} {name}"
-            kview = replace(view, kecamatan=str(code))
-            html = _standalone_page(prep, kview, own.total_bounds, lang, registry, tmp, title, threshold)
-            page = f"kecamatan-{code}.html"
-            _write_text(tmp / page, html)
-            files.append(page)
-            on_step and on_step(f"kecamatan-{code}")
+        if coverage_service.several_kabupaten(result):
+            files += _kabupaten_pages(prep, result, view, lang, registry, tmp, title, threshold, on_step)
+        else:
+            html = _standalone_page(prep, view, result.desa.total_bounds, lang, registry, tmp, title, threshold)
+            _write_text(tmp / "overview.html", html)
+            files.append("overview.html")
+            on_step and on_step("overview")
+            kec = result.kecamatan
+            for code, name in zip(kec["code"], kec["name"]):
+                own = result.desa[result.desa["kecamatan_code"] == code]
+                title = f"{t('map.title', lang)} — {t('kecamatan', lang)} {name}"
+                kview = replace(view, kecamatan=str(code))
+                html = _standalone_page(prep, kview, own.total_bounds, lang, registry, tmp, title, threshold)
+                page = f"kecamatan-{code}.html"
+                _write_text(tmp / page, html)
+                files.append(page)
+                on_step and on_step(f"kecamatan-{code}")
         cs = coverage_service
         tables = {
             "coverage_desa.csv": cs.to_csv(cs.rows(result.desa, cs.DESA_COLUMNS), cs.DESA_COLUMNS),
