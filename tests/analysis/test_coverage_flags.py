@@ -179,7 +179,10 @@ def test_demo_personnel_totals_and_flags_everywhere(demo_app):
     assert all("flags" in f["properties"] for f in geo["features"])
     gaps = client.get("/api/gaps").get_json()["gaps"]
     assert all("flags" in g and "plan" in g for g in gaps)
-    assert "flags" in client.get("/gaps.csv").get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
+    # the gap list's CSV headers are in the page's language (issue 12): Tanda, or Flags in English
+    assert "Tanda" in client.get("/gaps.csv").get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
+    english = client.application.test_client().get("/gaps.csv?lang=en")  # its own session: this one stays Indonesian
+    assert "Flags" in english.get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
     html = client.get("/map").get_data(as_text=True)
     assert "Tanda" in html and "Rakor terencana" in html
     mism = [m for m in client.get("/api/mismatches").get_json().get("items", []) if m.get("kind") == "tps"]
