@@ -17,7 +17,13 @@ demo set and ≤ 400 KB with 100,000 incidents; the shell's size does not change
 records; the first view with 100,000 incidents under 2 s uncached on 2 cores. ``--build`` also runs
 ``geo-app layers build`` on both sets and prints the largest page and the time.
 
+``--province`` (issue 14) measures the province overview instead: all ten kabupaten/kota of Bengkulu
+(``GEO_APP_KABUPATEN=17``, 1,513 desa) with ``demo load --province 17``; the overview rolls up (kabupaten
+by share of uncovered desa), so its first view asks for no desa; also one view zoomed in to where the desa
+load (the most desa in any view at that zoom is what a user can meet), against the same budgets.
+
     GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_maps.py [--count 100000]
+    GEO_APP_BOUNDARY_SOURCE=../shared/data/wilayah_boundaries python scripts/bench_maps.py --province
 """
 
 from __future__ import annotations
@@ -45,11 +51,12 @@ VIEWPORT = {"width": 1366, "height": 768}
 GZIP = {"Accept-Encoding": "gzip"}
 
 
-def _app(db: Path, root: Path):
+def _app(db: Path, root: Path, **extra):
     from geo_app import create_app
 
     return create_app(
         {
+            **extra,
             "DATABASE_URL": f"sqlite:///{db}",
             "SHAPEFILE_DIR": str(root / "shapefiles"),
             "BOUNDARY_SOURCE": os.environ["GEO_APP_BOUNDARY_SOURCE"],
@@ -108,6 +115,102 @@ def _served(app):
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def prepare_province(root: Path) -> Path:
+    """The province database: every kabupaten/kota of Bengkulu and the province demo set."""
+    from geo_app.app_db import get_session
+    from geo_app.services.boundaries import import_boundaries
+    from geo_app.services.demo import load_demo
+
+    db = root / "province.sqlite"
+    if db.exists():
+        return db
+    app = _app(db, root, KABUPATEN="17")
+    started = time.perf_counter()
+    with app.app_context():
+        import_boundaries(get_session(), app.config["GEO_APP_SETTINGS"])
+        load_demo(get_session(), app.config["GEO_APP_SETTINGS"], province="17")
+    _dispose(app)
+    print(f"  province boundaries and demo set loaded in {time.perf_counter() - started:.1f} s")
+    return db
+
+
+def densest_desa_view(app, zoom: int) -> tuple[str, int]:
+    """The ``/api/map/desa`` request of the 1366×768 view (padded as the page pads it) at ``zoom`` that
+    holds the most desa, trying a view centred on each kecamatan; and that number of desa."""
+    import numpy as np
+
+    from geo_app.analysis import aggregate
+    from geo_app.app_db import get_session
+    from geo_app.services import map_data
+
+    with app.app_context():
+        _view, result = map_data.load_view(get_session(), {})
+    kec, desa = result.kecamatan, result.desa
+    dpp = 360.0 / (aggregate.TILE_PX * 2**zoom)  # degrees of longitude per pixel
+    half_w, half_h = VIEWPORT["width"] * dpp * 1.5 / 2, VIEWPORT["height"] * dpp * 1.5 / 2
+    lon, lat = desa["rep_lon"].to_numpy(), desa["rep_lat"].to_numpy()
+    best, most = None, -1
+    for cx, cy in zip(kec["rep_lon"], kec["rep_lat"]):
+        n = int(np.sum((np.abs(lon - cx) <= half_w) & (np.abs(lat - cy) <= half_h)))
+        if n > most:
+            best, most = (cx, cy), n
+    cx, cy = best
+    bbox = f"{cx - half_w:.5f},{cy - half_h:.5f},{cx + half_w:.5f},{cy + half_h:.5f}"
+    return f"/api/map/desa?bbox={bbox}&zoom={zoom}", most
+
+
+def province_bench(root: Path) -> int:
+    """``--province``: the overview's first view and the densest zoomed-in desa view, against the budgets."""
+    from geo_app.maps.remote import ROLLUP_DESA_MIN_ZOOM
+
+    db = prepare_province(root)
+    extra = {"KABUPATEN": "17"}
+    requests = first_view_requests_browser(_app(db, root, **extra))
+    if requests is None:
+        print("Playwright/Chromium missing: --province records the first view in Chromium", file=sys.stderr)
+        return 2
+    print(f"first-view requests of /map (recorded in Chromium): {', '.join(requests)}")
+    app = _app(db, root, **extra)
+    client = app.test_client()
+    rows = []
+    for url in ["/map", *requests]:
+        raw, packed, seconds, status, cpu = fetch(client, url)
+        rows.append((url, status, raw, packed, seconds, cpu))
+    zoomed, desa_in_view = densest_desa_view(app, ROLLUP_DESA_MIN_ZOOM)
+    z_raw, z_packed, z_seconds, z_status, z_cpu = fetch(client, zoomed)
+    _dispose(app)
+    print("\n== province (10 kabupaten/kota, 1,513 desa, demo set)")
+    print(f"  {'request':<72} {'status':>6} {'raw KB':>9} {'gzip KB':>8} {'first ms':>9}")
+    for url, status, raw, packed, seconds, _cpu in rows:
+        short = url if len(url) <= 72 else url[:69] + "..."
+        print(f"  {short:<72} {status:>6} {raw / KB:>9.1f} {packed / KB:>8.1f} {seconds * 1000:>9.0f}")
+    total_gz = sum(r[3] for r in rows)
+    desa_requests = [r for r in requests if r.startswith("/api/map/desa")]
+    print(f"  {'first view (shell + data)':<72} {'':>6} {sum(r[2] for r in rows) / KB:>9.1f} {total_gz / KB:>8.1f}")
+    short = zoomed if len(zoomed) <= 72 else zoomed[:69] + "..."
+    print(
+        f"  {short:<72} {z_status:>6} {z_raw / KB:>9.1f} {z_packed / KB:>8.1f} {z_seconds * 1000:>9.0f}"
+        f"   (densest view at zoom {ROLLUP_DESA_MIN_ZOOM}: {desa_in_view} desa)"
+    )
+    shell = rows[0][3]
+    print("\n== budgets")
+    checks = [
+        (f"province overview shell {shell / KB:.1f} KB gzip <= 60 KB", shell <= BUDGET_SHELL),
+        (
+            f"province: shell + first-view data {total_gz / KB:.1f} KB gzip <= 400 KB",
+            total_gz <= BUDGET_FIRST_VIEW["scale"],
+        ),
+        (f"no desa asked for in the first view ({len(desa_requests)} requests)", not desa_requests),
+        (
+            f"densest zoomed-in view: shell + its desa {(shell + z_packed) / KB:.1f} KB gzip <= 400 KB",
+            shell + z_packed <= BUDGET_FIRST_VIEW["scale"],
+        ),
+    ]
+    for text, ok in checks:
+        print(f"  [{_verdict(ok)}] {text}")
+    return 0
 
 
 def first_view_requests_browser(app) -> list[str] | None:
@@ -243,6 +346,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--build", action="store_true", help="also time geo-app layers build on both sets")
     parser.add_argument("--keep", type=Path, help="keep the databases in this folder (reused when present)")
+    parser.add_argument("--province", action="store_true", help="the province overview (10 kabupaten) instead")
     args = parser.parse_args()
     if not os.environ.get("GEO_APP_BOUNDARY_SOURCE"):
         print("set GEO_APP_BOUNDARY_SOURCE (e.g. ../shared/data/wilayah_boundaries)", file=sys.stderr)
@@ -251,6 +355,8 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     try:
         print(f"cores: {os.cpu_count()}; databases in {root}")
+        if args.province:
+            return province_bench(root)
         dbs = {"demo": root / "demo.sqlite", "scale": root / "scale.sqlite"}
         if not all(p.exists() for p in dbs.values()):
             dbs = prepare(root, args.count, args.seed)
