@@ -183,8 +183,10 @@ def test_demo_personnel_totals_and_flags_everywhere(demo_app):
     assert "Tanda" in client.get("/gaps.csv").get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
     english = client.application.test_client().get("/gaps.csv?lang=en")  # its own session: this one stays Indonesian
     assert "Flags" in english.get_data(as_text=True).splitlines()[0].lstrip("\ufeff")
-    html = client.get("/map").get_data(as_text=True)
-    assert "Tanda" in html and "Rakor terencana" in html
+    # the map's desa popups (data by request since issue 11) show the flags and the planned rakor
+    desa = client.get("/api/map/desa?bbox=100,-4,103,-1&zoom=10").get_json()["features"]
+    popups = " ".join(f["properties"]["popup_html"] for f in desa)
+    assert len(desa) == 151 and "Tanda" in popups and "Rakor terencana" in popups
     mism = [m for m in client.get("/api/mismatches").get_json().get("items", []) if m.get("kind") == "tps"]
     assert len(mism) == body["summary"]["tps_location_mismatch"]
 

@@ -50,12 +50,27 @@ def _cli(app, *args: str) -> subprocess.Popen:
     )
 
 
-def _writing(app) -> bool:
+def _tps_numbers(app) -> list[int]:
+    """TPS rows another connection sees (committed ones only)."""
+    engine = create_engine(app.config["DATABASE_URL"])
+    try:
+        with engine.connect() as con:
+            return [r[0] for r in con.execute(text("SELECT number FROM polling_station"))]
+    finally:
+        engine.dispose()
+
+
+def _wal_size(app) -> int:
+    wal = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///") + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _writing(app, wal_before: int = 0) -> bool:
     """Whether an import in another process has written rows inside its still open transaction: SQLite's
-    write-ahead log has grown, or a PostgreSQL session of that database holds a transaction id."""
+    write-ahead log has grown (pages spilled before the commit), or a PostgreSQL session of that database
+    holds a transaction id."""
     if not ON_POSTGRES:
-        wal = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///") + "-wal")
-        return wal.exists() and wal.stat().st_size > 256 * 1024
+        return _wal_size(app) > wal_before + 256 * 1024
     engine = create_engine(app.config["DATABASE_URL"])
     try:
         with engine.connect() as con:
@@ -75,14 +90,17 @@ def test_sigkill_mid_import_leaves_database_as_before(app, tmp_path):
     big = _tps_csv(tmp_path / "big.csv", _desa_codes(app), per_desa=300)  # 45,300 rows, written in chunks
     app.extensions["geo_app.engine"].dispose()
     before = snapshot(app)
+    wal_before = 0 if ON_POSTGRES else _wal_size(app)
     proc = _cli(app, "import", "tps", str(big))
     deadline = time.monotonic() + 300
-    while not _writing(app):  # rows of the first chunks are in the open transaction
+    while not _writing(app, wal_before):  # rows of the first chunks are in the open transaction
         assert proc.poll() is None, "import finished before it could be killed: make the file larger"
         assert time.monotonic() < deadline, "import never started writing"
         time.sleep(0.02)
-    assert proc.poll() is None, "import finished before it could be killed: make the file larger"
+    os.kill(proc.pid, signal.SIGSTOP)  # frozen where it was: mid-transaction, unless it had just committed
+    stored = len(_tps_numbers(app))
     os.kill(proc.pid, signal.SIGKILL)
+    assert stored == 0, "the import committed before it could be stopped: make the file larger"
     proc.communicate(timeout=30)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     assert snapshot(app) == before
