@@ -135,3 +135,51 @@ def test_province_overview_rolls_up_and_loads_desa_by_view(province_app, provinc
     page.screenshot(path=str(ARTIFACTS / "province-zoomed-in.png"))
     assert visit.clean(), (visit.console_errors, visit.page_errors, visit.local_failures)
     assert visit.non_tile_external() == []
+
+
+def test_province_overview_from_disk_rolls_up_and_hands_over_to_the_desa(province_app, laptop, tmp_path):
+    """The ``layers build`` index (data inline, no server): kabupaten first, and past the thresholds the
+    kecamatan then the desa, the roll-up areas going as the inline data does not change with the zoom."""
+    from geo_app.app_db import get_session
+    from geo_app.maps.assets import app_registry
+    from geo_app.services import coverage as coverage_service
+    from geo_app.services import layers_build, map_data
+
+    with province_app.app_context():
+        result = coverage_service.get_coverage(get_session())
+        prep = map_data.PreparedMap(result, get_session())
+        html = layers_build._standalone_page(
+            prep,
+            map_data.MapView(settings=result.settings),
+            result.desa.total_bounds,
+            "id",
+            app_registry(province_app),
+            tmp_path,
+            "Peta provinsi",
+            1500,
+            rollup=True,
+        )
+    (tmp_path / "index.html").write_text(html, encoding="utf-8")
+    page = laptop
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    # the page's own files only (tiles blocked: offline)
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    page.goto(
+        (tmp_path / "index.html").as_uri() + "#layers=kabupaten_rollup,kecamatan_rollup,desa,kecamatan&base=none",
+        wait_until="load",
+    )
+    wait_rollup(page, "document.querySelectorAll('path[data-rollup=\"kabupaten\"]').length === 10")
+    assert count(page, "path.desa-polygon") == 0
+    links = page.evaluate(
+        f"() => {{ const out = []; GeoMap.layers({MAP_JS}).kabupaten_rollup.eachLayer(l => out.push(l.feature.properties.url)); return out; }}"
+    )
+    assert sorted(links) == sorted(f"{code}/overview.html" for code in coverage_service.kabupaten_names(result))
+    page.evaluate(f"() => {MAP_JS}.setView([-3.8, 102.3], {ROLLUP_KECAMATAN_MAX_ZOOM}, {{animate: false}})")
+    wait_rollup(page, "document.querySelectorAll('path[data-rollup=\"kecamatan\"]').length > 0")
+    assert count(page, 'path[data-rollup="kabupaten"]') == 0 and count(page, "path.desa-polygon") == 0
+    page.evaluate(f"() => {MAP_JS}.setZoom({ROLLUP_DESA_MIN_ZOOM}, {{animate: false}})")
+    wait_rollup(page, "document.querySelectorAll('path.desa-polygon').length > 0")
+    assert count(page, 'path[data-rollup="kecamatan"]') == 0
+    assert errors == []
