@@ -25,6 +25,7 @@ changes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -254,33 +255,48 @@ _TPS_PLACES = (
 )
 
 
+def _desa_tps_records(
+    rows: pd.DataFrame,
+    voters: Sequence[int],
+    tps: Sequence[int],
+    rng: np.random.Generator,
+    points: Callable[[str, int], list[tuple[float, float]]],
+    note: str,
+) -> list[dict[str, Any]]:
+    """The TPS of each desa in ``rows``: its voters split over its ``tps`` (under the cap per TPS), a point
+    each from ``points(code, n)``, a made-up place; tidak rawan with 1 police + 2 Linmas (FACTS.md)."""
+    records: list[dict[str, Any]] = []
+    for (_, d), v, n in zip(rows.iterrows(), voters, tps):
+        parts = _cap_split(int(v), int(n), rng)
+        located = points(d["code"], int(n))
+        for number, (count, (lon, lat)) in enumerate(zip(parts, located), start=1):
+            place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
+            records.append(
+                {
+                    "desa_code": d["code"],
+                    "number": number,
+                    "voters": count,
+                    "address": place,
+                    "lat": lat,
+                    "lon": lon,
+                    "vulnerability": "tidak_rawan",
+                    "police": 1,
+                    "tni": 0,
+                    "linmas": 2,
+                    "synthetic": True,
+                    "notes": note,
+                }
+            )
+    return records
+
+
 def _tps_records(desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler) -> list[dict[str, Any]]:
     kec_tps = allocate_tps(DPT_PER_KECAMATAN, TOTAL_TPS)
     records: list[dict[str, Any]] = []
     for kec in sorted(DPT_PER_KECAMATAN):
         rows = desa[desa["kecamatan_code"] == kec].sort_values("code")
         voters, tps = desa_voters_and_tps(rows, DPT_PER_KECAMATAN[kec], kec_tps[kec])
-        for (_, d), v, n in zip(rows.iterrows(), voters, tps):
-            parts = _cap_split(int(v), int(n), rng)
-            points = sampler.points(d["code"], int(n))
-            for number, (count, (lon, lat)) in enumerate(zip(parts, points), start=1):
-                place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
-                records.append(
-                    {
-                        "desa_code": d["code"],
-                        "number": number,
-                        "voters": count,
-                        "address": place,
-                        "lat": lat,
-                        "lon": lon,
-                        "vulnerability": "tidak_rawan",
-                        "police": 1,
-                        "tni": 0,
-                        "linmas": 2,
-                        "synthetic": True,
-                        "notes": DEMO_NOTE,
-                    }
-                )
+        records += _desa_tps_records(rows, voters, tps, rng, sampler.points, DEMO_NOTE)
     rawan = next(r for r in records if r["desa_code"] == RAWAN_DESA and r["number"] == 1)
     rawan.update(
         vulnerability="rawan",
@@ -624,30 +640,7 @@ def _kab_tps(
     rows: pd.DataFrame, dpt: int, n_tps: int, rng: np.random.Generator, sampler: InsideSampler
 ) -> list[dict[str, Any]]:
     voters, tps = desa_voters_and_tps(rows, dpt, n_tps)
-    records: list[dict[str, Any]] = []
-    for (_, d), v, n in zip(rows.iterrows(), voters, tps):
-        parts = _cap_split(int(v), int(n), rng)
-        points = sampler.points(d["code"], int(n), rng)
-        for number, (count, (lon, lat)) in enumerate(zip(parts, points), start=1):
-            place = _TPS_PLACES[int(rng.integers(len(_TPS_PLACES)))].format(desa=d["name"], n=number)
-            records.append(
-                {
-                    "desa_code": d["code"],
-                    "number": number,
-                    "voters": count,
-                    "address": place,
-                    "lat": lat,
-                    "lon": lon,
-                    "vulnerability": "tidak_rawan",
-                    # FACTS.md: tidak rawan, 1 police + 2 Linmas per TPS
-                    "police": 1,
-                    "tni": 0,
-                    "linmas": 2,
-                    "synthetic": True,
-                    "notes": PROVINCE_NOTE,
-                }
-            )
-    return records
+    return _desa_tps_records(rows, voters, tps, rng, lambda code, n: sampler.points(code, n, rng), PROVINCE_NOTE)
 
 
 def _kab_meetings(kab: str, name: str, rows: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, Any]]:
