@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -433,19 +433,26 @@ def coverage(
     from .services import coverage as coverage_service
 
     try:
-        overrides = {
-            "date": ref_date,
-            "window_days": window_days,
-            "incident_window_days": incident_window_days,
-            "preset": preset,
-            **coverage_service.parse_set_options(extra),
-        }
+        overrides = _coverage_overrides(ref_date, window_days, incident_window_days, preset, extra)
         cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
         click.echo(
             coverage_service.cli_output(get_session(), fmt, overrides, kecamatan, status, cache, kabupaten=kabupaten)
         )
     except GeoAppError as exc:
         raise click.ClickException(exc.message) from None
+
+
+def _coverage_overrides(ref_date, window_days, incident_window_days, preset, extra) -> dict[str, Any]:
+    """The coverage settings the options of `geo-app coverage` and `coverage brief` ask for."""
+    from .services import coverage as coverage_service
+
+    return {
+        "date": ref_date,
+        "window_days": window_days,
+        "incident_window_days": incident_window_days,
+        "preset": preset,
+        **coverage_service.parse_set_options(extra),
+    }
 
 
 @coverage.command("brief")
@@ -462,15 +469,12 @@ def coverage_brief(kecamatan, out_path, ref_date, window_days, incident_window_d
     from .services import brief as brief_service
     from .services import coverage as coverage_service
 
-    overrides = {
-        "date": ref_date,
-        "window_days": window_days,
-        "incident_window_days": incident_window_days,
-        "preset": preset,
-        **coverage_service.parse_set_options(extra),
-    }
-    cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
-    path, pages = brief_service.write_brief(get_session(), out_path, overrides, kecamatan, lang, cache)
+    try:
+        overrides = _coverage_overrides(ref_date, window_days, incident_window_days, preset, extra)
+        cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
+        path, pages = brief_service.write_brief(get_session(), out_path, overrides, kecamatan, lang, cache)
+    except GeoAppError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"ditulis / written: {path} ({pages} halaman / pages)")
 
 
