@@ -150,11 +150,14 @@ def overview_map():
     back = (url_for("pages.index", **view.query()), t("map.back_home", current_lang()))
     # several kabupaten and no narrower view: the overview rolls up (one kabupaten: as it always was)
     rollup = coverage_service.several_kabupaten(result) and not view.kabupaten and not view.kecamatan
+    # the map data of a kabupaten view keeps to it: the map opens on it
+    shown = coverage_service.filter_desa(result.desa, kabupaten=view.kabupaten)
+    bounds = shown.total_bounds if len(shown) else result.desa.total_bounds
     html = _cached_map(
         "overview",
         "",
         view,
-        lambda: _map_shell(view, result.desa.total_bounds, title=title, back=back, rollup=rollup),
+        lambda: _map_shell(view, bounds, title=title, back=back, rollup=rollup),
     )
     return Response(html, mimetype="text/html")
 

@@ -3,6 +3,7 @@ with its demo set. The figures compared come from the coverage API of the same s
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -100,3 +101,26 @@ def test_kabupaten_rollup_is_cached_by_version(province):
         "/api/map/kabupaten", query_string={"zoom": 8, "lang": "en"}, headers={"If-None-Match": first.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_overview_of_a_kabupaten_opens_on_it_and_does_not_roll_up(province):
+    """``/map?kabupaten=``: the shell's area is that kabupaten's and its desa data keeps to it."""
+    client = province
+    kab = client.get("/api/map/kabupaten", query_string={"zoom": 8, "kabupaten": "17.06"}).json["features"][0]
+    page = client.get("/map", query_string={"kabupaten": "17.06"}).get_data(as_text=True)
+    assert "RollupLayer" not in page
+    opens = re.search(r"GeoMap\.prepare\(\w+, \{\"bounds\": ?\[([^\]]+)\]", page)
+    assert opens, "the shell names the area it opens on"
+    area = [float(v) for v in opens.group(1).split(",")]
+    assert area == pytest.approx(kab["properties"]["bounds"], abs=0.02)
+    whole = client.get("/map").get_data(as_text=True)
+    assert "RollupLayer" in whole
+    minx, miny, maxx, maxy = kab["properties"]["bounds"]
+    bbox = f"{minx - 1},{miny - 1},{maxx + 1},{maxy + 1}"
+    desa = client.get("/api/map/desa", query_string={"zoom": 9, "bbox": bbox, "kabupaten": "17.06"}).json
+    every = client.get("/api/map/desa", query_string={"zoom": 9, "bbox": bbox}).json
+    assert desa["count"] == kab["properties"]["desa_count"] < every["count"]
+    assert {f["properties"]["code"][:5] for f in desa["features"]} == {"17.06"}
+    legend = client.get("/api/map/legend", query_string={"kabupaten": "17.06"}).json
+    assert legend["total"] == kab["properties"]["desa_count"]
+    assert legend["counts"]["uncovered"] == kab["properties"]["uncovered_count"]
