@@ -158,17 +158,33 @@ def kecamatan_briefs(
     return briefs
 
 
-def brief_pdf(session: Session, result: CoverageResult, code: str | None = None, lang: str = DEFAULT_LANG) -> bytes:
-    """The PDF of one kecamatan (``code``) or of every kecamatan (``None``)."""
-    briefs = kecamatan_briefs(session, result, None if code is None else [code], lang)
-    title = f"{t('brief.title', lang)} {briefs[0].name}" if code else t("brief.title", lang)
+def brief_pdf(
+    session: Session,
+    result: CoverageResult,
+    code: str | None = None,
+    lang: str = DEFAULT_LANG,
+    kabupaten: str | None = None,
+) -> bytes:
+    """The PDF of one kecamatan (``code``), of every kecamatan of ``kabupaten`` (a code), or of every
+    kecamatan (both ``None``)."""
+    codes = [code] if code is not None else None
+    if code is None and kabupaten:
+        codes = [str(c) for c in coverage_service.filter_kecamatan(result, kabupaten=kabupaten)["code"]]
+    briefs = kecamatan_briefs(session, result, codes, lang)
+    if code:
+        title = f"{t('brief.title', lang)} {briefs[0].name}"
+    elif kabupaten:
+        title = f"{t('brief.title', lang)} — {coverage_service.kabupaten_names(result).get(kabupaten, kabupaten)}"
+    else:
+        title = t("brief.title", lang)
     pdf, _pages = render_pdf(briefs, title=title)
     return pdf
 
 
-def brief_filename(code: str | None, settings: CoverageSettings) -> str:
-    """A download name of ASCII letters, digits, dots and dashes: ``ringkasan_17.06.08_2024-11-27.pdf``."""
-    part = re.sub(r"[^0-9A-Za-z.-]+", "_", code).strip("._") if code else "semua-kecamatan"
+def brief_filename(code: str | None, settings: CoverageSettings, kabupaten: str | None = None) -> str:
+    """A download name of ASCII letters, digits, dots and dashes: ``ringkasan_17.06.08_2024-11-27.pdf``
+    (``ringkasan_17.71_...`` for the kecamatan of one kabupaten)."""
+    part = re.sub(r"[^0-9A-Za-z.-]+", "_", code or kabupaten).strip("._") if code or kabupaten else "semua-kecamatan"
     return f"ringkasan_{part or 'kecamatan'}_{settings.reference_date.isoformat()}.pdf"
 
 

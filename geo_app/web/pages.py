@@ -431,17 +431,20 @@ def gaps_print_png(code: str):
 
 
 def _brief_response(code: str | None) -> Response:
-    """One kecamatan's brief, or every kecamatan's (``code`` None), for the view's date and settings;
-    cached per data version, settings and language."""
-    _view_, result = _view()
+    """One kecamatan's brief, or every kecamatan's (``code`` None; those of the view's kabupaten when one
+    is chosen), for the view's date and settings; cached per data version, settings and language."""
+    view, result = _view()
     if code is not None:
         _kecamatan_row(result, code)
+    kabupaten = view.kabupaten if code is None else None
     lang = current_lang()
-    key = ("pdf", code, current_data_version(get_session()), result.settings.cache_key(), lang)
+    key = ("pdf", code, kabupaten, current_data_version(get_session()), result.settings.cache_key(), lang)
     cache = current_app.extensions.setdefault("geo_app.pdf_cache", layer_service.HtmlCache(maxsize=20))
-    pdf = cache.get_or_render(key, lambda: brief_service.brief_pdf(get_session(), result, code, lang))
+    pdf = cache.get_or_render(
+        key, lambda: brief_service.brief_pdf(get_session(), result, code, lang, kabupaten=kabupaten)
+    )
     response = Response(pdf, mimetype="application/pdf")
-    filename = brief_service.brief_filename(code, result.settings)
+    filename = brief_service.brief_filename(code, result.settings, kabupaten)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

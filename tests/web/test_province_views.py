@@ -286,3 +286,17 @@ def test_coverage_command_takes_the_kabupaten(province):
     with app.app_context():
         bad = app.test_cli_runner().invoke(args=["coverage", "--kabupaten", "Atlantis"])
     assert bad.exit_code == 1 and "17.71 Kota Bengkulu" in bad.output
+
+
+def test_brief_of_a_kabupaten_holds_its_kecamatan(province):
+    client, desa = province
+    from pypdf import PdfReader
+
+    resp = client.get("/brief.pdf?kabupaten=Kota%20Bengkulu")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert 'filename="ringkasan_17.71_' in resp.headers["Content-Disposition"]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages)
+    city = desa[desa["kabupaten_code"] == "17.71"]
+    # one brief per kecamatan of the city (its heading: "Ringkasan kecamatan: Kecamatan <name> ..."), none else
+    headed = re.findall(r"Ringkasan kecamatan: Kecamatan ([^\n(]+)", text)
+    assert sorted(h.strip() for h in headed) == sorted(set(city["kecamatan_name"]))
