@@ -31,6 +31,8 @@ def parse_text(value: object, max_len: int | None = None) -> str | None:
     if is_blank(value):
         return None
     text = " ".join(str(value).split()) if max_len and max_len <= 200 else str(value).strip()
+    if "\x00" in text:  # PostgreSQL text cannot hold it, and no real text has one
+        raise ValueError(msg("berisi karakter NUL (\\x00)"))
     if max_len and len(text) > max_len:
         raise ValueError(msg("terlalu panjang (maks. %(max)s karakter)", max=max_len))
     return text

@@ -20,6 +20,7 @@ from ..records import parse, vocab
 from ..services import records as service
 from ..services.boundaries import representative_points
 from ..services.coverage import CoverageCache
+from . import NUL_MESSAGE, has_nul
 from .access import role
 from .auth import actor
 from .geodata import geojson_response
@@ -94,6 +95,8 @@ def json_body(kind: str) -> dict[str, Any]:
         raise ValidationError(
             f"badan permintaan harus objek JSON, bukan {type(body).__name__} / body must be a JSON object"
         )
+    if has_nul(body):  # keys too: a NUL never reaches a column (PostgreSQL text cannot hold it)
+        raise ValidationError(NUL_MESSAGE, details={"body": "nul"})
     payload: dict[str, Any] = {}
     errors: dict[str, str] = {}
     aliases = OUTPUT_ALIASES[kind]

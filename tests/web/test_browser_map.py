@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-import shutil
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,7 +26,7 @@ from geo_app.services.synthetic import synthetic_incidents
 from geo_app.store.adapter import desa_frame
 from geo_app.store.db import bump_version
 from geo_app.store.models import Incident
-from tests.conftest import TEST_ADMIN, make_app
+from tests.conftest import TEST_ADMIN, copy_database, keep_database, make_app
 from tests.web.conftest import ARTIFACTS, MAP_JS, record, serve, wait_idle
 
 pytest.importorskip("playwright.sync_api", reason="install the test extra: pip install -e '.[test]'")
@@ -77,7 +76,8 @@ def scale(demo_template, tmp_path_factory, boundary_source):
     """(app, hostile incident) on the demo set + 100,000 synthetic incidents, built once for the module."""
     root = tmp_path_factory.mktemp("scale")
     db_path = root / "scale.sqlite"
-    shutil.copy(demo_template, db_path)
+    copy_database(demo_template, db_path)
+    keep_database(db_path)  # for the whole module (PostgreSQL: not dropped after the first test)
     app = make_app(db_path, root / "shp", BOUNDARY_SOURCE=boundary_source)
     with app.app_context():
         session = get_session()

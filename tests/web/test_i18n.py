@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +24,7 @@ from geo_app import i18n
 from geo_app.app_db import get_session
 from geo_app.config import TRANSLATIONS_DIR
 from geo_app.store.models import AuditEntry
-from tests.conftest import TEST_ADMIN, login_as
+from tests.conftest import TEST_ADMIN, DbConnection, login_as
 
 REPO = Path(__file__).resolve().parents[2]
 PO = TRANSLATIONS_DIR / "en" / "LC_MESSAGES" / "messages.po"
@@ -133,7 +132,7 @@ def test_dates_times_and_numbers_per_language():
 
 
 def _real_voters(app) -> int:
-    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    con = DbConnection(app)
     try:
         return int(con.execute("SELECT SUM(voters) FROM polling_station WHERE deleted_at IS NULL").fetchone()[0])
     finally:
@@ -237,10 +236,10 @@ def _visible_text(html: str, scripts: bool = False) -> str:
 def _data_strings(app) -> list[str]:
     """Every text stored in the database (place names, record content, user names): shown as entered,
     so not interface text; removed from a page before it is checked."""
-    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    con = DbConnection(app)
     try:
         values: set[str] = set()
-        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+        for table in con.table_names():
             for row in con.execute(f'SELECT * FROM "{table}"'):
                 values.update(v for v in row if isinstance(v, str) and 2 <= len(v) <= 500)
     finally:
@@ -304,7 +303,7 @@ SKIPPED_SUFFIXES = (".csv", ".xlsx", ".png", ".pdf", ".gpkg", ".zip", ".ico", ".
 
 def _html_urls(app) -> list[str]:
     """One URL for every GET route that answers with an HTML page, its arguments filled from the data."""
-    con = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    con = DbConnection(app)
     try:
         kec = con.execute("SELECT code FROM kecamatan ORDER BY code").fetchone()[0]
         desa = con.execute("SELECT code FROM desa WHERE code LIKE '17.06.08.%' ORDER BY code").fetchone()[0]

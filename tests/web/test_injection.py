@@ -9,6 +9,8 @@ import io
 import openpyxl
 import pytest
 
+from tests.conftest import snapshot
+
 SCRIPT = '<script>alert("x")</script>'
 IMG = '"><img src=x onerror=alert(1)>'
 ATTR = "' onmouseover='alert(2)"
@@ -206,3 +208,32 @@ def test_sql_injection_strings_never_500(client, url, value):
     ):
         assert response.json["total"] == 0
     assert client.get("/api/desa").status_code == 200  # desa table still there
+
+
+def test_nul_characters_are_refused_everywhere_and_store_nothing(client, app):
+    """PostgreSQL text cannot hold NUL: a NUL in a JSON body, a form field, the query or the path is a 400
+    naming it, on either database, and nothing is stored."""
+    before = snapshot(app)
+    body = {"occurred_at": "2024-11-20T10:00", "category": "hoax", "severity": "low", "desa": "Penarik"}
+    for hostile in ({**body, "description": "a\x00b"}, {**body, "description": "ok", "desa\x00": "x"}):
+        resp = client.post("/api/incidents", json=hostile)
+        assert resp.status_code == 400 and "NUL" in resp.get_json()["message"], resp.get_json()
+    form = client.post("/rakor/baru", data={"title": "Rakor\x00", "date": "2024-11-01"})
+    assert form.status_code == 400 and "NUL" in form.get_data(as_text=True)
+    assert client.get("/api/desa?kabupaten=17\x00").status_code == 400
+    assert client.get("/desa/17.06.10.2001%00").status_code == 400
+    assert snapshot(app) == before
+
+
+def test_nul_character_deep_in_an_import_file_is_a_row_error(app, runner, tmp_path):
+    """A NUL past the first 8 KB (the binary sniff) is refused on its row and field; nothing is stored."""
+    head = "id;desa;waktu_kejadian;kategori;keparahan;uraian\n"
+    rows = [f"NUL-{i};Penarik;01/11/2024 10:00;APK;rendah;Baliho nomor {i} di jembatan desa\n" for i in range(300)]
+    rows[250] = "NUL-250;Penarik;01/11/2024 10:00;APK;rendah;Baliho\x00 di jembatan\n"
+    path = tmp_path / "insiden.csv"
+    path.write_text(head + "".join(rows), encoding="utf-8")
+    assert path.read_bytes().index(b"\x00") > 8192
+    before = snapshot(app)
+    result = runner.invoke(args=["import", "incidents", str(path)])
+    assert result.exit_code == 1 and "baris/row 252, kolom uraian" in result.output and "NUL" in result.output
+    assert snapshot(app) == before
