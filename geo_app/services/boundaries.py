@@ -312,6 +312,7 @@ def places(session: Session) -> dict[str, Any]:
         "kecamatan": sorted(((code, label(code)) for code in kecamatan), key=order),
         "area": next(iter(kabupaten.values()), ""),
         "kabupaten_count": len(kabupaten),
+        "kabupaten": dict(sorted(kabupaten.items())) if several else {},
         "kecamatan_names": kecamatan,
         "desa_groups": groups,
         "desa_names": dict(zip(desa["code"], desa["name"])),

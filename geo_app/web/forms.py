@@ -98,9 +98,19 @@ BOOL_FIELDS = {"reaches_all_desa"}
 #: Errors the validator reports under a field the form shows under another name.
 ERROR_FIELDS = {"desa": "desa_code"}
 LIST_FILTERS = {
-    "meetings": ["kecamatan", "desa", "date_from", "date_to", "level", "mismatch"],
-    "tps": ["kecamatan", "desa", "class", "mismatch"],
-    "incidents": ["kecamatan", "desa", "date_from", "date_to", "category", "severity", "status", "mismatch"],
+    "meetings": ["kabupaten", "kecamatan", "desa", "date_from", "date_to", "level", "mismatch"],
+    "tps": ["kabupaten", "kecamatan", "desa", "class", "mismatch"],
+    "incidents": [
+        "kabupaten",
+        "kecamatan",
+        "desa",
+        "date_from",
+        "date_to",
+        "category",
+        "severity",
+        "status",
+        "mismatch",
+    ],
 }
 PER_PAGE = 50
 #: Coverage changes listed one by one after a save; more are counted.

@@ -199,3 +199,9 @@ def test_the_api_takes_the_kabupaten_field(province_app, desa):
     assert client.get("/api/polling-stations", query_string={"kabupaten": other}).json["items"] == []
     bad = client.get("/api/polling-stations", query_string={"kabupaten": "Atlantis"})
     assert bad.status_code == 400 and "kabupaten" in bad.json["details"]
+    # the records page: a kabupaten choice in its filters, the same selection
+    page = client.get("/tps", query_string={"kabupaten": last["kabupaten_code"]}).get_data(as_text=True)
+    assert f'<option value="{last["kabupaten_code"]}" selected>' in page
+    cell = f'<td data-label="Kecamatan">{last["kecamatan_name"]}</td>'  # the TPS row's kecamatan
+    assert page.count(cell) == 1
+    assert cell not in client.get("/tps", query_string={"kabupaten": other}).get_data(as_text=True)
