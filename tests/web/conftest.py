@@ -134,11 +134,13 @@ MAP_JS = 'window[Object.keys(window).find(k => k.startsWith("map_") && window[k]
 
 
 def wait_idle(page, what: str = "true") -> None:
-    """Wait until the map's data is up to date for its view (no request in flight or scheduled), the
+    """Wait until the map stands still (no zoom or pan animation: its moveend, which schedules the data
+    requests, has fired), its data is up to date for its view (no request in flight or scheduled), the
     desa drawn and ``what`` (a JS expression) true."""
     page.wait_for_function(
         f"""() => {{ const map = {MAP_JS};
-            return !!map && GeoMap.pending(map) === 0
+            return !!map && !map._animatingZoom && !(map._panAnim && map._panAnim._inProgress)
+                   && GeoMap.pending(map) === 0
                    && document.querySelectorAll("path.desa-polygon").length > 0 && ({what}); }}"""
     )
 

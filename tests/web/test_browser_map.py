@@ -224,6 +224,7 @@ def test_overview_with_100k_incidents_is_interactive_and_clusters_add_up(scale, 
     page.mouse.move(cx, cy)
     page.mouse.wheel(0, -600)
     page.wait_for_function(f"(z) => {MAP_JS}.getZoom() > z", arg=before[0])
+    wait_idle(page)  # the zoom animation is over (a drag during it is ignored)
     page.mouse.move(cx, cy)
     page.mouse.down()
     page.mouse.move(cx - 200, cy - 40, steps=8)
