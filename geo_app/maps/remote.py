@@ -42,11 +42,8 @@ Source = str | Mapping[str, Any] | list[Any]
 #: The project's own script and stylesheet (``assets.PACKAGES["geo-app"]``).
 GEOMAP_JS = ("geo_app_geomap_js", "asset:geo-app/map/geomap.js")
 GEOMAP_CSS = ("geo_app_geomap_css", "asset:geo-app/map/geomap.css")
-#: folium's own copy of leaflet.heat (served locally, see ``assets.CDN_MAP``)
-LEAFLET_HEAT_JS = (
-    "leaflet_heat_js",
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js",
-)
+#: folium's own copy of leaflet.heat, served from the installed folium package (``assets.PACKAGES``)
+LEAFLET_HEAT_JS = ("leaflet_heat_js", "asset:folium/leaflet_heat.min.js")
 
 #: The two inks of every point symbol and cluster badge: a near-black and white. No status colour
 #: (tests/maps/test_map_shell.py checks ΔE00 against ``STATUS_COLORS`` in the three visions).
