@@ -655,6 +655,11 @@ def _popup(kind: str, r: Any, lang: str) -> str:
     return popups.meeting_popup(r, lang)
 
 
+#: at most this many clusters in one answer (a 1366x768 view at 64 px holds about 260 cells)
+MAX_CLUSTERS = 2000
+MAX_CELL_PX = 1 << 16
+
+
 def points_response(
     prep: PreparedMap,
     kind: str,
@@ -665,6 +670,7 @@ def points_response(
     threshold: int = DEFAULT_POINTS_THRESHOLD,
     cell_px: int = CLUSTER_CELL_PX,
     few_per_cell: int = 0,
+    max_clusters: int = MAX_CLUSTERS,
 ) -> dict[str, Any]:
     """Records of ``kind`` in ``bbox`` under the view: one feature each when at most ``threshold``,
     else grid clusters (``cell_px`` screen pixels at ``zoom``) whose counts add up to ``total``.
@@ -679,6 +685,11 @@ def points_response(
         features = _point_features(layer, idx, kind, lang)
         return {"kind": kind, "mode": "points", "total": total, "zoom": zoom, "features": features}
     cells = aggregate.grid_cells(layer.lon[idx], layer.lat[idx], zoom, cell_px)
+    # a deep zoom over a wide box would give a cell per record: the cells grow until at most
+    # ``max_clusters`` remain (the counts still add up), so no request costs more than a normal view
+    while len(cells) > max_clusters and cell_px < MAX_CELL_PX:
+        cell_px *= 2
+        cells = aggregate.grid_cells(layer.lon[idx], layer.lat[idx], zoom, cell_px)
     n = len(cells)
     decimals = max(aggregate.coordinate_decimals(zoom), 3)
     approx = np.bincount(cells.members, weights=layer.approximate[idx].astype(float), minlength=n)

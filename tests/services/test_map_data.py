@@ -274,3 +274,17 @@ def test_a_new_record_reuses_the_simplified_shapes(busy_app):
     assert second.desa_geometries(10) is first.desa_geometries(10)
     body = map_data.points_response(second, "incidents", map_data.MapView(), KABUPATEN, 10, threshold=10**6)
     assert body["total"] == len(stored_incidents(busy_app))
+
+
+def test_a_deep_zoom_over_a_wide_box_is_capped_and_still_adds_up(busy_app):
+    """zoom 20 over the whole kabupaten would be a cell per incident: the cells grow until at most
+    ``max_clusters`` remain, and their counts still add up to every incident in the box."""
+    stored = stored_incidents(busy_app)
+    view, prep = _prepared(busy_app)
+    expected = in_box(stored, KABUPATEN)
+    uncapped = map_data.points_response(prep, "incidents", view, KABUPATEN, 20, threshold=100, max_clusters=10**9)
+    assert len(uncapped["features"]) > 500
+    body = map_data.points_response(prep, "incidents", view, KABUPATEN, 20, threshold=100, max_clusters=50)
+    assert body["mode"] == "clusters" and body["total"] == len(expected)
+    assert len(body["features"]) <= 50 and body["cell_px"] > map_data.CLUSTER_CELL_PX
+    assert sum(f["properties"]["count"] for f in body["features"]) == len(expected)
