@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -158,6 +159,12 @@ def kecamatan_briefs(
     return briefs
 
 
+#: one drawing at a time per process: matplotlib's state is not thread-safe, and a burst of brief or
+#: print-map requests (each seconds of CPU, a new date defeats the cache) then queues instead of
+#: taking every core of the machine
+_DRAWING = threading.Lock()
+
+
 def brief_pdf(
     session: Session,
     result: CoverageResult,
@@ -177,7 +184,8 @@ def brief_pdf(
         title = f"{t('brief.title', lang)} — {coverage_service.kabupaten_names(result).get(kabupaten, kabupaten)}"
     else:
         title = t("brief.title", lang)
-    pdf, _pages = render_pdf(briefs, title=title)
+    with _DRAWING:
+        pdf, _pages = render_pdf(briefs, title=title)
     return pdf
 
 
@@ -195,14 +203,15 @@ def print_png(session: Session, result: CoverageResult, code: str, lang: str = D
     map_data = static_map(session, result, code)
     gaps = result.gaps()
     map_data.desa["ref"] = map_data.desa["code"].map(dict(zip(gaps["code"], gaps["rank"].astype(str))))
-    return kecamatan_png(
-        map_data,
-        title=f"{t('kecamatan', lang)} {name}",
-        caption=caption,
-        lang=lang,
-        size_in=PRINT_PNG_IN,
-        dpi=PRINT_PNG_DPI,
-    )
+    with _DRAWING:
+        return kecamatan_png(
+            map_data,
+            title=f"{t('kecamatan', lang)} {name}",
+            caption=caption,
+            lang=lang,
+            size_in=PRINT_PNG_IN,
+            dpi=PRINT_PNG_DPI,
+        )
 
 
 def write_brief(
