@@ -221,7 +221,8 @@ def test_overview_with_demo_set_shows_every_layer(app, demo_loaded, live_server,
     assert records["heat"] == 1
     # a legend line for every symbol shown, and the heat ramp
     assert {"tps:secured", "tps:short", "incidents:high", "meetings:meeting", "heat"} <= set(records["symbols"])
-    # the link holds the layers switched on
+    # the link holds the layers switched on (written 150 ms after the last change: wait for it)
+    page.wait_for_function("() => /layers=[^&]*meetings/.test(location.hash)")
     hash_layers = re.search(r"layers=([\w,]*)", page.evaluate("() => location.hash")).group(1).split(",")
     assert {"desa", "tps", "incidents", "heat", "meetings"} <= set(hash_layers)
     assert visit.external == [] and visit.clean(), (visit.console_errors, visit.local_failures)
