@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ValidationError
+from .i18n import msg_as
 
 WGS84 = "EPSG:4326"
 METRIC_CRS = "EPSG:32747"
@@ -61,16 +62,44 @@ def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
 
 
 def check_lat_lon(lat: float, lon: float, where: str) -> None:
-    """Reject NaN, swapped and out-of-range coordinates with a message that says which."""
+    """Reject NaN, swapped and out-of-range coordinates with a message that says which.
+
+    The message is a ``Message`` (pages show it in their language; ``where`` may be one too, e.g.
+    ``msg("lokasi")``) whose ``str`` is the English text the API and the CLI always gave."""
     if lat is None or lon is None or np.isnan(lat) or np.isnan(lon):
-        raise ValidationError(f"{where}: latitude/longitude is missing or not a number")
+        raise ValidationError(
+            msg_as(
+                f"{where}: latitude/longitude is missing or not a number",
+                "%(where)s: lintang/bujur kosong atau bukan angka",
+                where=where,
+            )
+        )
     lat_ok = LAT_RANGE[0] <= lat <= LAT_RANGE[1]
     lon_ok = LON_RANGE[0] <= lon <= LON_RANGE[1]
     if lat_ok and lon_ok:
         return
     if LAT_RANGE[0] <= lon <= LAT_RANGE[1] and LON_RANGE[0] <= lat <= LON_RANGE[1]:
         raise ValidationError(
-            f"{where}: latitude and longitude look swapped (lintang={lat}, bujur={lon}); "
-            "in Mukomuko latitude is about -2.x and longitude about 101.x"
+            msg_as(
+                f"{where}: latitude and longitude look swapped (lintang={lat}, bujur={lon}); "
+                "in Mukomuko latitude is about -2.x and longitude about 101.x",
+                "%(where)s: lintang dan bujur tampaknya tertukar (lintang=%(lat)s, bujur=%(lon)s); di Indonesia "
+                "lintang antara %(lat_min)s dan %(lat_max)s, bujur antara %(lon_min)s dan %(lon_max)s",
+                where=where,
+                lat=lat,
+                lon=lon,
+                lat_min=f"{LAT_RANGE[0]:g}",
+                lat_max=f"{LAT_RANGE[1]:g}",
+                lon_min=f"{LON_RANGE[0]:g}",
+                lon_max=f"{LON_RANGE[1]:g}",
+            )
         )
-    raise ValidationError(f"{where}: coordinates lintang={lat}, bujur={lon} are not in Indonesia")
+    raise ValidationError(
+        msg_as(
+            f"{where}: coordinates lintang={lat}, bujur={lon} are not in Indonesia",
+            "%(where)s: koordinat lintang=%(lat)s, bujur=%(lon)s tidak berada di Indonesia",
+            where=where,
+            lat=lat,
+            lon=lon,
+        )
+    )

@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from ..i18n import Message, msg_as
+
 #: Spellings seen in news and KPU text for the boundary data's names (FACTS.md).
 KECAMATAN_VARIANTS = {
     "air majunto": "air manjunto",
@@ -30,7 +32,7 @@ _KAB_CODE = re.compile(r"^\d{2}\.\d{2}$")
 class DesaLookupError(ValueError):
     """A field-level lookup failure; the message is safe to show and ``field`` names the input."""
 
-    def __init__(self, message: str, field: str = "desa") -> None:
+    def __init__(self, message: str, field: str = "desa") -> None:  # a Message: pages show one language
         super().__init__(message)
         self.field = field
 
@@ -73,9 +75,14 @@ class DesaLookup:
     def _area(self) -> str:
         """Where the loaded desa are, for messages: "Mukomuko", or "10 kabupaten/kota"."""
         if self.several_kabupaten:
-            return f"wilayah yang dimuat ({len(self.kabupaten_names)} kabupaten/kota)"
+            count = len(self.kabupaten_names)
+            return msg_as(
+                f"wilayah yang dimuat ({count} kabupaten/kota)",
+                "wilayah yang dimuat (%(count)s kabupaten/kota)",
+                count=count,
+            )
         name = next(iter(self.kabupaten_names.values()), "")
-        return name.removeprefix("Kabupaten ") or "wilayah yang dimuat"
+        return name.removeprefix("Kabupaten ") or msg_as("wilayah yang dimuat", "wilayah yang dimuat")
 
     def _place(self, row: pd.Series) -> str:
         """``Kec. X`` (one kabupaten loaded) or ``Kec. X, Kabupaten Y``."""
@@ -89,14 +96,29 @@ class DesaLookup:
         if _KAB_CODE.match(text):
             if text in self.kabupaten_names:
                 return text
-            raise DesaLookupError(f"kode kabupaten {text} tidak dikenal / unknown kabupaten code", "kabupaten")
+            raise DesaLookupError(
+                msg_as(
+                    f"kode kabupaten {text} tidak dikenal / unknown kabupaten code",
+                    "kode kabupaten %(code)s tidak dikenal",
+                    code=text,
+                ),
+                "kabupaten",
+            )
         key = kabupaten_key(text)
         if key in self.kabupaten_by_key:
             return self.kabupaten_by_key[key]
         close = difflib.get_close_matches(key, list(self.kabupaten_by_key), n=3, cutoff=0.6)
         names = [self.kabupaten_names[self.kabupaten_by_key[c]] for c in close]
-        hint = f"; mungkin / did you mean: {', '.join(names)}" if names else ""
-        raise DesaLookupError(f"kabupaten {text!r} tidak dikenal / unknown{hint}", "kabupaten")
+        hint = _did_you_mean(names)
+        raise DesaLookupError(
+            msg_as(
+                f"kabupaten {text!r} tidak dikenal / unknown{hint}",
+                "kabupaten %(name)r tidak dikenal%(hint)s",
+                name=text,
+                hint=hint,
+            ),
+            "kabupaten",
+        )
 
     # -- kecamatan --------------------------------------------------------------------------------
     def kecamatan(self, value: object, kabupaten: object = None) -> str:
@@ -106,7 +128,14 @@ class DesaLookup:
         if _KEC_CODE.match(text):
             if text in self.kecamatan_names:
                 return self._in_kabupaten(text, kab_code)
-            raise DesaLookupError(f"kode kecamatan {text} tidak dikenal / unknown kecamatan code", "kecamatan")
+            raise DesaLookupError(
+                msg_as(
+                    f"kode kecamatan {text} tidak dikenal / unknown kecamatan code",
+                    "kode kecamatan %(code)s tidak dikenal",
+                    code=text,
+                ),
+                "kecamatan",
+            )
         key = normalise_name(text)
         key = KECAMATAN_VARIANTS.get(key, key)
         if key in self.kecamatan_by_key:
@@ -117,17 +146,33 @@ class DesaLookup:
             if kab_code is None or self.kecamatan_kabupaten[c] == kab_code
         }
         close = difflib.get_close_matches(key, list(pool), n=3, cutoff=0.6)
-        hint = f"; mungkin / did you mean: {', '.join(self.kecamatan_names[pool[c]] for c in close)}" if close else ""
-        raise DesaLookupError(f"kecamatan {text!r} tidak dikenal / unknown{hint}", "kecamatan")
+        hint = _did_you_mean([self.kecamatan_names[pool[c]] for c in close])
+        raise DesaLookupError(
+            msg_as(
+                f"kecamatan {text!r} tidak dikenal / unknown{hint}",
+                "kecamatan %(name)r tidak dikenal%(hint)s",
+                name=text,
+                hint=hint,
+            ),
+            "kecamatan",
+        )
 
     def _optional_kabupaten(self, kabupaten: object) -> str | None:
         return self.kabupaten(kabupaten) if kabupaten not in (None, "") and str(kabupaten).strip() else None
 
     def _in_kabupaten(self, kec_code: str, kab_code: str | None) -> str:
         if kab_code and self.kecamatan_kabupaten[kec_code] != kab_code:
+            name = self.kecamatan_names[kec_code]
+            actual = self.kabupaten_names[self.kecamatan_kabupaten[kec_code]]
+            given = self.kabupaten_names[kab_code]
             raise DesaLookupError(
-                f"Kecamatan {self.kecamatan_names[kec_code]} ada di {self.kabupaten_names[self.kecamatan_kabupaten[kec_code]]}, "
-                f"bukan {self.kabupaten_names[kab_code]} / the kecamatan is in another kabupaten",
+                msg_as(
+                    f"Kecamatan {name} ada di {actual}, bukan {given} / the kecamatan is in another kabupaten",
+                    "Kecamatan %(kecamatan)s ada di %(actual)s, bukan %(given)s",
+                    kecamatan=name,
+                    actual=actual,
+                    given=given,
+                ),
                 "kecamatan",
             )
         return kec_code
@@ -137,10 +182,24 @@ class DesaLookup:
         text = str(code or "").strip()
         if not _DESA_CODE.match(text):
             raise DesaLookupError(
-                f"kode desa {text!r} bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code", "desa_code"
+                msg_as(
+                    f"kode desa {text!r} bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code",
+                    "kode desa %(code)r bukan kode Kemendagri seperti 17.06.08.2006",
+                    code=text,
+                ),
+                "desa_code",
             )
         if text not in self.codes:
-            raise DesaLookupError(f"kode desa {text} tidak ada di {self._area()} / unknown desa code", "desa_code")
+            area = self._area()
+            raise DesaLookupError(
+                msg_as(
+                    f"kode desa {text} tidak ada di {area} / unknown desa code",
+                    "kode desa %(code)s tidak ada di %(area)s",
+                    code=text,
+                    area=area,
+                ),
+                "desa_code",
+            )
         return text
 
     def desa_by_name(self, name: object, kecamatan: object = None, kabupaten: object = None) -> str:
@@ -161,9 +220,16 @@ class DesaLookup:
                 pool = self.desa[self.desa["kecamatan_code"] == kec_code]
                 close = difflib.get_close_matches(key, list(pool["key"]), n=3, cutoff=0.6)
                 names = [pool[pool["key"] == c].iloc[0]["name"] for c in close]
-                hint = f"; mungkin / did you mean: {', '.join(names)}" if names else ""
+                hint = _did_you_mean(names)
+                kec_name = self.kecamatan_names[kec_code]
                 raise DesaLookupError(
-                    f"desa {text!r} tidak ada di Kecamatan {self.kecamatan_names[kec_code]} / not in that kecamatan{hint}"
+                    msg_as(
+                        f"desa {text!r} tidak ada di Kecamatan {kec_name} / not in that kecamatan{hint}",
+                        "desa %(name)r tidak ada di Kecamatan %(kecamatan)s%(hint)s",
+                        name=text,
+                        kecamatan=kec_name,
+                        hint=hint,
+                    )
                 )
             candidates = in_kec
         elif kab_code:
@@ -173,8 +239,15 @@ class DesaLookup:
             if in_kab.empty:
                 pool = self.desa[self.desa["kabupaten_code"] == kab_code]
                 hint = self._suggest(key, pool)
+                kab_name = self.kabupaten_names[kab_code]
                 raise DesaLookupError(
-                    f"desa {text!r} tidak ada di {self.kabupaten_names[kab_code]} / not in that kabupaten{hint}"
+                    msg_as(
+                        f"desa {text!r} tidak ada di {kab_name} / not in that kabupaten{hint}",
+                        "desa %(name)r tidak ada di %(kabupaten)s%(hint)s",
+                        name=text,
+                        kabupaten=kab_name,
+                        hint=hint,
+                    )
                 )
             candidates = in_kab
         if len(candidates) == 1:
@@ -182,29 +255,54 @@ class DesaLookup:
         if len(candidates) > 1:
             raise DesaLookupError(self._ambiguous(text, candidates))
         hint = self._suggest(key, self.desa)
-        raise DesaLookupError(f"desa {text!r} tidak dikenal / unknown desa{hint}")
+        raise DesaLookupError(
+            msg_as(
+                f"desa {text!r} tidak dikenal / unknown desa{hint}",
+                "desa %(name)r tidak dikenal%(hint)s",
+                name=text,
+                hint=hint,
+            )
+        )
 
-    def _ambiguous(self, text: str, candidates: pd.DataFrame) -> str:
+    def _ambiguous(self, text: str, candidates: pd.DataFrame) -> Message:
         kabupaten = sorted(set(candidates["kabupaten_name"]))
         if len(kabupaten) == 1:
             where = ", ".join(sorted(candidates["kecamatan_name"]))
-            return (
+            return msg_as(
                 f"nama desa {text!r} ada di beberapa kecamatan ({where}) di {kabupaten[0]}; sebutkan kecamatannya / "
-                "name exists in several kecamatan: give the kecamatan"
+                "name exists in several kecamatan: give the kecamatan",
+                "nama desa %(name)r ada di beberapa kecamatan (%(where)s) di %(kabupaten)s; sebutkan kecamatannya",
+                name=text,
+                where=where,
+                kabupaten=kabupaten[0],
             )
         rows = candidates.sort_values(["kabupaten_code", "kecamatan_code"])
         where = "; ".join(
             f"{r['code']} (Kec. {r['kecamatan_name']}, {r['kabupaten_name']})" for _, r in rows.iterrows()
         )
-        return (
+        return msg_as(
             f"nama desa {text!r} ada di {len(kabupaten)} kabupaten/kota: {where}; sebutkan kecamatan atau "
-            "kabupatennya (atau kode desa) / name exists in several kabupaten: give the kecamatan or kabupaten"
+            "kabupatennya (atau kode desa) / name exists in several kabupaten: give the kecamatan or kabupaten",
+            "nama desa %(name)r ada di %(count)s kabupaten/kota: %(where)s; sebutkan kecamatan atau "
+            "kabupatennya (atau kode desa)",
+            name=text,
+            count=len(kabupaten),
+            where=where,
         )
 
     def _suggest(self, key: str, pool: pd.DataFrame) -> str:
         close = difflib.get_close_matches(key, list(dict.fromkeys(pool["key"])), n=3, cutoff=0.6)
         labels = [f"{r['name']} ({self._place(r)})" for c in close for _, r in pool[pool["key"] == c].iterrows()]
-        return f"; mungkin / did you mean: {', '.join(labels)}" if labels else ""
+        return _did_you_mean(labels)
+
+
+def _did_you_mean(names: list[str]) -> str:
+    """``"; mungkin / did you mean: A, B"`` after a lookup message (a Message: one language on pages); ``""``
+    for no suggestion."""
+    if not names:
+        return ""
+    joined = ", ".join(names)
+    return msg_as(f"; mungkin / did you mean: {joined}", "; mungkin: %(names)s", names=joined)
 
 
 def kabupaten_key(name: object) -> str:

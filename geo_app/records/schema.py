@@ -29,7 +29,7 @@ import pandas as pd
 from ..analysis.placement import DEFAULT_TOLERANCE_M, candidates, choose_desa
 from ..errors import RecordInvalid, ValidationError
 from ..geo import check_lat_lon
-from ..i18n import msg, reason_of
+from ..i18n import msg, msg_as, reason_of
 from . import parse, vocab
 from .desa_lookup import DesaLookup, DesaLookupError
 
@@ -269,7 +269,12 @@ def _common(c: _Collector) -> dict[str, Any]:
 def _url(value: Any) -> str | None:
     text = parse.parse_text(value, 500)
     if text and not text.lower().startswith(("http://", "https://")):
-        raise ValueError("harus diawali http:// atau https:// / must start with http:// or https://")
+        raise ValueError(
+            msg_as(
+                "harus diawali http:// atau https:// / must start with http:// or https://",
+                "harus diawali http:// atau https://",
+            )
+        )
     return text
 
 
@@ -301,7 +306,13 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         if host_kec and host_kec != desa_kec:
             c.fail(
                 "kecamatan",
-                f"desa {loc['desa_code']} ada di kecamatan {desa_kec}, bukan {host_kec} / desa is in another kecamatan",
+                msg_as(
+                    f"desa {loc['desa_code']} ada di kecamatan {desa_kec}, bukan {host_kec} / desa is in another kecamatan",
+                    "desa %(code)s ada di kecamatan %(actual)s, bukan %(given)s",
+                    code=loc["desa_code"],
+                    actual=desa_kec,
+                    given=host_kec,
+                ),
             )
         host_kec = host_kec or desa_kec
     if level == "kecamatan" and not host_kec and "kecamatan" not in c.errors:

@@ -29,7 +29,7 @@ from .. import geojson
 from ..analysis import aggregate
 from ..analysis.coverage import METRIC_CRS, WGS84, CoverageResult, CoverageSettings, in_window
 from ..errors import ValidationError
-from ..i18n import DEFAULT_LANG, SHARE_RAMP, STATUS_COLORS, status_label, t
+from ..i18n import DEFAULT_LANG, SHARE_RAMP, STATUS_COLORS, msg_as, status_label, t
 from ..maps import popups
 from ..maps.display import drop_small_holes, escape
 from ..maps.shell import BASE_MAPS
@@ -112,8 +112,13 @@ def parse_view(args: Mapping[str, str]) -> MapView:
     base = (args.get("peta_dasar") or "osm").strip()
     if base not in BASE_MAPS:
         raise ValidationError(
-            f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}",
-            details={"peta_dasar": "unknown base map"},
+            msg_as(
+                f"peta_dasar harus salah satu dari {', '.join(BASE_MAPS)}, bukan {base!r}",
+                "peta_dasar harus salah satu dari %(choices)s, bukan %(value)r",
+                choices=", ".join(BASE_MAPS),
+                value=base,
+            ),
+            details={"peta_dasar": msg_as("unknown base map", "peta dasar tidak dikenal")},
         )
     category = None
     raw = (args.get("category") or "").strip()
@@ -121,9 +126,14 @@ def parse_view(args: Mapping[str, str]) -> MapView:
         category = lookup(raw, INCIDENT_CATEGORIES, CATEGORY_ALIASES)
         if category is None:
             raise ValidationError(
-                f"category: kategori insiden {raw!r} tidak dikenal / unknown incident category; "
-                f"pilihan / choose: {', '.join(INCIDENT_CATEGORIES)}",
-                details={"category": "unknown category"},
+                msg_as(
+                    f"category: kategori insiden {raw!r} tidak dikenal / unknown incident category; "
+                    f"pilihan / choose: {', '.join(INCIDENT_CATEGORIES)}",
+                    "category: kategori insiden %(value)r tidak dikenal; pilihan: %(choices)s",
+                    value=raw,
+                    choices=", ".join(INCIDENT_CATEGORIES),
+                ),
+                details={"category": msg_as("unknown category", "kategori tidak dikenal")},
             )
     kecamatan = (args.get("kecamatan") or "").strip() or None
     kabupaten = (args.get("kabupaten") or "").strip() or None

@@ -324,7 +324,7 @@ def locate(session: Session, settings: dict[str, Any], lat: object, lon: object)
         raise ValidationError(
             "isi lat dan lon / give both lat and lon", details={"lat" if lat_f is None else "lon": "missing"}
         )
-    check_lat_lon(lat_f, lon_f, "lokasi / location")
+    check_lat_lon(lat_f, lon_f, msg("lokasi"))  # str: "lokasi / location", as before
     ctx = record_context(session, settings)
     code, how, distance = ctx.place(lon_f, lat_f)
     out: dict[str, Any] = {"lat": lat_f, "lon": lon_f, "placement": how, "desa_code": code}

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import RecordInvalid, ValidationError
 from ..geo import LAT_RANGE, LON_RANGE
+from ..i18n import N_, Message, msg_as
 from ..ingest.records_file import CHUNK_ROWS, DEFAULT_MAX_ROWS, RecordChunk, open_records_file, rejects_csv
 from ..records import parse
 from ..records.columns import ColumnCleaner
@@ -44,6 +45,34 @@ from .records import KIND_LABELS, KIND_RESOURCES, check_kind, deleted_by_hand, r
 Progress = Callable[[int, int], None]
 MAX_LISTED_ERRORS = 200
 
+#: per unit of a file ("baris", GeoJSON "fitur"): where a row's message points, for the pages (msgids)
+_ROW_MSGIDS = {
+    "baris": N_("baris %(row)s, kolom %(column)s: %(reason)s"),
+    "fitur": N_("fitur %(row)s, kolom %(column)s: %(reason)s"),
+}
+#: per unit: a row's note (a rakor warning), for the pages (msgids)
+_ROW_NOTE_MSGIDS = {"baris": N_("baris %(row)s: %(note)s"), "fitur": N_("fitur %(row)s: %(note)s")}
+#: per unit: a row that repeats an earlier one (msgids)
+_DUPLICATE_MSGIDS = {"baris": N_("duplikat baris %(row)s (%(what)s)"), "fitur": N_("duplikat fitur %(row)s (%(what)s)")}
+#: per unit: a row that conflicts with a stored record (msgids)
+_CONFLICT_MSGIDS = {
+    "baris": N_(
+        "%(file)s: baris %(rows)s bentrok dengan data yang sudah tersimpan (id eksternal lain, isi sama); "
+        "tidak ada yang disimpan"
+    ),
+    "fitur": N_(
+        "%(file)s: fitur %(rows)s bentrok dengan data yang sudah tersimpan (id eksternal lain, isi sama); "
+        "tidak ada yang disimpan"
+    ),
+}
+#: the "column" of an error about a whole row (a duplicate, a conflict)
+WHOLE_ROW = msg_as("(baris)", "(baris)")
+#: per unit: the summary of a refused import, for the pages (msgids)
+_REFUSED_MSGIDS = {
+    "baris": N_("%(file)s: %(bad)s dari %(total)s baris tidak valid, tidak ada yang disimpan (pertama: %(first)s)"),
+    "fitur": N_("%(file)s: %(bad)s dari %(total)s fitur tidak valid, tidak ada yang disimpan (pertama: %(first)s)"),
+}
+
 
 @dataclass
 class RowError:
@@ -54,6 +83,12 @@ class RowError:
 
     def text(self) -> str:
         return f"{self.unit} {self.row}, kolom {self.column}: {self.reason}"
+
+    def message(self) -> Message:
+        """``text()`` as a Message (its ``str`` is ``text()``): a page shows it, reason included, in one
+        language."""
+        msgid = _ROW_MSGIDS.get(self.unit, _ROW_MSGIDS["baris"])
+        return msg_as(self.text(), msgid, row=self.row, column=self.column, reason=self.reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "reason": self.reason}
@@ -157,7 +192,7 @@ def _natural_keys(kind: str, values: dict[str, Any]) -> list[tuple[str, Any, str
     keys = []
     if values.get("external_id"):
         keys.append((("id", values["external_id"]), "external_id", f"id {values['external_id']!r}"))
-    keys.append((("hash", values["content_hash"]), "(baris)", "isi sama / same content"))
+    keys.append((("hash", values["content_hash"]), WHOLE_ROW, msg_as("isi sama / same content", "isi sama")))
     return keys
 
 
@@ -167,7 +202,7 @@ def _lookup_key(kind: str, values: dict[str, Any]) -> tuple[tuple, str]:
         return ("tps", values["desa_code"], values["number"]), "number"
     if values.get("external_id"):
         return ("id", values["external_id"]), "external_id"
-    return ("hash", values["content_hash"]), "(baris)"
+    return ("hash", values["content_hash"]), WHOLE_ROW
 
 
 def _deleted_keys(session: Session, kind: str) -> dict[tuple, int]:
@@ -264,7 +299,7 @@ def import_records(
                         continue
                     good.append((number, values))
                     if kind == "meetings":
-                        row_warnings += [f"{unit} {number}: {w}" for w in meeting_warnings(values, ctx)]
+                        row_warnings += [_row_note(unit, number, w) for w in meeting_warnings(values, ctx)]
                 if skip_invalid:
                     for j, number in enumerate(chunk.row_numbers):
                         if number in errors:
@@ -277,10 +312,17 @@ def import_records(
             bad = [e for number in sorted(errors) for e in errors[number]]
             result.warnings += row_warnings
             if bad and not skip_invalid:
-                first = bad[0].text()
+                first = bad[0].message()
                 raise ValidationError(
-                    f"{name}: {len(errors)} dari {n} {unit} tidak valid, tidak ada yang disimpan / "
-                    f"{len(errors)} of {n} rows invalid, nothing written (pertama / first: {first})",
+                    msg_as(
+                        f"{name}: {len(errors)} dari {n} {unit} tidak valid, tidak ada yang disimpan / "
+                        f"{len(errors)} of {n} rows invalid, nothing written (pertama / first: {first})",
+                        _REFUSED_MSGIDS.get(unit, _REFUSED_MSGIDS["baris"]),
+                        file=name,
+                        bad=len(errors),
+                        total=n,
+                        first=first,
+                    ),
                     details={"file": name, "errors": [e.to_dict() for e in bad], "warnings": stream.warnings},
                 )
             if writer.conflict is not None:
@@ -316,6 +358,12 @@ def import_records(
             _write_rejects(rejects_path, result.rejects_data)
             result.rejects_path = str(rejects_path)
     return result
+
+
+def _row_note(unit: str, number: int, text: str) -> Message:
+    """``"baris 12: <text>"`` (a rakor warning of that row); pages show it in one language."""
+    msgid = _ROW_NOTE_MSGIDS.get(unit, _ROW_NOTE_MSGIDS["baris"])
+    return msg_as(f"{unit} {number}: {text}", msgid, row=number, note=text)
 
 
 def _clean_chunk(
@@ -365,7 +413,12 @@ def _check_keys(
                     RowError(
                         number,
                         column_of(blame),
-                        f"duplikat {unit} {seen[key]} ({what}) / duplicate of {unit} {seen[key]}",
+                        msg_as(
+                            f"duplikat {unit} {seen[key]} ({what}) / duplicate of {unit} {seen[key]}",
+                            _DUPLICATE_MSGIDS.get(unit, _DUPLICATE_MSGIDS["baris"]),
+                            row=seen[key],
+                            what=what,
+                        ),
                         unit,
                     )
                 )
@@ -381,8 +434,15 @@ def _check_keys(
             RowError(
                 number,
                 column_of(blame),
-                f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
-                f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
+                msg_as(
+                    f"sama dengan {KIND_LABELS[kind]} id {twin} yang telah dihapus; hanya admin yang dapat "
+                    f"memulihkannya ({where}) / matches deleted record {twin}, only an admin can restore it",
+                    "sama dengan %(kind)s id %(id)s yang telah dihapus; hanya admin yang dapat memulihkannya "
+                    "(%(where)s)",
+                    kind=msg_as(KIND_LABELS[kind], KIND_LABELS[kind]),
+                    id=twin,
+                    where=where,
+                ),
                 unit,
             )
         )
@@ -407,11 +467,22 @@ class _BulkWriter:
         rows ``number`` to ``last`` written together)."""
         where = f"{number}" if last is None or last == number else f"{number}-{last}"
         self.conflict = ValidationError(
-            f"{self.name}: {self.unit} {where} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
-            "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
+            msg_as(
+                f"{self.name}: {self.unit} {where} bentrok dengan data yang sudah tersimpan (id eksternal lain, isi "
+                "sama) / conflicts with a stored record; tidak ada yang disimpan / nothing written",
+                _CONFLICT_MSGIDS.get(self.unit, _CONFLICT_MSGIDS["baris"]),
+                file=self.name,
+                rows=where,
+            ),
             details={
                 "file": self.name,
-                "errors": [{"row": number, "column": "(baris)", "reason": "conflict with a stored record"}],
+                "errors": [
+                    {
+                        "row": number,
+                        "column": WHOLE_ROW,
+                        "reason": msg_as("conflict with a stored record", "bentrok dengan data yang sudah tersimpan"),
+                    }
+                ],
             },
         )
 

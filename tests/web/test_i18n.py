@@ -419,3 +419,116 @@ def test_indonesian_pages_show_indonesian(demo_app):
             silent.append(url)
     assert not leftovers, "English on Indonesian pages:\n" + "\n".join(f"{u}: {w}" for u, w in leftovers.items())
     assert not silent, f"pages without an Indonesian word: {silent}"
+
+
+# --- messages raised below the web layer (location checks, coverage settings) -------------------------
+
+
+def _language_leftovers(text: str, lang: str) -> list[str]:
+    """Words of the other language on a page in ``lang`` (the checks of the two tests above)."""
+    messages = _messages()
+    ids, strings = [m.id for m in messages], [m.string for m in messages]
+    if lang == "en":
+        return _hits(_one_way_words(ids, strings), text) + sorted(w for w in INDONESIAN_WORDS if _hits([w], text))
+    return _hits(_one_way_words(strings, ids), text) + sorted(w for w in ENGLISH_WORDS if _hits([w], text))
+
+
+def _field_error(html: str, name: str) -> str:
+    match = re.search(rf'<span class="error field-error" id="err-{name}">(.*?)</span>', html, re.S)
+    assert match, f"no message next to {name}"
+    return _visible_text(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("url", "form", "expected"),
+    [
+        (
+            "/tps/baru",
+            {"desa_code": "17.06.10.2001", "number": "7", "voters": "100", "lat": "101.1", "lon": "-2.5"},
+            {
+                "en": "location: latitude and longitude look swapped (latitude=101.1, longitude=-2.5)",
+                "id": "lokasi: lintang dan bujur tampaknya tertukar (lintang=101.1, bujur=-2.5)",
+            },
+        ),
+        (
+            "/insiden/baru",
+            {"occurred_at": "2024-11-01T10:00", "category": "lainnya", "severity": "tinggi", "description": "x"}
+            | {"lat": "-9", "lon": "200"},
+            {
+                "en": "location: coordinates latitude=-9.0, longitude=200.0 are not in Indonesia",
+                "id": "lokasi: koordinat lintang=-9.0, bujur=200.0 tidak berada di Indonesia",
+            },
+        ),
+    ],
+)
+def test_record_forms_give_location_errors_in_the_page_language(app, client, url, form, expected):
+    for lang in ("en", "id"):
+        client.get(f"/?lang={lang}")
+        response = client.post(url, data=form)
+        assert response.status_code == 400
+        shown = _field_error(response.get_data(as_text=True), "lat")
+        assert shown.startswith(expected[lang]), shown
+        assert not _language_leftovers(shown, lang), shown
+
+
+#: a bad view setting on the pages that take one → (what the Indonesian page says, the API's message, which stays)
+SETTINGS_PAGES = {
+    "/?window_days=abc": (
+        "window_days: harus bilangan bulat hari dari 0 sampai 3650, bukan 'abc'",
+        "window_days: expected a whole number of days from 0 to 3650, got 'abc'",
+    ),
+    "/gaps?date=1800-01-01": (
+        "reference_date: harus tanggal dari 1900-01-01 sampai 2200-12-31, bukan 1800-01-01",
+        "reference_date: expected a date from 1900-01-01 to 2200-12-31, got 1800-01-01",
+    ),
+    "/map?preset=zzz": (
+        "preset: preset pengamanan 'zzz' tidak dikenal",
+        "preset: unknown security preset 'zzz'; known: mukomuko-2024, pilkada-2020, pemilu-2019",
+    ),
+    "/kecamatan/17.06.08?incident_window_days=99999": (
+        "incident_window_days: harus bilangan bulat hari dari 0 sampai 3650, bukan 99999",
+        "incident_window_days: expected a whole number of days from 0 to 3650, got 99999",
+    ),
+    "/gaps?category=zz": (
+        "category: kategori insiden 'zz' tidak dikenal; pilihan: money_politics,",
+        "category: kategori insiden 'zz' tidak dikenal / unknown incident category; pilihan / choose: "
+        "money_politics, intimidation, neutrality_asn, neutrality_village, neutrality_bpd, hoax, apk, violence, "
+        "logistics, other",
+    ),
+}
+
+
+@pytest.mark.parametrize("url", sorted(SETTINGS_PAGES))
+def test_bad_view_settings_are_told_in_the_page_language(app, client, url):
+    """A page refusing a coverage setting says why in its own language (message and details); the API
+    keeps the text it always gave."""
+    from geo_app.records.vocab import INCIDENT_CATEGORIES
+
+    indonesian, api_message = SETTINGS_PAGES[url]
+    query = url.split("?")[1]
+    key = query.split("=")[0]
+    for lang in ("en", "id"):
+        client.get(f"/?lang={lang}")
+        response = client.get(url)
+        assert response.status_code == 400
+        text = _visible_text(response.get_data(as_text=True))
+        assert key in text
+        assert (indonesian in text) == (lang == "id"), text
+        # the parameter's name and the values it accepts are codes a user types, not interface text
+        codes = [key, *(INCIDENT_CATEGORIES if key == "category" else ())]
+        assert not _language_leftovers(_strip_data(text, sorted(codes, key=len, reverse=True)), lang), (lang, text)
+    api = f"/api/coverage?{query}" if key != "category" else f"/api/map/desa?zoom=10&bbox=101,-3,102,-2&{query}"
+    answer = client.get(api)
+    assert answer.status_code == 400 and answer.json["message"] == api_message
+
+
+def test_unknown_coverage_setting_in_the_api_keeps_its_text(client):
+    response = client.get("/api/coverage?min_police=abc")
+    assert response.status_code == 400
+    assert response.json == {
+        "details": {"min_police": "unknown setting"},
+        "error": "invalid_input",
+        "message": "min_police: unknown coverage setting; known: date, window_days, incident_window_days, preset, "
+        "tni_counts_as_police, at_risk_threshold, severity_weight.<severity>, requirement.<class>.<force>, "
+        "unresolved_statuses, priority_weight.<name>",
+    }

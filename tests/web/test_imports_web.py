@@ -159,3 +159,111 @@ def test_geojson_with_a_million_coordinates_is_refused(app, client):
     assert "tps.geojson" in response.json["message"] and "LineString" in response.json["message"]
     assert snapshot(app) == before
     assert client.get("/api/desa/17.06.10.2001").status_code == 200
+
+
+# --- the import page in the page's language (the API keeps its bilingual texts) --------------------------
+
+BAD_TPS = (
+    b"kode_desa;no_tps;jumlah_dpt;lat;lon;kerawanan\n"
+    b"17.06.10.2001;1;abc;;;x\n"
+    b"99.99;2;100;-2.5;101.1;rawan\n"
+    b"17.06.10.2001;3;100;101.1;-2.5;rawan\n"
+    b"17.06.10.2001;4;100;-9;200;rawan\n"
+)
+#: the file's own column headings and the values the kerawanan column accepts: the user's data and input
+#: codes, shown as they are (not interface text); left out before a page's language is checked
+BAD_TPS_DATA = ["tidak_rawan, rawan", *BAD_TPS.decode().splitlines()[0].split(";")]
+
+
+def _import_page_text(client, lang: str, **form) -> str:
+    from tests.web.test_i18n import _visible_text
+
+    client.get(f"/?lang={lang}")
+    response = _upload(client, "/impor", BAD_TPS, "t.csv", kind="tps", **form)
+    assert response.status_code == (200 if form else 400)
+    return _visible_text(response.get_data(as_text=True))
+
+
+def test_bad_upload_on_the_english_import_page_is_english(app, client):
+    """The refused file's summary, each row's reason (location checks included) and the rejected rows of a
+    dry run with "skip invalid rows": all English, naming the rows and columns; nothing written."""
+    from tests.web.test_i18n import INDONESIAN_WORDS, _hits, _messages, _one_way_words, _strip_data
+
+    messages = _messages()
+    indonesian_only = _one_way_words([m.id for m in messages], [m.string for m in messages])
+    before = snapshot(app)
+    refused = _import_page_text(client, "en")
+    assert snapshot(app) == before
+    listed = _import_page_text(client, "en", skip_invalid="ya", dry_run="ya")  # the page keeps the file
+    assert "4 of 4 rows invalid, nothing written (first: row 2, column jumlah_dpt: " in refused
+    for text in (refused, listed):
+        assert "is not a Kemendagri code" in text
+        assert "location: latitude and longitude look swapped (latitude=101.1, longitude=-2.5)" in text
+        assert "location: coordinates latitude=-9.0, longitude=200.0 are not in Indonesia" in text
+        assert "Mukomuko latitude" not in text  # the area's hint is generic: Indonesia's ranges
+        text = _strip_data(text, BAD_TPS_DATA)
+        found = _hits(indonesian_only, text) + sorted(w for w in INDONESIAN_WORDS if _hits([w], text))
+        assert not found, f"Indonesian on the English import page: {found}\n{text}"
+
+
+def test_bad_upload_on_the_indonesian_import_page_is_indonesian(app, client):
+    from tests.web.test_i18n import ENGLISH_WORDS, _hits, _messages, _one_way_words, _strip_data
+
+    messages = _messages()
+    english_only = _one_way_words([m.string for m in messages], [m.id for m in messages])
+    refused = _import_page_text(client, "id")
+    assert "4 dari 4 baris tidak valid, tidak ada yang disimpan (pertama: baris 2, kolom jumlah_dpt: " in refused
+    for text in (refused, _import_page_text(client, "id", skip_invalid="ya", dry_run="ya")):
+        assert "lokasi: lintang dan bujur tampaknya tertukar (lintang=101.1, bujur=-2.5)" in text
+        assert "lokasi: koordinat lintang=-9.0, bujur=200.0 tidak berada di Indonesia" in text
+        assert "kode desa '99.99' bukan kode Kemendagri seperti 17.06.08.2006" in text
+        text = _strip_data(text, BAD_TPS_DATA)
+        found = _hits(english_only, text) + sorted(w for w in ENGLISH_WORDS if _hits([w], text))
+        assert not found, f"English on the Indonesian import page: {found}\n{text}"
+
+
+#: the API's answer for BAD_TPS, as it was before the pages spoke one language (clients match these texts)
+BAD_TPS_API_MESSAGE = (
+    "t.csv: 4 dari 4 baris tidak valid, tidak ada yang disimpan / 4 of 4 rows invalid, nothing written "
+    "(pertama / first: baris 2, kolom jumlah_dpt: 'abc' bukan bilangan bulat / 'abc' is not a whole number)"
+)
+BAD_TPS_API_ERRORS = [
+    {"column": "jumlah_dpt", "reason": "'abc' bukan bilangan bulat / 'abc' is not a whole number", "row": 2},
+    {
+        "column": "kerawanan",
+        "reason": "'x' tidak dikenal; pilihan: tidak_rawan, rawan / 'x' unknown; allowed: tidak_rawan, rawan",
+        "row": 2,
+    },
+    {
+        "column": "kode_desa",
+        "reason": "kode desa '99.99' bukan kode Kemendagri seperti 17.06.08.2006 / not a desa code",
+        "row": 3,
+    },
+    {
+        "column": "lat",
+        "reason": "lokasi / location: latitude and longitude look swapped (lintang=101.1, bujur=-2.5); "
+        "in Mukomuko latitude is about -2.x and longitude about 101.x",
+        "row": 4,
+    },
+    {
+        "column": "lat",
+        "reason": "lokasi / location: coordinates lintang=-9.0, bujur=200.0 are not in Indonesia",
+        "row": 5,
+    },
+]
+
+
+def test_bad_upload_api_answer_is_unchanged_in_either_language(app, client):
+    """The JSON API (and so the CLI) keeps the bilingual texts whatever language the session chose."""
+    for lang in ("en", "id"):
+        client.get(f"/?lang={lang}")
+        refused = _upload(client, "/api/import/tps", BAD_TPS, "t.csv")
+        assert refused.status_code == 400
+        assert refused.json["message"] == BAD_TPS_API_MESSAGE
+        assert refused.json["details"]["errors"] == BAD_TPS_API_ERRORS
+        dry = _upload(client, "/api/import/tps", BAD_TPS, "t.csv", skip_invalid="ya", dry_run="ya")
+        assert dry.status_code == 200 and dry.json["errors"] == BAD_TPS_API_ERRORS
+        assert (
+            "17.06.10.2001;4;100;-9;200;rawan;lat: lokasi / location: coordinates lintang=-9.0, bujur=200.0 are not "
+            "in Indonesia\r\n" in dry.json["rejects_csv"]
+        )

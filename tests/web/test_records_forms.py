@@ -189,7 +189,7 @@ def test_post_invalid_shows_messages_next_to_fields_and_keeps_values(client, app
     assert resp.status_code == 400
     html = resp.text
     assert "600" in field_error(html, "voters")
-    assert "swapped" in field_error(html, "lat")
+    assert "tertukar" in field_error(html, "lat")  # lat and lon swapped, said in the page language
     assert input_value(html, "voters") == "700"
     assert input_value(html, "address") == "Balai desa"
     assert input_value(html, "lat") == str(lon)

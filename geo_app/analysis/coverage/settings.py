@@ -18,6 +18,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import ValidationError
+from ...i18n import msg_as
+
+# Every message below is a ``Message`` (geo_app/i18n.py): its ``str`` is the English text the API and the CLI
+# always gave (clients match it), a page shows the Indonesian msgid or its English translation.
 
 #: Election day of the Pilkada serentak 2024 (FACTS.md).
 ELECTION_DAY = date(2024, 11, 27)
@@ -80,6 +84,126 @@ _TRUE = {"1", "true", "yes", "ya", "on"}
 _FALSE = {"0", "false", "no", "tidak", "off"}
 
 
+#: ``details`` of a bad setting: the English code the API gives → the Indonesian a page shows
+_WHY = {
+    "out of range": msg_as("out of range", "di luar rentang"),
+    "unknown preset": msg_as("unknown preset", "preset tidak dikenal"),
+    "must be > 0": msg_as("must be > 0", "harus > 0"),
+    "must be >= 0": msg_as("must be >= 0", "harus >= 0"),
+    "unknown severity": msg_as("unknown severity", "keparahan tidak dikenal"),
+    "bad class name": msg_as("bad class name", "nama kelas tidak sah"),
+    "unknown force": msg_as("unknown force", "aparat tidak dikenal"),
+    "unknown priority weight": msg_as("unknown priority weight", "bobot prioritas tidak dikenal"),
+    "unknown status": msg_as("unknown status", "status tidak dikenal"),
+    "unknown setting": msg_as("unknown setting", "pengaturan tidak dikenal"),
+    "not a date": msg_as("not a date", "bukan tanggal"),
+    "not a whole number": msg_as("not a whole number", "bukan bilangan bulat"),
+    "not a number": msg_as("not a number", "bukan angka"),
+    "not a number of personnel per TPS": msg_as("not a number of personnel per TPS", "bukan jumlah personel per TPS"),
+    "not yes or no": msg_as("not yes or no", "bukan ya atau tidak"),
+}
+
+
+def _days_error(key: str, low: int, high: int, value: Any, shown: str, why: str | None = None) -> ValidationError:
+    """``key``: not a whole number of days from ``low`` to ``high`` (``shown``: the value as the message
+    always showed it)."""
+    return ValidationError(
+        msg_as(
+            f"{key}: expected a whole number of days from {low} to {high}, got {shown}",
+            "%(key)s: harus bilangan bulat hari dari %(low)s sampai %(high)s, bukan %(value)s",
+            key=key,
+            low=low,
+            high=high,
+            value=shown,
+        ),
+        details=None if why is None else {key: _WHY[why]},
+    )
+
+
+def _unknown_preset(value: Any) -> ValidationError:
+    return ValidationError(
+        msg_as(
+            f"preset: unknown security preset {value!r}; known: {', '.join(PRESETS)}",
+            "preset: preset pengamanan %(value)r tidak dikenal; pilihan: %(choices)s",
+            value=value,
+            choices=", ".join(PRESETS),
+        ),
+        details={"preset": _WHY["unknown preset"]},
+    )
+
+
+def _not_below(key: str, value: Any, strict: bool, why: str | None = None) -> ValidationError:
+    """``key``: a number > 0 (``strict``) or >= 0 was expected; ``value`` shown with repr as always."""
+    op = ">" if strict else ">="
+    return ValidationError(
+        msg_as(
+            f"{key}: expected a number {op} 0, got {value!r}",
+            "%(key)s: harus angka %(op)s 0, bukan %(value)r",
+            key=key,
+            op=op,
+            value=value,
+        ),
+        details=None if why is None else {key: _WHY[why]},
+    )
+
+
+def _class_name_error(key: str, cls: Any, why: bool) -> ValidationError:
+    return ValidationError(
+        msg_as(
+            f"{key}: class name {cls!r} must be lower-case letters, digits or _",
+            "%(key)s: nama kelas %(value)r harus huruf kecil, angka atau _",
+            key=key,
+            value=cls,
+        ),
+        details={key: _WHY["bad class name"]} if why else None,
+    )
+
+
+def _exactly(key: str, choices: tuple[str, ...]) -> ValidationError:
+    return ValidationError(
+        msg_as(
+            f"{key}: expected exactly {', '.join(choices)}",
+            "%(key)s: harus tepat berisi %(choices)s",
+            key=key,
+            choices=", ".join(choices),
+        )
+    )
+
+
+def _unknown_statuses(key: str, shown: str, why: bool) -> ValidationError:
+    return ValidationError(
+        msg_as(
+            f"{key}: unknown status {shown}; known: {', '.join(INCIDENT_STATUSES)}",
+            "%(key)s: status %(value)s tidak dikenal; pilihan: %(choices)s",
+            key=key,
+            value=shown,
+            choices=", ".join(INCIDENT_STATUSES),
+        ),
+        details={key: _WHY["unknown status"]} if why else None,
+    )
+
+
+#: what an unknown name in a setting key is (its ``str``: the English word the messages always used)
+_SEVERITY = msg_as("severity", "keparahan")
+_FORCE = msg_as("force", "aparat")
+_PRIORITY_WEIGHT = msg_as("priority weight", "bobot prioritas")
+
+
+def _unknown_choice(key: str, what: str, value: str, choices: tuple[str, ...], why: str) -> ValidationError:
+    """``key``: ``value`` is not one of ``choices`` (``what``: a severity, a force, a priority weight)."""
+    return ValidationError(
+        msg_as(
+            f"{key}: unknown {what} {value!r}; known: {', '.join(choices)}",
+            "%(key)s: %(what)s %(value)r tidak dikenal; pilihan: %(choices)s",
+            key=key,
+            what=what,
+            value=value,
+            choices=", ".join(choices),
+        ),
+        details={key: _WHY[why]},
+    )
+
+
 def _frozen_map(value: Mapping) -> MappingProxyType:
     return MappingProxyType({k: (_frozen_map(v) if isinstance(v, Mapping) else v) for k, v in value.items()})
 
@@ -116,65 +240,97 @@ class CoverageSettings:
     def __post_init__(self) -> None:
         ref = self.reference_date
         if isinstance(ref, datetime) or not isinstance(ref, date):
-            raise ValidationError(f"reference_date: expected a date, got {ref!r}")
-        if not REFERENCE_DATE_RANGE[0] <= ref <= REFERENCE_DATE_RANGE[1]:
             raise ValidationError(
-                f"reference_date: expected a date from {REFERENCE_DATE_RANGE[0]} to "
-                f"{REFERENCE_DATE_RANGE[1]}, got {ref}",
-                details={"date": "out of range"},
+                msg_as(
+                    f"reference_date: expected a date, got {ref!r}",
+                    "reference_date: harus tanggal, bukan %(value)r",
+                    value=ref,
+                )
+            )
+        if not REFERENCE_DATE_RANGE[0] <= ref <= REFERENCE_DATE_RANGE[1]:
+            first, last = REFERENCE_DATE_RANGE
+            raise ValidationError(
+                msg_as(
+                    f"reference_date: expected a date from {first} to {last}, got {ref}",
+                    "reference_date: harus tanggal dari %(first)s sampai %(last)s, bukan %(value)s",
+                    first=first,
+                    last=last,
+                    value=ref,
+                ),
+                details={"date": _WHY["out of range"]},
             )
         for name in ("meeting_window_days", "incident_window_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_WINDOW_DAYS:
-                raise ValidationError(
-                    f"{name}: expected a whole number of days from 0 to {MAX_WINDOW_DAYS}, got {value!r}"
-                )
+                raise _days_error(name, 0, MAX_WINDOW_DAYS, value, repr(value))
         if self.preset not in PRESETS:
-            raise ValidationError(
-                f"preset: unknown security preset {self.preset!r}; known: {', '.join(PRESETS)}",
-                details={"preset": "unknown preset"},
-            )
+            raise _unknown_preset(self.preset)
         if not isinstance(self.tni_counts_as_police, (bool, np.bool_)):
-            raise ValidationError(f"tni_counts_as_police: expected true or false, got {self.tni_counts_as_police!r}")
+            raise ValidationError(
+                msg_as(
+                    f"tni_counts_as_police: expected true or false, got {self.tni_counts_as_police!r}",
+                    "tni_counts_as_police: harus true atau false, bukan %(value)r",
+                    value=self.tni_counts_as_police,
+                )
+            )
         requirements = PRESETS[self.preset] if self.requirements is None else self.requirements
         if not isinstance(requirements, Mapping) or not requirements:
-            raise ValidationError("requirements: expected at least one vulnerability class")
+            raise ValidationError(
+                msg_as(
+                    "requirements: expected at least one vulnerability class",
+                    "requirements: perlu sedikitnya satu kelas kerawanan",
+                )
+            )
         for cls, req in requirements.items():
             if not isinstance(cls, str) or not _CLASS_NAME.match(cls):
-                raise ValidationError(f"requirements: class name {cls!r} must be lower-case letters, digits or _")
+                raise _class_name_error("requirements", cls, why=False)
             if not isinstance(req, Mapping) or set(req) != set(FORCES):
-                raise ValidationError(f"requirement.{cls}: expected exactly the forces {', '.join(FORCES)}")
+                raise ValidationError(
+                    msg_as(
+                        f"requirement.{cls}: expected exactly the forces {', '.join(FORCES)}",
+                        "requirement.%(cls)s: harus tepat berisi aparat %(choices)s",
+                        cls=cls,
+                        choices=", ".join(FORCES),
+                    )
+                )
             for force, n in req.items():
                 if not _finite_non_negative(n) or n > MAX_PER_TPS:
                     raise ValidationError(
-                        f"requirement.{cls}.{force}: expected a number of personnel per TPS from 0 to "
-                        f"{MAX_PER_TPS:g}, got {n!r}"
+                        msg_as(
+                            f"requirement.{cls}.{force}: expected a number of personnel per TPS from 0 to "
+                            f"{MAX_PER_TPS:g}, got {n!r}",
+                            "%(key)s: harus jumlah personel per TPS dari 0 sampai %(max)s, bukan %(value)r",
+                            key=f"requirement.{cls}.{force}",
+                            max=f"{MAX_PER_TPS:g}",
+                            value=n,
+                        )
                     )
         if not isinstance(self.severity_weights, Mapping) or set(self.severity_weights) != set(SEVERITIES):
-            raise ValidationError(f"severity_weights: expected exactly {', '.join(SEVERITIES)}")
+            raise _exactly("severity_weights", SEVERITIES)
         for sev, w in self.severity_weights.items():
             if not _finite_non_negative(w):
-                raise ValidationError(f"severity_weight.{sev}: expected a number >= 0, got {w!r}")
+                raise _not_below(f"severity_weight.{sev}", w, strict=False)
         if not _finite_non_negative(self.at_risk_threshold) or self.at_risk_threshold <= 0:
-            raise ValidationError(f"at_risk_threshold: expected a number > 0, got {self.at_risk_threshold!r}")
+            raise _not_below("at_risk_threshold", self.at_risk_threshold, strict=True)
         for name in ("unresolved_statuses", "excluded_statuses"):
             value = getattr(self, name)
             unknown = [s for s in value if s not in INCIDENT_STATUSES]
             if isinstance(value, str) or unknown:
-                raise ValidationError(
-                    f"{name}: unknown status {', '.join(map(repr, unknown)) or repr(value)}; "
-                    f"known: {', '.join(INCIDENT_STATUSES)}"
-                )
+                raise _unknown_statuses(name, ", ".join(map(repr, unknown)) or repr(value), why=False)
         both = set(self.unresolved_statuses) & set(self.excluded_statuses)
         if both:
             raise ValidationError(
-                f"unresolved_statuses: {', '.join(sorted(both))} cannot be both unresolved and excluded"
+                msg_as(
+                    f"unresolved_statuses: {', '.join(sorted(both))} cannot be both unresolved and excluded",
+                    "unresolved_statuses: %(value)s tidak bisa sekaligus belum tuntas dan dikecualikan",
+                    value=", ".join(sorted(both)),
+                )
             )
         if not isinstance(self.priority_weights, Mapping) or set(self.priority_weights) != set(PRIORITY_KEYS):
-            raise ValidationError(f"priority_weights: expected exactly {', '.join(PRIORITY_KEYS)}")
+            raise _exactly("priority_weights", PRIORITY_KEYS)
         for key, w in self.priority_weights.items():
             if not _finite_non_negative(w):
-                raise ValidationError(f"priority_weight.{key}: expected a number >= 0, got {w!r}")
+                raise _not_below(f"priority_weight.{key}", w, strict=False)
         # freeze the mappings so a settings object can be shared between cached results
         object.__setattr__(
             self,
@@ -256,10 +412,7 @@ class CoverageSettings:
             if key == "preset":
                 name = str(raw).strip().lower()
                 if name not in PRESETS:
-                    raise ValidationError(
-                        f"preset: unknown security preset {raw!r}; known: {', '.join(PRESETS)}",
-                        details={"preset": "unknown preset"},
-                    )
+                    raise _unknown_preset(raw)
                 changes["preset"] = name
                 base_req = PRESETS[name]
         requirements = {k: dict(v) for k, v in base_req.items()}
@@ -273,59 +426,52 @@ class CoverageSettings:
             if key in ("date", "reference_date"):
                 changes["reference_date"] = _parse_date(key, text)
             elif key in ("window_days", "meeting_window_days"):
-                changes["meeting_window_days"] = _parse_int(key, text, 0, MAX_WINDOW_DAYS, "days")
+                changes["meeting_window_days"] = _parse_int(key, text, 0, MAX_WINDOW_DAYS)
             elif key == "incident_window_days":
-                changes["incident_window_days"] = _parse_int(key, text, 0, MAX_WINDOW_DAYS, "days")
+                changes["incident_window_days"] = _parse_int(key, text, 0, MAX_WINDOW_DAYS)
             elif key == "tni_counts_as_police":
                 changes["tni_counts_as_police"] = _parse_bool(key, text)
             elif key == "at_risk_threshold":
                 value = _parse_float(key, text)
                 if value <= 0:
-                    raise ValidationError(f"{key}: expected a number > 0, got {raw!r}", details={key: "must be > 0"})
+                    raise _not_below(key, raw, strict=True, why="must be > 0")
                 changes["at_risk_threshold"] = value
             elif len(parts) == 2 and parts[0] in ("severity_weight", "weight"):
                 if parts[1] not in SEVERITIES:
-                    raise ValidationError(
-                        f"{key}: unknown severity {parts[1]!r}; known: {', '.join(SEVERITIES)}",
-                        details={key: "unknown severity"},
-                    )
+                    raise _unknown_choice(key, _SEVERITY, parts[1], SEVERITIES, "unknown severity")
                 severity[parts[1]] = _parse_float(key, text)
             elif len(parts) == 3 and parts[0] == "requirement":
                 cls, force = parts[1], parts[2]
                 if not _CLASS_NAME.match(cls):
-                    raise ValidationError(
-                        f"{key}: class name {cls!r} must be lower-case letters, digits or _",
-                        details={key: "bad class name"},
-                    )
+                    raise _class_name_error(key, cls, why=True)
                 if force not in FORCES:
-                    raise ValidationError(
-                        f"{key}: unknown force {force!r}; known: {', '.join(FORCES)}", details={key: "unknown force"}
-                    )
+                    raise _unknown_choice(key, _FORCE, force, FORCES, "unknown force")
                 value = _parse_per_tps(key, text)
                 requirements.setdefault(cls, {f: 0.0 for f in FORCES})[force] = value
             elif len(parts) == 2 and parts[0] == "priority_weight":
                 if parts[1] not in PRIORITY_KEYS:
-                    raise ValidationError(
-                        f"{key}: unknown priority weight {parts[1]!r}; known: {', '.join(PRIORITY_KEYS)}",
-                        details={key: "unknown priority weight"},
-                    )
+                    raise _unknown_choice(key, _PRIORITY_WEIGHT, parts[1], PRIORITY_KEYS, "unknown priority weight")
                 priority[parts[1]] = _parse_float(key, text)
             elif key == "unresolved_statuses":
                 listed = tuple(s.strip() for s in str(text).split(",") if s.strip())
                 unknown = [s for s in listed if s not in INCIDENT_STATUSES]
                 if unknown or not listed:
-                    raise ValidationError(
-                        f"{key}: unknown status {', '.join(map(repr, unknown)) or repr(raw)}; "
-                        f"known: {', '.join(INCIDENT_STATUSES)}",
-                        details={key: "unknown status"},
-                    )
+                    raise _unknown_statuses(key, ", ".join(map(repr, unknown)) or repr(raw), why=True)
                 changes["unresolved_statuses"] = listed
             else:
+                known = (
+                    "date, window_days, incident_window_days, preset, tni_counts_as_police, at_risk_threshold, "
+                    "severity_weight.<severity>, requirement.<class>.<force>, unresolved_statuses, "
+                    "priority_weight.<name>"
+                )
                 raise ValidationError(
-                    f"{key}: unknown coverage setting; known: date, window_days, incident_window_days, preset, "
-                    "tni_counts_as_police, at_risk_threshold, severity_weight.<severity>, "
-                    "requirement.<class>.<force>, unresolved_statuses, priority_weight.<name>",
-                    details={str(key): "unknown setting"},
+                    msg_as(
+                        f"{key}: unknown coverage setting; known: {known}",
+                        "%(key)s: pengaturan cakupan tidak dikenal; pilihan: %(choices)s",
+                        key=key,
+                        choices=known,
+                    ),
+                    details={str(key): _WHY["unknown setting"]},
                 )
         try:
             return replace(
@@ -350,22 +496,24 @@ def _parse_date(key: str, raw: Any) -> date:
         return date.fromisoformat(str(raw))
     except ValueError:
         raise ValidationError(
-            f"{key}: expected a date as YYYY-MM-DD, got {raw!r}", details={key: "not a date"}
+            msg_as(
+                f"{key}: expected a date as YYYY-MM-DD, got {raw!r}",
+                "%(key)s: harus tanggal dengan bentuk YYYY-MM-DD, bukan %(value)r",
+                key=key,
+                value=raw,
+            ),
+            details={key: _WHY["not a date"]},
         ) from None
 
 
-def _parse_int(key: str, raw: Any, low: int, high: int, unit: str) -> int:
+def _parse_int(key: str, raw: Any, low: int, high: int) -> int:
+    """A whole number of days from ``low`` to ``high`` (the windows)."""
     text = str(raw).strip()
     if isinstance(raw, bool) or not re.fullmatch(r"[+-]?\d+", text):
-        raise ValidationError(
-            f"{key}: expected a whole number of {unit} from {low} to {high}, got {raw!r}",
-            details={key: "not a whole number"},
-        )
+        raise _days_error(key, low, high, raw, repr(raw), why="not a whole number")
     value = int(text)
     if not low <= value <= high:
-        raise ValidationError(
-            f"{key}: expected a whole number of {unit} from {low} to {high}, got {value}", details={key: "out of range"}
-        )
+        raise _days_error(key, low, high, value, str(value), why="out of range")
     return value
 
 
@@ -373,9 +521,14 @@ def _parse_float(key: str, raw: Any) -> float:
     try:
         value = float(str(raw).strip())
     except ValueError:
-        raise ValidationError(f"{key}: expected a number, got {raw!r}", details={key: "not a number"}) from None
+        raise ValidationError(
+            msg_as(
+                f"{key}: expected a number, got {raw!r}", "%(key)s: harus angka, bukan %(value)r", key=key, value=raw
+            ),
+            details={key: _WHY["not a number"]},
+        ) from None
     if not math.isfinite(value) or value < 0:
-        raise ValidationError(f"{key}: expected a number >= 0, got {raw!r}", details={key: "must be >= 0"})
+        raise _not_below(key, raw, strict=False, why="must be >= 0")
     return value
 
 
@@ -392,9 +545,16 @@ def _parse_per_tps(key: str, raw: Any) -> float:
         value = math.nan
     if not math.isfinite(value) or not 0 <= value <= MAX_PER_TPS:
         raise ValidationError(
-            f"{key}: expected a number of personnel per TPS from 0 to {MAX_PER_TPS:g} (or a ratio like 2/10), "
-            f"got {raw!r}",
-            details={key: "not a number of personnel per TPS"},
+            msg_as(
+                f"{key}: expected a number of personnel per TPS from 0 to {MAX_PER_TPS:g} (or a ratio like 2/10), "
+                f"got {raw!r}",
+                "%(key)s: harus jumlah personel per TPS dari 0 sampai %(max)s (atau rasio seperti 2/10), bukan "
+                "%(value)r",
+                key=key,
+                max=f"{MAX_PER_TPS:g}",
+                value=raw,
+            ),
+            details={key: _WHY["not a number of personnel per TPS"]},
         )
     return value
 
@@ -407,4 +567,12 @@ def _parse_bool(key: str, raw: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValidationError(f"{key}: expected ya/tidak (yes/no), got {raw!r}", details={key: "not yes or no"})
+    raise ValidationError(
+        msg_as(
+            f"{key}: expected ya/tidak (yes/no), got {raw!r}",
+            "%(key)s: harus ya atau tidak, bukan %(value)r",
+            key=key,
+            value=raw,
+        ),
+        details={key: _WHY["not yes or no"]},
+    )
