@@ -145,7 +145,6 @@ def _label(entry: str | tuple[str, str], lang: str) -> str:
 
 #: stable keys (used by maps, pages, exports) → Indonesian msgid, or (msgctxt, msgid)
 LABELS: dict[str, str | tuple[str, str]] = {
-    "app_title": N_("Peta Koordinasi Pilkada Kabupaten Mukomuko"),
     "nav_home": N_("Beranda"),
     "nav_map": N_("Peta"),
     "nav_gaps": N_("Daftar celah"),

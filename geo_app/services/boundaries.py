@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,9 +13,12 @@ import geopandas as gpd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from ..config import setting
 from ..errors import BoundariesMissing, NotFound, ValidationError
+from ..i18n import DEFAULT_LANG, gettext, pgettext
 from ..ingest.boundaries import BoundarySet, combine, prepare_boundaries
 from ..ingest.fetch import (
+    PROVINCE_NAMES,
     KabupatenSelection,
     boundary_files,
     cache_root,
@@ -212,6 +218,124 @@ def kecamatan_summary(session: Session) -> list[dict[str, Any]]:
         .order_by(Kecamatan.code)
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+# --- the loaded area, named for titles and file names ------------------------------------------------------
+
+#: a list of more kabupaten than this is counted in a title ("5 kabupaten/kota"), not named one by one
+AREA_NAMES_LISTED = 3
+
+
+def _kabupaten_parts(code: str, name: str) -> tuple[str, str]:
+    """``("kabupaten" | "kota", bare name)`` of a stored kabupaten name: "Kabupaten Mukomuko" →
+    ("kabupaten", "Mukomuko"). A name stored without the word (a vector file's ``WADMKK``) takes it
+    from the code: Kemendagri numbers a province's kota from 71."""
+    text = " ".join(str(name or code).split())
+    for prefix, kind in (("kabupaten ", "kabupaten"), ("kab. ", "kabupaten"), ("kab ", "kabupaten"), ("kota ", "kota")):
+        if text.lower().startswith(prefix):
+            return kind, text[len(prefix) :].strip()
+    return ("kota" if code[3:5] >= "71" else "kabupaten"), text
+
+
+def _slug(text: str) -> str:
+    """ASCII letters, digits and ``_`` for a file name: "Bengkulu Selatan" → ``bengkulu_selatan``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Area:
+    """The area a title or a download names: one kabupaten/kota, a whole province (``province``: every
+    loaded kabupaten lies in the province ``GEO_APP_KABUPATEN`` names as a whole), or a list.
+    ``kabupaten``: ``(code, stored name)`` pairs in code order; empty before any boundary import.
+
+    Why one place: the service can load any set of kabupaten, and the page titles, the GIS files, the
+    OGC API and the download names must all say what is loaded (Mukomuko alone: as they always did)."""
+
+    kabupaten: tuple[tuple[str, str], ...] = ()
+    province: str | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [code for code, _name in self.kabupaten]
+
+    def _province_name(self, lang: str) -> str:
+        name = PROVINCE_NAMES.get(self.province or "", self.province or "")
+        return gettext("Provinsi %(name)s", lang) % {"name": name}
+
+    @staticmethod
+    def _one(code: str, name: str, lang: str, short: bool) -> str:
+        kind, bare = _kabupaten_parts(code, name)
+        if kind == "kabupaten":
+            return bare if short else gettext("Kabupaten %(name)s", lang) % {"name": bare}
+        return gettext("Kota %(name)s", lang) % {"name": bare}  # "Bengkulu" alone would be the province
+
+    def _named(self, lang: str, short: bool) -> str:
+        if self.province:
+            return self._province_name(lang)
+        if not self.kabupaten:
+            return ""
+        if len(self.kabupaten) > AREA_NAMES_LISTED:
+            return gettext("%(count)d kabupaten/kota", lang) % {"count": len(self.kabupaten)}
+        return ", ".join(self._one(code, name, lang, short) for code, name in self.kabupaten)
+
+    def name(self, lang: str = DEFAULT_LANG) -> str:
+        """ "Kabupaten Mukomuko" (en "Mukomuko Regency"), "Kota Bengkulu", "Provinsi Bengkulu", "Kabupaten
+        Kaur, Kota Bengkulu", "5 kabupaten/kota"; "" when nothing is loaded."""
+        return self._named(lang, short=False)
+
+    def short(self, lang: str = DEFAULT_LANG) -> str:
+        """As ``name`` with a kabupaten by its name alone: "Mukomuko", "Kaur, Kota Bengkulu"."""
+        return self._named(lang, short=True)
+
+    def title(self, lang: str = DEFAULT_LANG) -> str:
+        """The window title, GIS files, OGC API: "Peta Koordinasi Pilkada Mukomuko"."""
+        area = self.short(lang)
+        if not area:
+            return gettext("Peta Koordinasi Pilkada", lang)
+        return gettext("Peta Koordinasi Pilkada %(area)s", lang) % {"area": area}
+
+    def brand(self, lang: str = DEFAULT_LANG) -> str:
+        """The header of every page and the dashboard: "Peta Koordinasi Pilkada Kabupaten Mukomuko"."""
+        area = self.name(lang)
+        if not area:
+            return gettext("Peta Koordinasi Pilkada", lang)
+        return pgettext("brand", "Peta Koordinasi Pilkada %(area)s", lang) % {"area": area}
+
+    @property
+    def slug(self) -> str:
+        """For file names, in any language: ``mukomuko``, ``kota_bengkulu``, ``provinsi_bengkulu``,
+        ``kaur_kota_bengkulu``, ``5_kabupaten_kota``; ``wilayah`` when nothing is loaded."""
+        if self.province:
+            return _slug(f"provinsi {PROVINCE_NAMES.get(self.province, self.province)}")
+        if not self.kabupaten:
+            return "wilayah"
+        if len(self.kabupaten) > AREA_NAMES_LISTED:
+            return f"{len(self.kabupaten)}_kabupaten_kota"
+        parts = []
+        for code, name in self.kabupaten:
+            kind, bare = _kabupaten_parts(code, name)
+            parts.append(_slug(bare if kind == "kabupaten" else f"kota {bare}") or code.replace(".", "_"))
+        return "_".join(parts)
+
+
+def loaded_area(session: Session, app_settings: Mapping[str, Any] | None = None, kabupaten: str | None = None) -> Area:
+    """The area of the stored kabupaten table, or of the one kabupaten ``kabupaten`` (a code, as
+    ``kabupaten_code`` or ``coverage.resolve_kabupaten`` give it). Several kabupaten all in the province
+    that ``GEO_APP_KABUPATEN`` names as a whole (``17``) are that province: the boundary files carry no
+    province row, so the setting says whether the whole province was meant."""
+    rows = session.execute(select(Kabupaten.code, Kabupaten.name).order_by(Kabupaten.code)).all()
+    known = tuple((str(code), str(name)) for code, name in rows if not kabupaten or code == kabupaten)
+    provinces = {code[:2] for code, _name in known}
+    if len(known) > 1 and len(provinces) == 1:
+        try:
+            chosen = parse_kabupaten(setting(app_settings or {}, "KABUPATEN"))
+        except ValidationError:
+            return Area(known)
+        province = provinces.pop()
+        if province in chosen.items:
+            return Area(known, province)
+    return Area(known)
 
 
 # --- reads for the views (one call per endpoint) ----------------------------------------------------------

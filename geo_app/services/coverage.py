@@ -297,10 +297,15 @@ def several_kabupaten(result: CoverageResult) -> bool:
 def resolve_kabupaten(result: CoverageResult, value: str | None) -> str | None:
     """A kabupaten code from a code (``17.71``) or a name in any case, with or without "Kabupaten"
     (``Mukomuko``, ``kota bengkulu``); ``None``/empty → no filter. Unknown: a 400 listing the loaded ones."""
+    return match_kabupaten(kabupaten_names(result), value)
+
+
+def match_kabupaten(known: Mapping[str, str], value: str | None) -> str | None:
+    """``resolve_kabupaten`` over ``known`` (``code -> name``): for a caller that has the kabupaten
+    without a coverage result (a GIS download served from the file cache), with the same 400."""
     text = " ".join(str(value or "").split())
     if not text:
         return None
-    known = kabupaten_names(result)
     if text in known:
         return text
     key = kabupaten_key(text)

@@ -3,10 +3,11 @@
 Layers: ``coverage_desa`` (desa with status, reasons, flags and figures), ``coverage_kecamatan``
 (roll-up with the kecamatan polygons), ``tps``, ``incidents``, ``rakor`` (records at their point,
 else their desa's or kecamatan's representative point, as the API draws them), ``gaps`` (desa not
-covered, ranked) and ``metadata`` (a table without geometry: data version, settings, summary, time of
-writing). Written with pyogrio into a temporary folder; text is stored literally (GIS formats run no
-formulas). Colours and labels of the QGIS styles come from the web map's palette
-(``geo_app.i18n.STATUS_COLORS``).
+covered, ranked) and ``metadata`` (a table without geometry: title, area, data version, settings,
+summary, time of writing). Everything loaded, or one kabupaten (every layer keeps to it); the title and
+the file names name that area (``services.boundaries.Area``: "Mukomuko", "Provinsi Bengkulu", ...).
+Written with pyogrio into a temporary folder; text is stored literally (GIS formats run no formulas).
+Colours and labels of the QGIS styles come from the web map's palette (``geo_app.i18n.STATUS_COLORS``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..i18n import DEFAULT_LANG, STATUS_COLORS, status_label
 from ..store.adapter import kecamatan_frame
 from . import coverage as coverage_service
 from . import ogc as ogc_service
+from .boundaries import Area, loaded_area, require_boundaries
 
 CRS = "EPSG:4326"
 GPKG_MEDIA_TYPE = "application/geopackage+sqlite3"
@@ -46,6 +48,26 @@ RECORD_KINDS = {"tps": "tps", "incidents": "incidents", "rakor": "meetings"}
 class GisLayers:
     frames: dict[str, gpd.GeoDataFrame]
     metadata: dict[str, Any]
+    #: the file name stem of the download (``pilkada_mukomuko``, ``pilkada_provinsi_bengkulu``)
+    stem: str = "pilkada"
+
+
+def file_stem(area: Area) -> str:
+    """The download name of ``area`` without its extension: ``pilkada_mukomuko``."""
+    return f"pilkada_{area.slug}"
+
+
+def download_area(session: Session, app_settings: Mapping[str, Any], value: str | None) -> tuple[str | None, Area]:
+    """The ``kabupaten`` filter of a GIS download as a code (a code or a name, as ``/api/coverage``
+    takes it, unknown: the same 400 listing the loaded ones) and the area the file names. Read from the
+    stored kabupaten, not a coverage result, so a download the file cache holds costs no computation."""
+    area = loaded_area(session, app_settings)
+    if not " ".join(str(value or "").split()):
+        return None, area
+    require_boundaries(session)
+    names = dict(area.kabupaten)
+    code = coverage_service.match_kabupaten(names, value)
+    return code, Area(((code, names[code]),))
 
 
 def _flat(value: Any) -> Any:
@@ -82,23 +104,30 @@ def _area_layer(frame: Any, columns: list[str]) -> gpd.GeoDataFrame:
 
 def gis_layers(
     session: Session,
-    app_settings: dict[str, Any],
+    app_settings: Mapping[str, Any],
     overrides: Mapping[str, str] | None = None,
     cache: Any = None,
     settings: Any = None,
+    kabupaten: str | None = None,
 ) -> GisLayers:
     """Every layer for the stored data and the coverage settings ``overrides`` (strings, as the API takes
-    them) or ``settings`` (a ``CoverageSettings``)."""
+    them) or ``settings`` (a ``CoverageSettings``). ``kabupaten`` (code or name): only that kabupaten's
+    desa, kecamatan, records (as ``/api/<kind>?kabupaten=`` lists them) and gaps; the columns stay those
+    of everything loaded (with several kabupaten, each row names its kabupaten)."""
     settings = settings or coverage_service.coverage_settings(overrides)
     result = coverage_service.get_coverage(session, settings, cache)
+    kabupaten = coverage_service.resolve_kabupaten(result, kabupaten)  # a name works too; unknown: 400
+    area = loaded_area(session, app_settings, kabupaten)
     frames: dict[str, gpd.GeoDataFrame] = {}
+    desa = coverage_service.filter_desa(result.desa, kabupaten=kabupaten)
     frames["coverage_desa"] = _area_layer(
-        result.desa, ogc_service.coverage_columns(result.desa, coverage_service.several_kabupaten(result))
+        desa, ogc_service.coverage_columns(result.desa, coverage_service.several_kabupaten(result))
     )
     kec_geom = kecamatan_frame(session).set_index("code").geometry
+    kec_rows = coverage_service.filter_kecamatan(result, kabupaten=kabupaten)
     kec = gpd.GeoDataFrame(
-        result.kecamatan.drop(columns=[c for c in ("geometry",) if c in result.kecamatan.columns]),
-        geometry=[kec_geom.get(c) for c in result.kecamatan["code"]],
+        kec_rows.drop(columns=[c for c in ("geometry",) if c in kec_rows.columns]),
+        geometry=[kec_geom.get(c) for c in kec_rows["code"]],
         crs=CRS,
     )
     # the kabupaten code and name only when several are loaded (as the coverage API)
@@ -108,7 +137,9 @@ def gis_layers(
     frames["coverage_kecamatan"] = _area_layer(kec, kec_cols)
     desa_points, kec_points = ogc_service.record_points(session)
     for layer, kind in RECORD_KINDS.items():
-        records = ogc_service.all_records(session, app_settings, kind, {})
+        records = ogc_service.all_records(
+            session, dict(app_settings), kind, {"kabupaten": kabupaten} if kabupaten else {}
+        )
         geoms, rows = [], []
         for rec in records:
             geom, source = ogc_service.record_point(rec, desa_points, kec_points)
@@ -117,21 +148,23 @@ def gis_layers(
             geoms.append(geom)
         columns = list(dict.fromkeys(k for r in rows for k in r)) or ["id"]
         frames[layer] = _typed(rows, columns, geoms)
-    gaps = result.gaps()
+    gaps = coverage_service.filter_desa(result.gaps(), kabupaten=kabupaten)
     gap_cols = coverage_service.desa_columns(result, coverage_service.GAP_COLUMNS)
     skip = {*gap_cols, *coverage_service.KABUPATEN_ROW_COLUMNS, gaps.geometry.name}
     gap_cols += [c for c in gaps.columns if c not in skip]
     frames["gaps"] = _area_layer(gaps, gap_cols)
     metadata = {
-        "title": "Peta Koordinasi Pilkada Mukomuko",
+        "title": area.title(),
+        "area": area.name(),
+        "kabupaten": area.codes,
         "data_version": ogc_service.data_version(session),
         "settings": result.settings.to_dict(),
-        "summary": coverage_service.summary_for(result),
+        "summary": coverage_service.summary_for(result, kabupaten=kabupaten),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "layers": {name: len(frame) for name, frame in frames.items()},
         "crs": CRS,
     }
-    return GisLayers(frames, metadata)
+    return GisLayers(frames, metadata, file_stem(area))
 
 
 def _metadata_frame(metadata: dict[str, Any]) -> pd.DataFrame:
@@ -223,7 +256,9 @@ def gpkg_bytes(layers: GisLayers) -> bytes:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def shapefile_zip_bytes(layers: GisLayers, stem: str = "pilkada_mukomuko") -> bytes:
+def shapefile_zip_bytes(layers: GisLayers, stem: str | None = None) -> bytes:
+    """The shapefiles zipped in one folder, ``<stem>/`` (the download's name, ``layers.stem``, by default)."""
+    stem = stem or layers.stem
     tmp = Path(tempfile.mkdtemp(prefix="geo-app-shp-"))
     try:
         files = write_shapefiles(layers, tmp / stem)
@@ -333,8 +368,9 @@ def qgis_project(gpkg: str, geometry: Mapping[str, str], metadata: dict[str, Any
     """A QGIS project (.qgs) opening the layers of ``gpkg`` by relative path, styled as the web map.
 
     ``geometry``: layer name → "polygon" or "point", in drawing order (first on top)."""
-    root = ET.Element("qgis", projectname="Peta Koordinasi Pilkada Mukomuko", version="3.34.0")
-    ET.SubElement(root, "title").text = f"Peta Koordinasi Pilkada Mukomuko ({metadata.get('data_version', '')})"
+    name = str(metadata.get("title") or "Peta Koordinasi Pilkada")
+    root = ET.Element("qgis", projectname=name, version="3.34.0")
+    ET.SubElement(root, "title").text = f"{name} ({metadata.get('data_version', '')})"
     _srs(ET.SubElement(root, "projectCrs"))
     tree = ET.SubElement(root, "layer-tree-group")
     projectlayers = ET.SubElement(root, "projectlayers")

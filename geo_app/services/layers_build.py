@@ -28,10 +28,12 @@ from ..maps.shell import MapShell, MapSources, build_map_shell
 from ..store.db import data_version
 from . import coverage as coverage_service
 from . import dir_swap, map_data
+from .boundaries import loaded_area
 from .map_data import MapView
 
-#: 2: map pages are the shell of the served maps with their data inline, aggregated where many
-BUILD_FORMAT = 2
+#: 2: map pages are the shell of the served maps with their data inline, aggregated where many;
+#: 3: with several kabupaten each kabupaten folder has its own GIS files, titles name the loaded area
+BUILD_FORMAT = 3
 MANIFEST = "manifest.json"
 
 
@@ -159,9 +161,13 @@ def build_layers(
     on_start: Callable[[int], None] | None = None,
     on_step: Callable[[str], None] | None = None,
     threshold: int = map_data.DEFAULT_POINTS_THRESHOLD,
+    app_settings: Mapping[str, Any] | None = None,
 ) -> BuildReport:
     """Write the overview and every kecamatan map as standalone HTML (assets beside them), the coverage
-    tables as CSV and GeoJSON, and ``manifest.json`` (data version, settings) into ``out_dir``.
+    tables as CSV and GeoJSON, the GIS files (``export_gis.write_build_files``; with several kabupaten
+    also each kabupaten's own in its folder) and ``manifest.json`` (data version, settings) into
+    ``out_dir``. ``app_settings``: the app's (``GEO_APP_KABUPATEN`` says whether a province is meant, for
+    the titles).
 
     Nothing is written when the manifest shows the same data version, settings and format. Otherwise
     everything is written into a temporary folder beside ``out_dir`` and swapped in at the end, so a
@@ -203,7 +209,8 @@ def build_layers(
     try:
         view = MapView(settings=settings)
         prep = map_data.PreparedMap(result, session)
-        title = f"{t('map.title', lang)} — {t('app_title', lang)}"
+        area = loaded_area(session, app_settings)
+        title = f"{t('map.title', lang)} — {area.brand(lang)}"
         if coverage_service.several_kabupaten(result):
             files += _kabupaten_pages(prep, result, view, lang, registry, tmp, title, threshold, on_step)
         else:
@@ -238,7 +245,12 @@ def build_layers(
             files.append(name)
         from .export_gis import gis_layers, write_build_files  # GeoPackage, shapefiles, QGIS project
 
-        files += write_build_files(gis_layers(session, {}, cache=cache, settings=settings), tmp, lang)
+        gis_settings = dict(app_settings or {})
+        files += write_build_files(gis_layers(session, gis_settings, cache=cache, settings=settings), tmp, lang)
+        if coverage_service.several_kabupaten(result):  # each kabupaten folder: its own desa and records
+            for code in coverage_service.kabupaten_names(result):
+                own = gis_layers(session, gis_settings, cache=cache, settings=settings, kabupaten=code)
+                files += [f"{code}/{name}" for name in write_build_files(own, tmp / code, lang)]
         on_step and on_step("tables")
         assets = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "assets").rglob("*") if p.is_file())
         body = {
@@ -311,6 +323,7 @@ def run_build(
                 on_start=on_start,
                 on_step=on_step,
                 threshold=threshold,
+                app_settings=app.config["GEO_APP_SETTINGS"],
             )
         finally:
             if bar is not None:

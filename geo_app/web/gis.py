@@ -1,6 +1,9 @@
 """GIS downloads: ``/api/export.gpkg`` (one GeoPackage) and ``/api/export-shp.zip`` (zipped shapefiles).
 
-Coverage settings as query parameters, as ``/api/coverage`` takes them. Written by
+Coverage settings as query parameters, as ``/api/coverage`` takes them; ``kabupaten`` (code or name,
+unknown: the same 400 as ``/api/coverage``) keeps every layer to that kabupaten, and the file is named
+after it (``pilkada_bengkulu_selatan.gpkg``; everything loaded: ``pilkada_mukomuko.gpkg``,
+``pilkada_provinsi_bengkulu.gpkg``). Written by
 ``geo_app.services.export_gis`` with pyogrio into a temporary folder, never into the repository;
 conditional and range-aware like every data response. A built file is kept under the instance
 folder (``services/file_cache.py``), so a repeated download, through any worker, is not rebuilt
@@ -17,14 +20,15 @@ from flask import Blueprint, current_app, request
 from ..services import coverage as coverage_service
 from ..services import export_gis as service
 from ..services import file_cache
+from ..services.boundaries import Area
 from .access import role
 from .caching import conditional_by_version
 from .geodata import conditional, get_session
 
 bp = Blueprint("gis", __name__, url_prefix="/api")
 
-#: view parameters of the gap list's links: the file always holds everything loaded (with several
-#: kabupaten, every row names its kabupaten), so they are ignored
+#: view parameters of the gap list's links the file does not follow (it holds every desa and record of
+#: what is loaded, or of the one ``kabupaten`` asked for), so they are ignored
 VIEW_PARAMS = frozenset({"kabupaten", "kecamatan", "status", "category", "peta_dasar", "sort", "lang"})
 
 
@@ -32,18 +36,25 @@ def _overrides() -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k not in VIEW_PARAMS}
 
 
-def _layers() -> service.GisLayers:
+def _area() -> tuple[str | None, Area]:
+    """The ``kabupaten`` asked for (a code; unknown: 400) and the area the file names."""
+    return service.download_area(get_session(), current_app.config["GEO_APP_SETTINGS"], request.args.get("kabupaten"))
+
+
+def _layers(kabupaten: str | None) -> service.GisLayers:
     cache = current_app.extensions.setdefault("geo_app.coverage_cache", coverage_service.CoverageCache())
-    return service.gis_layers(get_session(), current_app.config["GEO_APP_SETTINGS"], _overrides(), cache)
+    return service.gis_layers(
+        get_session(), current_app.config["GEO_APP_SETTINGS"], _overrides(), cache, kabupaten=kabupaten
+    )
 
 
-def _built(kind: str, build: Callable[[service.GisLayers], bytes]) -> bytes:
-    """The file for the stored data and the request's settings, from the file cache under the
+def _built(kind: str, kabupaten: str | None, build: Callable[[service.GisLayers], bytes]) -> bytes:
+    """The file for the stored data, the request's settings and kabupaten, from the file cache under the
     instance folder when it was built before (by any worker); built and kept otherwise."""
     settings = coverage_service.coverage_settings(_overrides())
     app_settings = {k: v for k, v in current_app.config["GEO_APP_SETTINGS"].items() if k != "SECRET_KEY"}
-    key = file_cache.build_key(get_session(), kind, settings.cache_key(), app_settings)
-    return export_cache().get_or_build(key, lambda: build(_layers()))
+    key = file_cache.build_key(get_session(), kind, settings.cache_key(), app_settings, {"kabupaten": kabupaten})
+    return export_cache().get_or_build(key, lambda: build(_layers(kabupaten)))
 
 
 def export_cache() -> file_cache.FileCache:
@@ -52,8 +63,8 @@ def export_cache() -> file_cache.FileCache:
     return current_app.extensions.setdefault("geo_app.export_cache", file_cache.FileCache(folder))
 
 
-def _name(ext: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="pilkada_mukomuko.{ext}"'}
+def _name(area: Area, ext: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{service.file_stem(area)}.{ext}"'}
 
 
 @bp.get("/export.gpkg")
@@ -61,7 +72,10 @@ def _name(ext: str) -> dict[str, str]:
 @conditional_by_version
 def export_gpkg():
     coverage_service.coverage_settings(_overrides())  # a bad setting is a 400 before any work
-    return conditional(lambda: _built("gpkg", service.gpkg_bytes), service.GPKG_MEDIA_TYPE, headers=_name("gpkg"))
+    kabupaten, area = _area()  # so is an unknown kabupaten
+    return conditional(
+        lambda: _built("gpkg", kabupaten, service.gpkg_bytes), service.GPKG_MEDIA_TYPE, headers=_name(area, "gpkg")
+    )
 
 
 @bp.get("/export-shp.zip")
@@ -69,6 +83,9 @@ def export_gpkg():
 @conditional_by_version
 def export_shapefile():
     coverage_service.coverage_settings(_overrides())
+    kabupaten, area = _area()
     return conditional(
-        lambda: _built("shp.zip", service.shapefile_zip_bytes), service.ZIP_MEDIA_TYPE, headers=_name("shp.zip")
+        lambda: _built("shp.zip", kabupaten, service.shapefile_zip_bytes),
+        service.ZIP_MEDIA_TYPE,
+        headers=_name(area, "shp.zip"),
     )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, session, url_for
+from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import Babel, refresh
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import i18n
+from ..app_db import get_session
 from ..config import TRANSLATIONS_DIR
 from ..errors import ValidationError
+from ..services.boundaries import Area, loaded_area
 
 #: paths that never switch the language (machine interfaces keep their bilingual messages)
 _NO_SWITCH = ("/api/", "/ogc", "/assets/", "/healthz")
@@ -52,11 +55,25 @@ def lang_switch_url() -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def page_area() -> Area:
+    """The loaded area (``services.boundaries.loaded_area``), read once per request for the titles. A
+    page still renders without it (an error page while the database is away): titles then name no area."""
+    if "page_area" not in g:
+        try:
+            g.page_area = loaded_area(get_session(), current_app.config.get("GEO_APP_SETTINGS"))
+        except SQLAlchemyError:
+            g.page_area = Area()
+    return g.page_area
+
+
 def _template_helpers() -> dict[str, Any]:
     lang = current_lang()
     return {
         "lang": lang,
         "tr": lambda key: i18n.t(key, lang),
+        # what is loaded, named: "Peta Koordinasi Pilkada Mukomuko" / "... Provinsi Bengkulu"
+        "site_title": lambda: page_area().title(lang),
+        "app_brand": lambda: page_area().brand(lang),
         "status_label": lambda s: i18n.status_label(s, lang),
         "severity_label": lambda s: i18n.severity_label(s, lang),
         "category_label": lambda c: i18n.category_label(c, lang),

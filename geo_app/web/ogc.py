@@ -21,6 +21,7 @@ from ..services import ogc as service
 from .access import role
 from .caching import conditional_by_version
 from .geodata import conditional, get_session
+from .locale import page_area
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -78,8 +79,9 @@ def _answer(doc: dict[str, Any], fmt: str, title: str, json_type: str = JSON, **
         def html() -> bytes:
             return render_template("ogc/page.html", title=title, doc=doc, **page).encode("utf-8")
 
-        return conditional(html, "text/html", date.today(), "html")
-    return conditional(lambda: geojson.dumps(doc), json_type, date.today(), "json")
+        return conditional(html, "text/html", date.today(), "html", page_area().title())
+    # the landing page and the API definition name the loaded area: another import changes their ETag
+    return conditional(lambda: geojson.dumps(doc), json_type, date.today(), "json", page_area().title())
 
 
 @bp.get("")
@@ -88,7 +90,7 @@ def _answer(doc: dict[str, Any], fmt: str, title: str, json_type: str = JSON, **
 def landing():
     fmt = _format()
     doc = {
-        "title": "Peta Koordinasi Pilkada Mukomuko",
+        "title": page_area().title(),
         "description": "OGC API – Features: batas wilayah, cakupan koordinasi, TPS, insiden dan rakor / "
         "boundaries, coordination coverage, polling stations, incidents and meetings.",
         "links": [
@@ -260,7 +262,7 @@ def api_definition():
         }
     doc = {
         "openapi": "3.0.3",
-        "info": {"title": "Peta Koordinasi Pilkada Mukomuko – OGC API Features", "version": "1.0"},
+        "info": {"title": f"{page_area().title()} – OGC API Features", "version": "1.0"},
         "servers": [{"url": request.host_url.rstrip("/")}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -27,7 +27,7 @@ from . import export
 from .access import role
 from .assets import render_map_page
 from .caching import conditional_by_version
-from .locale import current_lang
+from .locale import current_lang, page_area
 
 bp = Blueprint("pages", __name__)
 
@@ -146,7 +146,7 @@ def _common(view, result) -> dict[str, Any]:
 @conditional_by_version
 def overview_map():
     view, result = _view()
-    title = f"{t('map.title', current_lang())} — {t('app_title', current_lang())}"
+    title = f"{t('map.title', current_lang())} — {page_area().brand(current_lang())}"
     back = (url_for("pages.index", **view.query()), t("map.back_home", current_lang()))
     # several kabupaten and no narrower view: the overview rolls up (one kabupaten: as it always was)
     rollup = coverage_service.several_kabupaten(result) and not view.kabupaten and not view.kecamatan

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 
+import pyogrio
 import pytest
 
 from geo_app.app_db import get_session
@@ -48,7 +50,7 @@ def test_province_build_has_an_index_and_a_folder_per_kabupaten(province_build):
     for code in kabupaten:
         assert f"{code}/overview.html" in index  # each kabupaten of the roll-up links to its folder
         folder = out / code
-        pages = sorted(p.name for p in folder.iterdir())
+        pages = sorted(p.name for p in folder.glob("*.html"))
         assert pages == sorted(["overview.html", *(f"kecamatan-{k}.html" for k in kecamatan[code])])
         html = (folder / "overview.html").read_text()
         links = _links(html)
@@ -66,3 +68,32 @@ def test_province_build_has_an_index_and_a_folder_per_kabupaten(province_build):
         for p in ["overview.html", *(f"kecamatan-{k}.html" for k in kecamatan[code])]
     }
     assert listed == expected
+
+
+def test_each_kabupaten_folder_has_its_own_gis_files(province_build):
+    """The top folder's GeoPackage holds the province (titled so); each kabupaten folder's GeoPackage,
+    shapefiles and QGIS project hold that kabupaten's desa, kecamatan and records only."""
+    out, _report, kabupaten, kecamatan = province_build
+    manifest = set(json.loads((out / "manifest.json").read_text())["files"])
+    everything = pyogrio.read_dataframe(out / "layers.gpkg", layer="coverage_desa")
+    assert set(everything["kabupaten_code"]) == set(kabupaten)
+    meta = pyogrio.read_dataframe(out / "layers.gpkg", layer="metadata", read_geometry=False)
+    assert dict(zip(meta["key"], meta["value"]))["title"] == "Peta Koordinasi Pilkada Provinsi Bengkulu"
+    tps_all = pyogrio.read_dataframe(out / "layers.gpkg", layer="tps")
+    seen_desa, seen_tps = 0, 0
+    for code, name in kabupaten.items():
+        folder = out / code
+        assert {f"{code}/layers.gpkg", f"{code}/layers-shp.zip", f"{code}/layers.qgs"} <= manifest
+        desa = pyogrio.read_dataframe(folder / "layers.gpkg", layer="coverage_desa")
+        assert sorted(desa["code"]) == sorted(everything.loc[everything["kabupaten_code"] == code, "code"])
+        kec = pyogrio.read_dataframe(folder / "layers.gpkg", layer="coverage_kecamatan")
+        assert sorted(kec["code"]) == sorted(kecamatan[code])
+        tps = pyogrio.read_dataframe(folder / "layers.gpkg", layer="tps")
+        assert len(tps) and all(c.startswith(code + ".") for c in tps["desa_code"])
+        shp = pyogrio.read_dataframe(f"/vsizip/{folder / 'layers-shp.zip'}/layers/coverage_desa.shp")
+        assert len(shp) == len(desa)
+        project = ET.parse(folder / "layers.qgs").getroot()
+        assert name.removeprefix("Kabupaten ") in project.get("projectname")
+        seen_desa += len(desa)
+        seen_tps += len(tps)
+    assert seen_desa == len(everything) and seen_tps == len(tps_all)
