@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputFileError, TooLarge
+from ..i18n import N_, Message, msg_as
 from ..spreadsheet_formulas import neutralise_text
 from .xlsx_guard import check_xlsx_package
 
@@ -303,7 +304,7 @@ class RecordStream:
         current = chunk()
         for number, cells, extra in self._table.iter_rows():
             if extra:
-                current.row_errors.append((number, "(baris)", _extra_cells_reason(width, extra)))
+                current.row_errors.append((number, WHOLE_ROW, _extra_cells_reason(width, extra)))
             current.row_numbers.append(number)
             current.cells.append(cells)
             if len(current.row_numbers) >= size:
@@ -314,9 +315,29 @@ class RecordStream:
 
 
 def _extra_cells_reason(width: int, extra: int) -> str:
-    return (
-        f"{width + extra} sel tetapi {width} judul kolom; ada koma desimal tanpa tanda kutip? / more cells than headers"
+    return msg_as(
+        f"{width + extra} sel tetapi {width} judul kolom; ada koma desimal tanpa tanda kutip? / more cells than headers",
+        "%(cells)s sel tetapi %(headers)s judul kolom; ada koma desimal tanpa tanda kutip?",
+        cells=width + extra,
+        headers=width,
     )
+
+
+#: the "column" of an error about a whole row (too many cells, a duplicate, a conflict)
+WHOLE_ROW = msg_as("(baris)", "(baris)")
+
+
+def _empty(name: str) -> InputFileError:
+    return InputFileError(msg_as(f"{name}: berkas kosong / the file is empty", "%(file)s: berkas kosong", file=name))
+
+
+def _joined(parts: list[str]) -> str:
+    """``", ".join(parts)``, kept a Message when a part is one (each part then shows in the page's language)."""
+    text = ", ".join(parts)
+    if not any(isinstance(p, Message) for p in parts):
+        return text
+    params = {f"part_{i}": p for i, p in enumerate(parts)}
+    return Message(", ".join(f"%({k})s" for k in params), params, text)  # placeholders only: no catalog entry
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -354,7 +375,12 @@ def open_records_file(
     limit = DEFAULT_MAX_ROWS if max_rows is None else max(int(max_rows), 0)
     if kind not in KIND_FIELDS:
         raise InputFileError(
-            f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}"
+            msg_as(
+                f"jenis data {kind!r} tidak dikenal / unknown record kind; pilihan: {', '.join(KIND_FIELDS)}",
+                "jenis data %(kind)r tidak dikenal; pilihan: %(choices)s",
+                kind=kind,
+                choices=", ".join(KIND_FIELDS),
+            )
         )
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
@@ -366,17 +392,34 @@ def open_records_file(
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 raise TooLarge(
-                    f"{name}: berkas {size // 2**20} MB melebihi batas {MAX_FILE_BYTES // 2**20} MB / "
-                    f"file larger than {MAX_FILE_BYTES // 2**20} MB",
+                    msg_as(
+                        f"{name}: berkas {size // 2**20} MB melebihi batas {MAX_FILE_BYTES // 2**20} MB / "
+                        f"file larger than {MAX_FILE_BYTES // 2**20} MB",
+                        "%(file)s: berkas %(size)s MB melebihi batas %(limit)s MB",
+                        file=name,
+                        size=size // 2**20,
+                        limit=MAX_FILE_BYTES // 2**20,
+                    ),
                     details={"file": name},
                 )
             data = path.read_bytes()
         except FileNotFoundError:
-            raise InputFileError(f"{name}: berkas tidak ditemukan / file not found") from None
+            raise InputFileError(
+                msg_as(
+                    f"{name}: berkas tidak ditemukan / file not found", "%(file)s: berkas tidak ditemukan", file=name
+                )
+            ) from None
         except OSError as exc:
-            raise InputFileError(f"{name}: berkas tidak bisa dibaca / cannot read the file ({exc.strerror})") from None
+            raise InputFileError(
+                msg_as(
+                    f"{name}: berkas tidak bisa dibaca / cannot read the file ({exc.strerror})",
+                    "%(file)s: berkas tidak bisa dibaca (%(error)s)",
+                    file=name,
+                    error=exc.strerror,
+                )
+            ) from None
     if not data.strip():
-        raise InputFileError(f"{name}: berkas kosong / the file is empty")
+        raise _empty(name)
     ext = Path(name).suffix.lower()
     if ext in (".xlsx", ".xlsm"):
         table = _read_xlsx(data, name, kind, limit)
@@ -386,13 +429,22 @@ def open_records_file(
         table = _read_csv(data, name, limit)
     elif ext == ".xls":
         raise InputFileError(
-            f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
-            "old .xls is not supported, save as .xlsx or CSV"
+            msg_as(
+                f"{name}: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV / "
+                "old .xls is not supported, save as .xlsx or CSV",
+                "%(file)s: format Excel lama (.xls) tidak didukung; simpan sebagai .xlsx atau CSV",
+                file=name,
+            )
         )
     else:
         raise InputFileError(
-            f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
-            "unsupported format, use CSV, XLSX or GeoJSON"
+            msg_as(
+                f"{name}: format {ext} tidak didukung; gunakan CSV, XLSX atau GeoJSON / "
+                "unsupported format, use CSV, XLSX or GeoJSON",
+                "%(file)s: format %(ext)s tidak didukung; gunakan CSV, XLSX atau GeoJSON",
+                file=name,
+                ext=ext,
+            )
         )
     return _map_header(table, name, kind)
 
@@ -435,11 +487,21 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> tuple[str, str]:
     """The file's text and the codec that gave it."""
     if data.startswith(b"PK\x03\x04"):
         raise InputFileError(
-            f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
-            "this is a ZIP/XLSX file, not CSV: name it .xlsx"
+            msg_as(
+                f"{name}: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx / "
+                "this is a ZIP/XLSX file, not CSV: name it .xlsx",
+                "%(file)s: ini berkas ZIP/XLSX, bukan CSV; beri akhiran .xlsx",
+                file=name,
+            )
         )
     if _looks_binary(data):
-        raise InputFileError(f"{name}: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)")
+        raise InputFileError(
+            msg_as(
+                f"{name}: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)",
+                "%(file)s: bukan berkas teks CSV (isi biner)",
+                file=name,
+            )
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError as exc:
@@ -450,13 +512,23 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
         warnings.append(
-            f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
-            f"not UTF-8, read as {label}: periksa huruf khusus / check special characters"
+            msg_as(
+                f"{name}: bukan UTF-8 (byte {utf8_error.start + 1}); dibaca sebagai {label} / "
+                f"not UTF-8, read as {label}: periksa huruf khusus / check special characters",
+                "%(file)s: bukan UTF-8 (byte %(byte)s); dibaca sebagai %(encoding)s: periksa huruf khusus",
+                file=name,
+                byte=utf8_error.start + 1,
+                encoding=label,
+            )
         )
         return text, encoding
-    raise InputFileError(
-        f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "  # pragma: no cover
-        "unknown text encoding, save as CSV UTF-8"
+    raise InputFileError(  # pragma: no cover
+        msg_as(
+            f"{name}: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8 / "
+            "unknown text encoding, save as CSV UTF-8",
+            "%(file)s: pengkodean teks tidak dikenali; simpan sebagai CSV UTF-8",
+            file=name,
+        )
     )
 
 
@@ -503,7 +575,7 @@ def _read_csv(data: bytes, name: str, max_rows: int) -> _Table:
     try:
         header_row = next(((n, cells) for n, cells in numbered if any(c.strip() for c in cells)), None)
         if header_row is None:
-            raise InputFileError(f"{name}: berkas kosong / the file is empty")
+            raise _empty(name)
         header_number = header_row[0]
         header = _header(header_row[1], name)
         untitled = {i for i, h in enumerate(header) if not h}
@@ -531,7 +603,17 @@ def _read_csv(data: bytes, name: str, max_rows: int) -> _Table:
 
 def _malformed(name: str, reader: Any, exc: csv.Error) -> InputFileError:
     where = f"baris / row {reader.line_num}: " if reader.line_num else ""
-    return InputFileError(f"{name}: CSV rusak / malformed CSV: {where}{exc}")
+    detail: str = str(exc)
+    if reader.line_num:
+        detail = msg_as(f"{where}{exc}", "baris %(row)s: %(note)s", row=reader.line_num, note=str(exc))
+    return InputFileError(
+        msg_as(
+            f"{name}: CSV rusak / malformed CSV: {where}{exc}",
+            "%(file)s: CSV rusak: %(detail)s",
+            file=name,
+            detail=detail,
+        )
+    )
 
 
 def _cell_text(value: Any) -> Any:
@@ -549,17 +631,32 @@ def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken or non-XLSX file
         reason = "bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated"
-        raise InputFileError(f"{name}: {reason} ({type(exc).__name__})") from None
+        raise InputFileError(
+            msg_as(
+                f"{name}: {reason} ({type(exc).__name__})",
+                "%(file)s: bukan XLSX atau rusak/terpotong (%(error)s)",
+                file=name,
+                error=type(exc).__name__,
+            )
+        ) from None
     try:
         sheets = wb.worksheets
         if not sheets:
-            raise InputFileError(f"{name}: tidak ada lembar kerja / no worksheet")
+            raise InputFileError(
+                msg_as(f"{name}: tidak ada lembar kerja / no worksheet", "%(file)s: tidak ada lembar kerja", file=name)
+            )
         wanted = SHEET_NAMES[kind]
         sheet = next((s for s in sheets if header_key(s.title) in wanted), sheets[0])
         if len(sheets) > 1:
+            titles = ", ".join(repr(s.title) for s in sheets)
             warnings.append(
-                f"{name}: dibaca lembar / reading sheet {sheet.title!r} "
-                f"(dari / of {', '.join(repr(s.title) for s in sheets)})"
+                msg_as(
+                    f"{name}: dibaca lembar / reading sheet {sheet.title!r} (dari / of {titles})",
+                    "%(file)s: dibaca lembar %(sheet)r (dari %(sheets)s)",
+                    file=name,
+                    sheet=sheet.title,
+                    sheets=titles,
+                )
             )
         # The sheet's <dimension> is what the file claims (A1:XFD1048576 is 17 billion cells): ignore it.
         # Look for the header row no wider than MAX_COLUMNS + 1 and read that one row in full; read the
@@ -573,7 +670,7 @@ def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
         finally:
             _close(scan)
         if header_row is None:
-            raise InputFileError(f"{name}: berkas kosong / the file is empty")
+            raise _empty(name)
         number, cells = header_row
         whole = sheet.iter_rows(min_row=number, max_row=number, values_only=True)  # one row, as wide as it is
         try:
@@ -590,7 +687,12 @@ def _read_xlsx(data: bytes, name: str, kind: str, max_rows: int) -> _Table:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise InputFileError(
-            f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})"
+            msg_as(
+                f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__})",
+                "%(file)s: XLSX rusak/terpotong (%(error)s)",
+                file=name,
+                error=type(exc).__name__,
+            )
         ) from None
     finally:
         wb.close()
@@ -610,11 +712,21 @@ def _read_geojson(data: bytes, name: str, max_rows: int) -> _Table:
     # is refused before it is parsed (json.loads makes about 60 bytes of memory from "{}," )
     containers = data.count(b"{") + data.count(b"[")
     if containers > GEOJSON_CONTAINERS_PER_FEATURE * max_rows + 1000:
-        raise too_many_rows(name, max_rows, "fitur", f"{containers} objek/larik JSON / JSON objects and arrays")
+        found = msg_as(
+            f"{containers} objek/larik JSON / JSON objects and arrays", "%(count)s objek/larik JSON", count=containers
+        )
+        raise too_many_rows(name, max_rows, "fitur", found)
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputFileError(f"{name}: bukan GeoJSON yang sah / not valid GeoJSON ({exc})") from None
+        raise InputFileError(
+            msg_as(
+                f"{name}: bukan GeoJSON yang sah / not valid GeoJSON ({exc})",
+                "%(file)s: bukan GeoJSON yang sah (%(error)s)",
+                file=name,
+                error=str(exc),
+            )
+        ) from None
     except RecursionError:
         raise _too_deep(name) from None
     try:
@@ -625,8 +737,12 @@ def _read_geojson(data: bytes, name: str, max_rows: int) -> _Table:
 
 def _too_deep(name: str) -> InputFileError:
     return InputFileError(
-        f"{name}: GeoJSON bersarang terlalu dalam / GeoJSON nested too deeply "
-        "(objek/larik di dalam objek/larik / objects or arrays within each other)"
+        msg_as(
+            f"{name}: GeoJSON bersarang terlalu dalam / GeoJSON nested too deeply "
+            "(objek/larik di dalam objek/larik / objects or arrays within each other)",
+            "%(file)s: GeoJSON bersarang terlalu dalam (objek/larik di dalam objek/larik)",
+            file=name,
+        )
     )
 
 
@@ -634,18 +750,30 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise InputFileError(f"{name}: GeoJSON harus FeatureCollection / GeoJSON must be a FeatureCollection")
+        raise InputFileError(
+            msg_as(
+                f"{name}: GeoJSON harus FeatureCollection / GeoJSON must be a FeatureCollection",
+                "%(file)s: GeoJSON harus FeatureCollection",
+                file=name,
+            )
+        )
     crs_doc = doc.get("crs")
     crs_props = crs_doc.get("properties") if isinstance(crs_doc, dict) else None
     crs = str(crs_props.get("name") or "") if isinstance(crs_props, dict) else ("?" if crs_doc else "")
     if crs and not re.search(r"(CRS84|4326)$", crs):
         raise InputFileError(
-            f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
-            "unsupported CRS, GeoJSON must be WGS84 lon/lat"
+            msg_as(
+                f"{name}: CRS {crs} tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326) / "
+                "unsupported CRS, GeoJSON must be WGS84 lon/lat",
+                "%(file)s: CRS %(crs)s tidak didukung; GeoJSON harus lon/lat WGS84 (EPSG:4326)",
+                file=name,
+                crs=crs,
+            )
         )
     features = doc["features"]
     if len(features) > max_rows:
-        raise too_many_rows(name, max_rows, "fitur", f"{len(features)} fitur / features")
+        found = msg_as(f"{len(features)} fitur / features", "%(count)s fitur", count=len(features))
+        raise too_many_rows(name, max_rows, "fitur", found)
     headers: list[str] = []
     seen: set[str] = set()
 
@@ -668,19 +796,26 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
     ]
     if clash:
         warnings.append(
-            f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
-            "ignored, the point comes from the geometry"
+            msg_as(
+                f"{name}: kolom {', '.join(clash)} diabaikan: titik diambil dari geometri / "
+                "ignored, the point comes from the geometry",
+                "%(file)s: kolom %(columns)s diabaikan: titik diambil dari geometri",
+                file=name,
+                columns=", ".join(clash),
+            )
         )
         headers = [h for h in headers if h not in clash]
     rows: list[tuple[int, Sequence[Any], int]] = []
     errors: list[tuple[int, str, str]] = []
     for i, feat in enumerate(features, start=1):
         if not isinstance(feat, dict) or feat.get("type") != "Feature":
-            errors.append((i, "geometry", "bukan Feature / not a Feature"))
+            errors.append((i, "geometry", msg_as("bukan Feature / not a Feature", "bukan Feature")))
             rows.append((i, [None] * (len(headers) + 2), 0))
             continue
         if feat.get("properties") is not None and not isinstance(feat.get("properties"), dict):
-            errors.append((i, "properties", "properties harus objek / must be an object"))
+            errors.append(
+                (i, "properties", msg_as("properties harus objek / must be an object", "properties harus objek"))
+            )
         cells = [_json_cell(props(feat).get(h)) for h in headers]
         geom = feat.get("geometry")
         lon = lat = None
@@ -688,18 +823,26 @@ def _geojson_table(doc: Any, name: str, max_rows: int, warnings: list[str]) -> _
             coords = geom.get("coordinates") if isinstance(geom, dict) else None
             if not isinstance(geom, dict) or geom.get("type") != "Point":
                 gtype = str(geom.get("type"))[:40] if isinstance(geom, dict) else type(geom).__name__
-                errors.append((i, "geometry", f"hanya titik (Point) / only Point geometries, not {gtype}"))
+                only_points = msg_as(
+                    f"hanya titik (Point) / only Point geometries, not {gtype}",
+                    "hanya titik (Point), bukan %(type)s",
+                    type=gtype,
+                )
+                errors.append((i, "geometry", only_points))
             elif (
                 not isinstance(coords, list)
                 or len(coords) < 2
                 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
             ):
-                errors.append((i, "geometry", "koordinat titik tidak sah / invalid point coordinates"))
+                bad_point = msg_as("koordinat titik tidak sah / invalid point coordinates", "koordinat titik tidak sah")
+                errors.append((i, "geometry", bad_point))
             else:
                 lon, lat = float(coords[0]), float(coords[1])
         rows.append((i, cells + [lon, lat], 0))
     if not rows:
-        raise InputFileError(f"{name}: GeoJSON tanpa fitur / no features")
+        raise InputFileError(
+            msg_as(f"{name}: GeoJSON tanpa fitur / no features", "%(file)s: GeoJSON tanpa fitur", file=name)
+        )
     return _Table(headers + geo_cols, rows, warnings, errors, unit="fitur")
 
 
@@ -717,17 +860,47 @@ def too_many_rows(name: str, limit: int, unit: str = "baris", found: str | None 
     """The message for a file beyond the import row limit (GEO_APP_MAX_IMPORT_ROWS)."""
     en = "features" if unit == "fitur" else "data rows"
     seen = f" ({found})" if found else ""
+    msgids = _TOO_MANY_FEATURES if unit == "fitur" else _TOO_MANY_ROWS
     return TooLarge(
-        f"{name}: lebih dari {limit} {unit} data{seen}; batas impor / import limit "
-        f"GEO_APP_MAX_IMPORT_ROWS = {limit}: bagi berkasnya / more than {limit} {en}, split the file",
+        msg_as(
+            f"{name}: lebih dari {limit} {unit} data{seen}; batas impor / import limit "
+            f"GEO_APP_MAX_IMPORT_ROWS = {limit}: bagi berkasnya / more than {limit} {en}, split the file",
+            msgids[bool(found)],
+            file=name,
+            limit=limit,
+            found=found or "",
+        ),
         details={"file": name, "limit": limit},
     )
 
 
+#: too many rows (msgids; without and with what was found)
+_TOO_MANY_ROWS = (
+    N_("%(file)s: lebih dari %(limit)s baris data; batas impor GEO_APP_MAX_IMPORT_ROWS = %(limit)s: bagi berkasnya"),
+    N_(
+        "%(file)s: lebih dari %(limit)s baris data (%(found)s); batas impor GEO_APP_MAX_IMPORT_ROWS = %(limit)s: "
+        "bagi berkasnya"
+    ),
+)
+_TOO_MANY_FEATURES = (
+    N_("%(file)s: lebih dari %(limit)s fitur data; batas impor GEO_APP_MAX_IMPORT_ROWS = %(limit)s: bagi berkasnya"),
+    N_(
+        "%(file)s: lebih dari %(limit)s fitur data (%(found)s); batas impor GEO_APP_MAX_IMPORT_ROWS = %(limit)s: "
+        "bagi berkasnya"
+    ),
+)
+
+
 def _too_many_columns(name: str, count: int) -> TooLarge:
     return TooLarge(
-        f"{name}: {count} kolom, batas / limit {MAX_COLUMNS}; hapus kolom yang tidak dipakai / "
-        "too many columns, remove the unused ones",
+        msg_as(
+            f"{name}: {count} kolom, batas / limit {MAX_COLUMNS}; hapus kolom yang tidak dipakai / "
+            "too many columns, remove the unused ones",
+            "%(file)s: %(count)s kolom, batas %(limit)s; hapus kolom yang tidak dipakai",
+            file=name,
+            count=count,
+            limit=MAX_COLUMNS,
+        ),
         details={"file": name, "limit": MAX_COLUMNS},
     )
 
@@ -780,8 +953,16 @@ def _scan_rows(
             if kept_rows >= max_rows:
                 raise too_many_rows(name, max_rows)
             raise TooLarge(
-                f"{name}: lebih dari {MAX_CELLS} sel ({kept_rows} baris x {width} kolom); hapus kolom "
-                f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
+                msg_as(
+                    f"{name}: lebih dari {MAX_CELLS} sel ({kept_rows} baris x {width} kolom); hapus kolom "
+                    f"yang tidak dipakai / more than {MAX_CELLS} cells, remove unused columns",
+                    "%(file)s: lebih dari %(limit)s sel (%(rows)s baris x %(columns)s kolom); hapus kolom yang "
+                    "tidak dipakai",
+                    file=name,
+                    limit=MAX_CELLS,
+                    rows=kept_rows,
+                    columns=width,
+                ),
                 details={"file": name, "limit": MAX_CELLS},
             )
         kept_rows += 1
@@ -826,7 +1007,12 @@ def _map_header(table: _Table, name: str, kind: str) -> RecordStream:
         if not h:
             if i in untitled:
                 warnings.append(
-                    f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored"
+                    msg_as(
+                        f"{name}: kolom ke-{i + 1} tanpa judul diabaikan / column {i + 1} has no header, ignored",
+                        "%(file)s: kolom ke-%(number)s tanpa judul diabaikan",
+                        file=name,
+                        number=i + 1,
+                    )
                 )
             continue
         fname = field_for(h, kind)
@@ -836,32 +1022,73 @@ def _map_header(table: _Table, name: str, kind: str) -> RecordStream:
             unused.append(h)
         elif fname in mapping:
             raise InputFileError(
-                f"{name}: kolom {mapping[fname]!r} dan {h!r} sama-sama berarti {fname!r} / "
-                f"both columns mean {fname!r}: keep one"
+                msg_as(
+                    f"{name}: kolom {mapping[fname]!r} dan {h!r} sama-sama berarti {fname!r} / "
+                    f"both columns mean {fname!r}: keep one",
+                    "%(file)s: kolom %(first)r dan %(second)r sama-sama berarti %(field)r; pakai satu saja",
+                    file=name,
+                    first=mapping[fname],
+                    second=h,
+                    field=fname,
+                )
             )
         else:
             mapping[fname] = h
             columns[i] = fname
     if unknown:
-        warnings.append(f"{name}: kolom tidak dikenal diabaikan / unknown columns ignored: {', '.join(unknown)}")
+        warnings.append(
+            msg_as(
+                f"{name}: kolom tidak dikenal diabaikan / unknown columns ignored: {', '.join(unknown)}",
+                "%(file)s: kolom tidak dikenal diabaikan: %(columns)s",
+                file=name,
+                columns=", ".join(unknown),
+            )
+        )
     if unused:
         warnings.append(
-            f"{name}: kolom tidak dipakai untuk data {kind} / columns not used for {kind}: {', '.join(unused)}"
+            msg_as(
+                f"{name}: kolom tidak dipakai untuk data {kind} / columns not used for {kind}: {', '.join(unused)}",
+                "%(file)s: kolom tidak dipakai untuk data %(kind)s: %(columns)s",
+                file=name,
+                kind=kind,
+                columns=", ".join(unused),
+            )
         )
     missing = [f for f in REQUIRED[kind] if f not in mapping]
     if NEEDS_LOCATION[kind] and not _location_ok(mapping):
         missing.append("desa_code/desa/lat+lon")
     if missing:
         examples = {f: ALIASES.get(f, (f,))[0] for f in REQUIRED[kind]}
-        hint = ", ".join(
-            f"{f} ({examples[f]})" if f in examples else f"{f} (kode_desa, desa atau lintang+bujur)" for f in missing
+        hint = _joined(
+            [
+                f"{f} ({examples[f]})"
+                if f in examples
+                else msg_as(
+                    f"{f} (kode_desa, desa atau lintang+bujur)",
+                    "%(field)s (kode_desa, desa atau lintang+bujur)",
+                    field=f,
+                )
+                for f in missing
+            ]
         )
+        found = ", ".join(h for h in headers if h) or msg_as("(none)", "(tidak ada)")
         raise InputFileError(
-            f"{name}: kolom wajib tidak ada / missing required columns: {hint}; "
-            f"kolom yang ada / headers found: {', '.join(h for h in headers if h) or '(none)'}"
+            msg_as(
+                f"{name}: kolom wajib tidak ada / missing required columns: {hint}; kolom yang ada / headers found: {found}",
+                "%(file)s: kolom wajib tidak ada: %(missing)s; kolom yang ada: %(found)s",
+                file=name,
+                missing=hint,
+                found=found,
+            )
         )
     if not len(table):
-        raise InputFileError(f"{name}: tidak ada baris data di bawah judul kolom / no data rows below the header")
+        raise InputFileError(
+            msg_as(
+                f"{name}: tidak ada baris data di bawah judul kolom / no data rows below the header",
+                "%(file)s: tidak ada baris data di bawah judul kolom",
+                file=name,
+            )
+        )
     return RecordStream(
         filename=name,
         kind=kind,

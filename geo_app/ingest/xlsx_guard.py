@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..errors import InputFileError, TooLarge
+from ..i18n import msg_as
 
 MAX_PARTS = 1000
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
@@ -75,7 +76,12 @@ def check_xlsx_package(data: bytes | BinaryIO, name: str) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise InputFileError(
-            f"{name}: bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated ({type(exc).__name__})"
+            msg_as(
+                f"{name}: bukan XLSX atau rusak/terpotong / not an XLSX file, or damaged/truncated ({type(exc).__name__})",
+                "%(file)s: bukan XLSX atau rusak/terpotong (%(error)s)",
+                file=name,
+                error=type(exc).__name__,
+            )
         ) from None
     with archive:
         infos = archive.infolist()
@@ -103,7 +109,12 @@ def check_xlsx_package(data: bytes | BinaryIO, name: str) -> None:
                 zipfile.LargeZipFile,
             ) as exc:  # RuntimeError: encrypted; NotImplementedError: compression
                 raise InputFileError(
-                    f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__}: {info.filename})"
+                    msg_as(
+                        f"{name}: XLSX rusak/terpotong / damaged or truncated XLSX ({type(exc).__name__}: {info.filename})",
+                        "%(file)s: XLSX rusak/terpotong (%(error)s)",
+                        file=name,
+                        error=f"{type(exc).__name__}: {info.filename}",
+                    )
                 ) from None
 
 

@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session
 from ..errors import RecordInvalid, ValidationError
 from ..geo import LAT_RANGE, LON_RANGE
 from ..i18n import N_, Message, msg_as
-from ..ingest.records_file import CHUNK_ROWS, DEFAULT_MAX_ROWS, RecordChunk, open_records_file, rejects_csv
+from ..ingest.records_file import (
+    CHUNK_ROWS,
+    DEFAULT_MAX_ROWS,
+    WHOLE_ROW,
+    RecordChunk,
+    open_records_file,
+    rejects_csv,
+)
 from ..records import parse
 from ..records.columns import ColumnCleaner
 from ..records.schema import RecordContext, clean_record, meeting_warnings
@@ -65,8 +72,6 @@ _CONFLICT_MSGIDS = {
         "tidak ada yang disimpan"
     ),
 }
-#: the "column" of an error about a whole row (a duplicate, a conflict)
-WHOLE_ROW = msg_as("(baris)", "(baris)")
 #: per unit: the summary of a refused import, for the pages (msgids)
 _REFUSED_MSGIDS = {
     "baris": N_("%(file)s: %(bad)s dari %(total)s baris tidak valid, tidak ada yang disimpan (pertama: %(first)s)"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from geo_app.app_db import get_session
 from geo_app.services import records as record_service
 from tests.conftest import snapshot
@@ -267,3 +269,67 @@ def test_bad_upload_api_answer_is_unchanged_in_either_language(app, client):
             "17.06.10.2001;4;100;-9;200;rawan;lat: lokasi / location: coordinates lintang=-9.0, bujur=200.0 are not "
             "in Indonesia\r\n" in dry.json["rejects_csv"]
         )
+
+
+NON_POINT_GEOJSON = (
+    b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kode_desa":"17.06.10.2001",'
+    b'"no_tps":1,"jumlah_dpt":100},"geometry":{"type":"LineString","coordinates":[[101.1,-2.5],[101.2,-2.6]]}}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "english", "api_message"),
+    [
+        (
+            bytes(range(256)) * 20,
+            "tps.csv",
+            "tps.csv: not a text CSV file (binary content)",
+            "tps.csv: bukan berkas teks CSV (isi biner) / not a text CSV file (binary content)",
+        ),
+        (
+            b"kode_desa;no_tps;zzz\n17.06.10.2001;1;2\n",
+            "tps.csv",
+            "tps.csv: missing required columns: voters (jumlah_dpt); headings found: kode_desa, no_tps, zzz",
+            "tps.csv: kolom wajib tidak ada / missing required columns: voters (jumlah_dpt); "
+            "kolom yang ada / headers found: kode_desa, no_tps, zzz",
+        ),
+        (
+            NON_POINT_GEOJSON,
+            "tps.geojson",
+            "tps.geojson: 1 of 1 features invalid, nothing written (first: feature 1, column geometry: only Point "
+            "geometries, not LineString)",
+            "tps.geojson: 1 dari 1 fitur tidak valid, tidak ada yang disimpan / 1 of 1 rows invalid, nothing written "
+            "(pertama / first: fitur 1, kolom geometry: hanya titik (Point) / only Point geometries, not LineString)",
+        ),
+    ],
+)
+def test_unreadable_files_are_explained_in_the_page_language(app, client, data, name, english, api_message):
+    """What is wrong with the file itself (not a row) reaches the English page in English; the API keeps its
+    bilingual text."""
+    from tests.web.test_i18n import INDONESIAN_WORDS, _hits, _messages, _one_way_words, _strip_data, _visible_text
+
+    messages = _messages()
+    indonesian_only = _one_way_words([m.id for m in messages], [m.string for m in messages])
+    client.get("/?lang=en")
+    page = _upload(client, "/impor", data, name, kind="tps")
+    assert page.status_code == 400
+    text = _visible_text(page.get_data(as_text=True))
+    assert english in text
+    text = _strip_data(text, ["kode_desa", "no_tps", "jumlah_dpt"])  # the file's own column headings
+    assert not _hits(indonesian_only, text) + sorted(w for w in INDONESIAN_WORDS if _hits([w], text)), text
+    api = _upload(client, "/api/import/tps", data, name)
+    assert api.status_code == 400 and api.json["message"] == api_message
+
+
+def test_ignored_columns_are_a_warning_in_the_page_language(client):
+    data = b"kode_desa;no_tps;jumlah_dpt;zzz\n17.06.10.2001;1;100;2\n"
+    for lang, warning in (
+        ("en", "Warning: tps.csv: unknown columns ignored: zzz"),
+        ("id", "Peringatan: tps.csv: kolom tidak dikenal diabaikan: zzz"),
+    ):
+        client.get(f"/?lang={lang}")
+        page = _upload(client, "/impor", data, "tps.csv", kind="tps", dry_run="ya")
+        assert page.status_code == 200
+        assert warning in " ".join(page.get_data(as_text=True).split())
+    api = _upload(client, "/api/import/tps", data, "tps.csv", dry_run="ya")
+    assert api.json["warnings"] == ["tps.csv: kolom tidak dikenal diabaikan / unknown columns ignored: zzz"]
