@@ -161,8 +161,9 @@ def densest_desa_view(app, zoom: int) -> tuple[str, int]:
     return f"/api/map/desa?bbox={bbox}&zoom={zoom}", most
 
 
-def province_bench(root: Path) -> int:
-    """``--province``: the overview's first view and the densest zoomed-in desa view, against the budgets."""
+def province_bench(root: Path, build: bool = False) -> int:
+    """``--province``: the overview's first view and the densest zoomed-in desa view, against the budgets;
+    ``build``: also ``geo-app layers build`` of the province."""
     from geo_app.maps.remote import ROLLUP_DESA_MIN_ZOOM
 
     db = prepare_province(root)
@@ -210,7 +211,45 @@ def province_bench(root: Path) -> int:
     ]
     for text, ok in checks:
         print(f"  [{_verdict(ok)}] {text}")
+    if build:
+        province_build(db, root, extra)
     return 0
+
+
+def _sizes(pages: list[Path]) -> tuple[int, int]:
+    """Bytes of ``pages`` with the data files they load (``<page>.data.js`` beside a page), raw and gzipped."""
+    raw = packed = 0
+    for page in pages:
+        for f in (page, page.with_name(page.stem + ".data.js")):
+            if f.is_file():
+                body = f.read_bytes()
+                raw, packed = raw + len(body), packed + len(gzip.compress(body, 6))
+    return raw, packed
+
+
+def province_build(db: Path, root: Path, extra: dict) -> None:
+    """``geo-app layers build`` of the province: time, ``index.html`` (the province overview), the largest
+    kabupaten overview and all pages, raw and gzipped."""
+    from geo_app.services.layers_build import run_build
+
+    app = _app(db, root, **extra)
+    out = root / "layers-province"
+    started = time.perf_counter()
+    report = run_build(app, out, {}, force=True)
+    seconds = time.perf_counter() - started
+    _dispose(app)
+    pages = sorted(out.rglob("*.html"))
+    print(
+        f"\n== geo-app layers build of the province: {len(report.files)} files, {len(pages)} pages in {seconds:.1f} s"
+    )
+    overviews = sorted(out.glob("*/overview.html"), key=lambda p: _sizes([p])[0])
+    for label, group in (
+        ("index.html (province overview)", [out / "index.html"]),
+        (f"largest kabupaten overview {overviews[-1].relative_to(out)}", overviews[-1:]),
+        ("all pages", pages),
+    ):
+        raw, packed = _sizes(group)
+        print(f"  {label:<52} {raw / KB / KB:>8.2f} MB raw {packed / KB:>9.0f} KB gzip")
 
 
 def first_view_requests_browser(app) -> list[str] | None:
@@ -356,7 +395,7 @@ def main() -> int:
     try:
         print(f"cores: {os.cpu_count()}; databases in {root}")
         if args.province:
-            return province_bench(root)
+            return province_bench(root, build=args.build)
         dbs = {"demo": root / "demo.sqlite", "scale": root / "scale.sqlite"}
         if not all(p.exists() for p in dbs.values()):
             dbs = prepare(root, args.count, args.seed)

@@ -5,7 +5,8 @@ names a *source*: the URL of an endpoint of ``web/map_data.py`` (``/api/map/desa
 ``/points/<kind>``, ``/heat``, ``/legend``), which the page's script (``geo_app/static/map/geomap.js``)
 asks for the current view (``bbox`` and ``zoom`` added to the view parameters), or inline data of the
 same shape (a response, or ``{"levels": [{"min_zoom", "max_zoom", "data"}, ...]}``) for a page opened
-from disk (``geo-app layers build``).
+from disk (``geo-app layers build``), written once into the page (``PageData``) and named by the layers
+that read it (``InlineRef``).
 
 Text: the layer names and labels here are ours (``i18n``); everything reaches the page through
 ``display.script_json`` (branca renders every element's output through Jinja a second time, see
@@ -16,6 +17,7 @@ Text: the layer names and labels here are ours (``i18n``); everything reaches th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -36,8 +38,18 @@ from ..i18n import (
 )
 from .display import escape, script_json
 
-#: URL of an endpoint, or inline data of the endpoint's shape
-Source = str | Mapping[str, Any] | list[Any]
+
+@dataclass(frozen=True)
+class InlineRef:
+    """Inline data written once into the page (``PageData``) under ``key``: every layer that reads the
+    data set names the key, so a page opened from disk holds each data set once, however many layers
+    draw it (the desa polygons, their names and the search read one copy)."""
+
+    key: str
+
+
+#: URL of an endpoint, inline data of the endpoint's shape, or a reference to data written once in the page
+Source = str | Mapping[str, Any] | list[Any] | InlineRef
 
 #: The project's own script and stylesheet (``assets.PACKAGES["geo-app"]``).
 GEOMAP_JS = ("geo_app_geomap_js", "asset:geo-app/map/geomap.js")
@@ -83,10 +95,13 @@ def source_spec(
 ) -> dict[str, Any]:
     """The script's description of a source: ``{"url", "params", "view"}`` for an endpoint (``view``:
     ``bbox`` = bbox and zoom are sent, ``zoom`` = only the zoom, ``none`` = neither), or
-    ``{"inline": data}``; with ``zoom_range`` also ``min_zoom``/``max_zoom``: outside them the source asks
-    for nothing and its layers draw nothing (the roll-up maps)."""
+    ``{"inline": data}``, or ``{"data": key}`` for data written once in the page (``InlineRef``,
+    ``PageData``); with ``zoom_range`` also ``min_zoom``/``max_zoom``: outside them the source asks for
+    nothing and its layers draw nothing (the roll-up maps)."""
     if isinstance(source, str):
         spec: dict[str, Any] = {"url": source, "params": {k: str(v) for k, v in (params or {}).items()}, "view": view}
+    elif isinstance(source, InlineRef):
+        spec = {"data": source.key}
     else:
         spec = {"inline": source}
     lo, hi = zoom_range or (None, None)
@@ -147,6 +162,25 @@ class MapPrepare(folium.MacroElement):
         self._name = "MapPrepare"
         texts = {"dataFailed": t("map.data_failed", lang)}
         self.config_json = script_json({"bounds": [round(float(v), 5) for v in bounds], "texts": texts})
+
+
+class PageData(folium.MacroElement):
+    """The inline data of a page opened from disk (``geo-app layers build``), each data set once, by key
+    (``GeoMap.pageData``); the layers name theirs (``InlineRef``). Add it before the layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GeoMap.pageData({{ this._parent.get_name() }}, {{ this.data_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "PageData"
+        self.keys = list(data)
+        self.data_json = script_json(dict(data))
 
 
 class _RemoteLayer(Layer):
@@ -212,9 +246,28 @@ class RemoteKecamatanOutlines(_RemoteLayer):
         super().__init__(source, name=t("layer.kecamatan", lang), key=key, view="zoom", options=options, **kwargs)
 
 
+class RemoteKabupatenOutlines(_RemoteLayer):
+    """Thin kabupaten boundaries over the desa at every zoom (maps that roll up: once zoomed in past the
+    kabupaten fills, where one kabupaten ends is still shown). A white dashed line on a dark casing, so
+    that it stands out from the kecamatan boundary it runs along (solid dark) on any fill; no fill,
+    never catches a click. By zoom only."""
+
+    js_class = "OutlineLayer"
+
+    def __init__(self, source: Source, *, lang: str = DEFAULT_LANG, key: str = "kabupaten", **kwargs: Any) -> None:
+        options = {
+            "className": "kabupaten-outline",
+            "color": "#111111",
+            "weight": 2,
+            "dashArray": "8 4",
+            "casing": {"className": "kabupaten-casing", "color": "#ffffff", "weight": 6, "opacity": 0.75},
+        }
+        super().__init__(source, name=t("kabupaten", lang), key=key, view="zoom", options=options, **kwargs)
+
+
 class RemoteRollupLayer(_RemoteLayer):
     """Kabupaten (``/api/map/kabupaten``) or kecamatan (``/api/map/kecamatan``) filled by their share of
-    uncovered desa (``color`` from the server, ``i18n.SHARE_RAMP``), in their ``zoom_range`` only; hover
+    uncovered desa (``color`` from the server, ``i18n.SHARE_RAMP``), up to ``max_zoom`` only; hover
     shows the figures, a click zooms to the area. By zoom only."""
 
     js_class = "RollupLayer"
@@ -226,7 +279,7 @@ class RemoteRollupLayer(_RemoteLayer):
         source: Source,
         *,
         lang: str = DEFAULT_LANG,
-        zoom_range: ZoomRange,
+        zoom_range: ZoomRange | None = None,
         max_zoom: int | None = None,
         **kwargs: Any,
     ) -> None:

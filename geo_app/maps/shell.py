@@ -3,7 +3,8 @@
 ``build_map_shell`` assembles the elements of ``remote.py`` into a ``folium.Map``. The page holds no
 record: its size does not change with the number of desa, TPS, incidents or rakor. Where the data comes
 from is a ``MapSources``: the ``/api/map/...`` endpoints (``MapSources.endpoints``), or inline data for a
-page opened from disk (``geo-app layers build``: the same classes, ``source`` = the response).
+page opened from disk (``geo-app layers build``: the same classes, ``source`` = the response; each data
+set written once into the page, ``MapSources.by_reference``, however many layers draw it).
 
 What the default map shows answers "where are the gaps?": desa in their status colours with their
 names, kecamatan boundaries and names; TPS, incidents and rakor are off at the start (switched on in the
@@ -14,7 +15,8 @@ always opens the desa's popup.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import folium
 
@@ -28,14 +30,17 @@ from .remote import (
     BaseLayerKeys,
     DesaSearch,
     GeoMapAssets,
+    InlineRef,
     LinkBar,
     MapPrepare,
     MapStart,
+    PageData,
     PageHead,
     RemoteDesaHighlight,
     RemoteDesaLabels,
     RemoteDesaLayer,
     RemoteHeatLayer,
+    RemoteKabupatenOutlines,
     RemoteKecamatanLabels,
     RemoteKecamatanOutlines,
     RemoteNameLabels,
@@ -90,6 +95,22 @@ class MapSources:
     def points(self, kind: str) -> Source:
         return {"tps": self.tps, "incidents": self.incidents, "meetings": self.meetings}[kind]
 
+    def by_reference(self) -> tuple[MapSources, dict[str, Any]]:
+        """These sources with each inline data set replaced by a reference (``remote.InlineRef``, keyed by
+        the source's name; one object given for two sources is one data set), and the data sets by key,
+        to be written once into the page (``remote.PageData``). Endpoints stay as they are."""
+        data: dict[str, Any] = {}
+        keys: dict[int, str] = {}
+        changes: dict[str, InlineRef] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "params" or value is None or isinstance(value, str | InlineRef):
+                continue
+            key = keys.setdefault(id(value), f.name)
+            data.setdefault(key, value)
+            changes[f.name] = InlineRef(key)
+        return replace(self, **changes), data
+
 
 @dataclass(frozen=True)
 class MapShell:
@@ -108,7 +129,8 @@ class MapShell:
     show_points: tuple[str, ...] = ()
     icon: str = "data:,"
     #: several kabupaten (the province overview): kabupaten, then kecamatan, filled by their share of
-    #: uncovered desa while zoomed out, desa by view only from ``remote.ROLLUP_DESA_MIN_ZOOM``
+    #: uncovered desa while zoomed out, desa by view only from ``remote.ROLLUP_DESA_MIN_ZOOM``; the
+    #: kabupaten outlined at every zoom
     rollup: bool = False
 
 
@@ -148,8 +170,11 @@ def add_data_layers(m: folium.Map, shell: MapShell) -> tuple[list[RemotePointLay
     desa_zooms = {"zoom_range": (ROLLUP_DESA_MIN_ZOOM, None)} if rollup else {}
     kec_zooms = {"zoom_range": (ROLLUP_KABUPATEN_MAX_ZOOM + 1, None)} if rollup else {}
     if rollup:
-        kab_zooms = (None, ROLLUP_KABUPATEN_MAX_ZOOM)
-        RemoteRollupLayer("kabupaten", src.kabupaten, params=params, lang=lang, zoom_range=kab_zooms).add_to(m)
+        # one kabupaten source at every zoom: its fills and names up to ROLLUP_KABUPATEN_MAX_ZOOM, its
+        # outlines at every zoom (one request serves the three)
+        RemoteRollupLayer(
+            "kabupaten", src.kabupaten, params=params, lang=lang, zoom_range=None, max_zoom=ROLLUP_KABUPATEN_MAX_ZOOM
+        ).add_to(m)
         RemoteRollupLayer(
             "kecamatan",
             src.kecamatan,
@@ -160,6 +185,8 @@ def add_data_layers(m: folium.Map, shell: MapShell) -> tuple[list[RemotePointLay
         ).add_to(m)
     RemoteDesaLayer(src.desa, params=params, lang=lang, **desa_zooms).add_to(m)
     RemoteKecamatanOutlines(src.kecamatan, params=params, lang=lang, **kec_zooms).add_to(m)
+    if rollup:  # above the desa fills and the kecamatan boundaries; where one kabupaten ends, at every zoom
+        RemoteKabupatenOutlines(src.kabupaten, params=params, lang=lang).add_to(m)
     if shell.highlight:
         RemoteDesaHighlight(src.desa, shell.highlight, params=params, lang=lang, **desa_zooms).add_to(m)
     if rollup:
@@ -172,7 +199,8 @@ def add_data_layers(m: folium.Map, shell: MapShell) -> tuple[list[RemotePointLay
             view="zoom",
             params=params,
             control=False,
-            zoom_range=(None, ROLLUP_KABUPATEN_MAX_ZOOM),
+            # shown while the kabupaten are filled: the server's zoom (rounded) at most the fills' last
+            max_zoom=ROLLUP_KABUPATEN_MAX_ZOOM + 0.49,
         ).add_to(m)
     RemoteKecamatanLabels(src.kecamatan, params=params, lang=lang, **kec_zooms).add_to(m)
     RemoteDesaLabels(src.desa, params=params, lang=lang, **desa_zooms).add_to(m)
@@ -201,10 +229,14 @@ def build_map_shell(shell: MapShell) -> folium.Map:
     """The page of a map: base layers, scale, full screen, the data layers, legend, desa search, links,
     the layer control (collapsed on small screens), then the start (URL state). Its size does not depend
     on the data: only ``shell`` goes into it."""
+    sources, data = shell.sources.by_reference()  # inline data: each data set once in the page
+    shell = replace(shell, sources=sources)
     m = empty_map(shell)
     GeoMapAssets().add_to(m)
     PageHead(shell.icon).add_to(m)
     MapPrepare(shell.bounds, shell.lang).add_to(m)  # first: the view is set before anything loads
+    if data:
+        PageData(data).add_to(m)
     tiles, no_base = add_base_layers(m, shell.base, shell.lang)
     TileFallback(tiles, no_base, shell.lang).add_to(m)
     ScaleControl().add_to(m)

@@ -840,8 +840,8 @@ def standalone_sources(
     ``threshold`` of a kind are in the view, else clusters per zoom band and, closest in, the records of
     cells holding few (at most ``max_points`` per kind), the heat from the same cells.
 
-    ``kabupaten_url`` (a page that rolls up, several kabupaten): the kabupaten roll-up too, each
-    kabupaten linking to its own page."""
+    ``kabupaten_url`` (a page that rolls up, several kabupaten): the kabupaten roll-up too (its fills,
+    names and outlines), each kabupaten linking to its own page."""
     z = start_zoom(bounds)
 
     def levels(*bands: tuple[int, int, Any]) -> dict[str, Any]:
@@ -858,7 +858,11 @@ def standalone_sources(
         ),
     }
     if kabupaten_url is not None:
-        out["kabupaten"] = kabupaten_collection(prep, view, z, lang, kabupaten_url)
+        # filled while zoomed out; outlined at every zoom, over the desa as finely as they are drawn
+        out["kabupaten"] = levels(
+            (0, z + 1, kabupaten_collection(prep, view, z, lang, kabupaten_url)),
+            (z + 2, 20, kabupaten_collection(prep, view, z + 2, lang, kabupaten_url)),
+        )
     for kind in POINT_KINDS:
         body = points_response(prep, kind, view, WORLD, z, lang, threshold=threshold)
         if body["mode"] == "points":

@@ -15,7 +15,15 @@ from geo_app.i18n import STATUS_COLORS
 from geo_app.maps import assets
 from geo_app.maps.assets import AssetPackage, AssetRegistry, remote_links, render_offline
 from geo_app.maps.colour_vision import VISIONS, colour_difference
-from geo_app.maps.remote import POINT_SYMBOLS, SYMBOL_INK, RemotePointLayer, source_spec
+from geo_app.maps.display import script_json
+from geo_app.maps.remote import (
+    POINT_SYMBOLS,
+    ROLLUP_DESA_MIN_ZOOM,
+    ROLLUP_KABUPATEN_MAX_ZOOM,
+    SYMBOL_INK,
+    RemotePointLayer,
+    source_spec,
+)
 from geo_app.maps.shell import MapShell, MapSources, build_map_shell
 
 BOUNDS = (101.02, -3.13, 101.87, -2.29)
@@ -96,6 +104,39 @@ def test_layer_control_order_and_what_is_on_at_the_start(registry):
     assert html.index("GeoMap.prepare(") < html.index("L.tileLayer(") < html.index("GeoMap.start(")
 
 
+def _layers(html: str) -> dict[str, tuple[str, dict, dict, str]]:
+    """The data layers of a page by key: (script class, source spec, options, shown at the start), in
+    the page's order."""
+    decoder = json.JSONDecoder()
+    out = {}
+    for m in re.finditer(r"new GeoMap\.(\w+)\(\s*map_\w+, ", html):
+        spec, end = decoder.raw_decode(html, m.end())
+        if not html.startswith(", ", end):
+            continue  # a control (one argument), not a layer
+        options, end = decoder.raw_decode(html, end + 2)
+        register = re.compile(r'\);\s*GeoMap\.register\(map_\w+, "(\w+)", \w+, (true|false)\);').match(html, end)
+        if register:
+            out[register.group(1)] = (m.group(1), spec, options, register.group(2))
+    return out
+
+
+def test_rollup_shell_outlines_the_kabupaten_at_every_zoom(registry):
+    """Several kabupaten: thin kabupaten outlines at every zoom, after (above) the desa, from the source
+    the kabupaten fills and names read (one request serves the three); one kabupaten: no such layer."""
+    html = _page(MapShell(bounds=BOUNDS, sources=MapSources.endpoints("/api/map"), rollup=True), registry)
+    layers = _layers(html)
+    js, spec, options, shown = layers["kabupaten"]
+    assert js == "OutlineLayer" and shown == "true"
+    assert spec == {"url": "/api/map/kabupaten", "params": {}, "view": "zoom"}  # no zoom range
+    assert options["className"] == "kabupaten-outline" and options["weight"] <= 2 and "casing" in options
+    assert layers["kabupaten_rollup"][1] == spec and layers["kabupaten_names"][1] == spec
+    assert layers["kabupaten_rollup"][2]["maxZoom"] == ROLLUP_KABUPATEN_MAX_ZOOM
+    assert list(layers).index("kabupaten") > list(layers).index("desa")
+    assert layers["desa"][1]["min_zoom"] == ROLLUP_DESA_MIN_ZOOM
+    single = _layers(_page(MapShell(bounds=BOUNDS, sources=MapSources.endpoints("/api/map")), registry))
+    assert "kabupaten" not in single and "kabupaten_rollup" not in single
+
+
 def test_inline_data_is_script_json_and_text_stays_text(registry):
     """A page opened from disk carries its data: strings reach the page as JSON that cannot close the
     script or open a Jinja tag; the title is escaped."""
@@ -118,11 +159,17 @@ def test_inline_data_is_script_json_and_text_stays_text(registry):
     html = _page(MapShell(bounds=BOUNDS, sources=inline, title=PAYLOAD), registry)
     assert "<script>x</script>" not in html and "{{" not in html and "{%" not in html
     assert "<title>&#123;&#123;7*7&#125;&#125; &lt;script&gt;x&lt;/script&gt;" in html
-    specs = re.findall(r'\{"inline":.*?\}(?=, \{)', html)
-    assert specs and all("\\u003cscript" in s for s in specs if "script" in s)
-    # parsed back, the strings are exactly the data
-    first = json.loads(re.search(r'new GeoMap\.DesaLayer\(\s*map_\w+, (\{"inline":.*?\}), \{"planned', html).group(1))
-    assert first["inline"]["features"][0]["properties"]["name"] == PAYLOAD
+    written = re.findall(r"GeoMap\.pageData\(map_\w+, (.*)\);", html)
+    assert len(written) == 1 and "\\u003cscript" in written[0] and "<script" not in written[0]
+    # parsed back, the strings are exactly the data; each data set once (desa and kecamatan were one
+    # object), the layers name theirs
+    data = json.loads(written[0])
+    assert sorted(data) == ["desa", "heat", "incidents", "legend", "tps"]  # meetings: the same object as tps
+    assert data["desa"]["features"][0]["properties"]["name"] == PAYLOAD
+    assert html.count(script_json(PAYLOAD)[1:-1]) == 3  # in the desa, the TPS and the incidents, once each
+    desa = re.search(r"new GeoMap\.DesaLayer\(\s*map_\w+, (\{.*?\}), \{", html).group(1)
+    assert json.loads(desa) == {"data": "desa"}
+    assert '"inline"' not in html
     assert source_spec({"levels": []}) == {"inline": {"levels": []}}
 
 

@@ -5,6 +5,8 @@ scale issue's budgets, as the app serves them (gzip)."""
 
 from __future__ import annotations
 
+import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -53,6 +55,47 @@ def count(page, selector: str) -> int:
     return page.evaluate("(s) => document.querySelectorAll(s).length", selector)
 
 
+def check_kabupaten_outlines(page, kabupaten: int) -> None:
+    """Every kabupaten outlined (no fill, in the outline pane above the desa fills, taking no clicks); a
+    click on the outline where it runs over a desa opens that desa's popup."""
+    page.wait_for_function("(n) => document.querySelectorAll('path.kabupaten-outline').length === n", arg=kabupaten)
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('path.kabupaten-outline')].map(p => {
+            const pane = p.closest('.leaflet-pane');
+            const desa = document.querySelector('path.desa-polygon');
+            const under = desa ? Number(getComputedStyle(desa.closest('.leaflet-pane')).zIndex) : null;
+            return {code: p.dataset.code, fill: p.getAttribute('fill'), events: getComputedStyle(p).pointerEvents,
+                    pane: pane.classList.contains('leaflet-geo-outlines-pane'),
+                    above: Number(getComputedStyle(pane).zIndex) > under}; })"""
+    )
+    assert len({d["code"] for d in drawn}) == kabupaten
+    assert all(d["fill"] == "none" and d["events"] == "none" and d["pane"] and d["above"] for d in drawn), drawn
+    # a point of a kabupaten outline, inside the map and over a desa (not a control)
+    target = page.evaluate(
+        f"""() => {{ const map = {MAP_JS}, box = map.getContainer().getBoundingClientRect(), size = map.getSize();
+            let found = null;
+            GeoMap.layers(map).kabupaten.eachLayer(l => {{
+              if (found || !l.options.className.includes("kabupaten-outline")) return;
+              for (const ll of l.getLatLngs().flat(3)) {{
+                const p = map.latLngToContainerPoint(ll);
+                if (p.x < 60 || p.y < 60 || p.x > size.x - 60 || p.y > size.y - 60) continue;
+                const el = document.elementFromPoint(box.left + p.x, box.top + p.y);
+                if (el && el.classList.contains("desa-polygon")) {{
+                  found = [box.left + p.x, box.top + p.y, el.dataset.code]; break; }}
+              }}
+            }});
+            return found; }}"""
+    )
+    assert target, "no point of a kabupaten outline over a desa in the view"
+    x, y, code = target
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        f"""(code) => {{ const map = {MAP_JS}; return !!map._popup && map.hasLayer(map._popup)
+            && map._popup._geoCode === code && !!document.querySelector('.leaflet-popup.desa-popup'); }}""",
+        arg=code,
+    )
+
+
 def served_gzip_bytes(app, urls: list[str]) -> int:
     """What the app sends for ``urls`` to a browser accepting gzip (body bytes as served)."""
     client = app.test_client()
@@ -79,6 +122,8 @@ def test_province_overview_rolls_up_and_loads_desa_by_view(province_app, provinc
     drawn = page.eval_on_selector_all('path[data-rollup="kabupaten"]', "els => els.map(e => e.dataset.code)")
     assert sorted(drawn) == sorted(kabupaten) and len(drawn) == 10
     assert count(page, "path.desa-polygon") == 0 and visit.local("/api/map/desa") == []
+    # the kabupaten outlines read the fills' source: one request for both
+    assert count(page, "path.kabupaten-outline") == 10 and len(visit.local("/api/map/kabupaten")) == 1
     inside = page.evaluate(
         f"""() => {{ const v = {MAP_JS}.getBounds(); let n = 0;
             GeoMap.layers({MAP_JS}).kabupaten_rollup.eachLayer(l => {{ if (v.contains(l.getBounds())) n += 1; }});
@@ -132,6 +177,9 @@ def test_province_overview_rolls_up_and_loads_desa_by_view(province_app, provinc
     sent = province_app.test_client().get(urlsplit(last).path + "?" + urlsplit(last).query).json["count"]
     desa = count(page, "path.desa-polygon")
     assert desa == sent and 0 < desa < len(coverage)
+    # zoomed in, where one kabupaten ends is still drawn, as finely as the desa, and a desa takes the click
+    check_kabupaten_outlines(page, len(kabupaten))
+    assert any(urlsplit(u).query.endswith(f"zoom={ROLLUP_DESA_MIN_ZOOM}") for u in visit.local("/api/map/kabupaten"))
     page.screenshot(path=str(ARTIFACTS / "province-zoomed-in.png"))
     assert visit.clean(), (visit.console_errors, visit.page_errors, visit.local_failures)
     assert visit.non_tile_external() == []
@@ -160,6 +208,13 @@ def test_province_overview_from_disk_rolls_up_and_hands_over_to_the_desa(provinc
             rollup=True,
         )
     (tmp_path / "index.html").write_text(html, encoding="utf-8")
+    # each data set once in the page (the layers drawing it name it; it was three times): the rest is the shell
+    written = re.findall(r"GeoMap\.pageData\(map_\w+, (.*)\);", html)
+    assert len(written) == 1 and '"inline"' not in html
+    assert len(html.encode()) - len(written[0].encode()) < 100 * 1024
+    data = json.loads(written[0])
+    assert len(data["desa"]["features"]) == len(result.desa) > 1000
+    assert {"kecamatan", "kabupaten", "legend", "tps", "incidents", "meetings", "heat"} <= set(data)
     page = laptop
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -167,7 +222,8 @@ def test_province_overview_from_disk_rolls_up_and_hands_over_to_the_desa(provinc
     # the page's own files only (tiles blocked: offline)
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
     page.goto(
-        (tmp_path / "index.html").as_uri() + "#layers=kabupaten_rollup,kecamatan_rollup,desa,kecamatan&base=none",
+        (tmp_path / "index.html").as_uri()
+        + "#layers=kabupaten_rollup,kecamatan_rollup,desa,kecamatan,kabupaten&base=none",
         wait_until="load",
     )
     wait_rollup(page, "document.querySelectorAll('path[data-rollup=\"kabupaten\"]').length === 10")
@@ -182,4 +238,6 @@ def test_province_overview_from_disk_rolls_up_and_hands_over_to_the_desa(provinc
     page.evaluate(f"() => {MAP_JS}.setZoom({ROLLUP_DESA_MIN_ZOOM}, {{animate: false}})")
     wait_rollup(page, "document.querySelectorAll('path.desa-polygon').length > 0")
     assert count(page, 'path[data-rollup="kecamatan"]') == 0
+    check_kabupaten_outlines(page, 10)
+    page.screenshot(path=str(ARTIFACTS / "province-from-disk-zoomed-in.png"))
     assert errors == []

@@ -40,7 +40,7 @@
 
   function state(map) {
     if (!map._geo) {
-      map._geo = { sources: {}, layers: {}, bases: {}, labels: [], userTouched: false, autoLayers: {} };
+      map._geo = { sources: {}, data: {}, layers: {}, bases: {}, labels: [], userTouched: false, autoLayers: {} };
     }
     return map._geo;
   }
@@ -97,7 +97,8 @@
    * names, the highlight and the search read one desa source: one request per view).
    *
    * spec: {url, params, view: "bbox" | "zoom" | "none", pad} or {inline: data} or
-   *       {inline: {levels: [{min_zoom, max_zoom, data}, ...]}}.
+   *       {inline: {levels: [{min_zoom, max_zoom, data}, ...]}}; {data: key} is the inline data
+   *       written once into the page under that key (GeoMap.pageData), resolved by GeoMap.source.
    * Fires "data" ({data}) when new data is there, "error" ({error}) when a request failed.
    */
   var Source = L.Evented.extend({
@@ -263,11 +264,25 @@
     }).length;
   };
 
+  /**
+   * The inline data of a page opened from disk, each data set once by key ({desa: ..., kecamatan: ...});
+   * sources name theirs ({data: key}), so the layers drawing one data set share one copy. Called
+   * before the layers are made.
+   */
+  GeoMap.pageData = function (map, data) {
+    L.extend(state(map).data, data);
+  };
+
   /** The shared source of ``spec`` on ``map`` (one per distinct spec). */
   GeoMap.source = function (map, spec) {
     var key = JSON.stringify(spec.url ? [spec.url, spec.params || {}, spec.view || "bbox"] : spec);
     var sources = state(map).sources;
     if (!sources[key]) {
+      if (spec.data !== undefined) {
+        var data = state(map).data[spec.data];
+        if (data === undefined && window.console) window.console.error("map data: no data set " + spec.data);
+        spec = L.extend({}, spec, { inline: data || { type: "FeatureCollection", features: [] } });
+      }
       sources[key] = new Source(map, spec);
       sources[key].on("error", function (e) {
         GeoMap.notice(map, "data-error", map._geoTexts && map._geoTexts.dataFailed);
@@ -508,31 +523,45 @@
     return popup;
   };
 
-  /** Outlines (kecamatan boundaries, the desa a page is about): drawn in a pane that takes no clicks. */
+  /**
+   * Outlines (kecamatan and kabupaten boundaries, the desa a page is about): drawn in a pane above the
+   * desa fills that takes no clicks. ``casing`` ({color, weight, opacity, className}): each line drawn
+   * first wider in that colour, under it (a dashed line then shows on any fill and on the boundaries below).
+   */
   GeoMap.OutlineLayer = SourceLayer.extend({
-    options: { className: "kecamatan-outline", color: "#222222", weight: 2.5, dashArray: null, onlyCode: null },
+    options: { className: "kecamatan-outline", color: "#222222", weight: 2.5, dashArray: null, onlyCode: null, casing: null },
 
     draw: function (data) {
       var o = this.options;
       var self = this;
-      L.geoJSON(data, {
-        pane: "geo-outlines",
-        interactive: false,
-        filter: function (feature) {
-          return !o.onlyCode || (feature.properties && feature.properties.code === o.onlyCode);
-        },
-        style: function () {
-          return {
-            color: o.color,
-            weight: o.weight,
-            fill: false,
-            dashArray: o.dashArray,
-            className: o.className,
-            interactive: false,
-          };
-        },
-      }).eachLayer(function (layer) {
-        self.addLayer(layer);
+      var passes = o.casing ? [L.extend({ dashArray: null }, o.casing), o] : [o];
+      passes.forEach(function (line) {
+        L.geoJSON(data, {
+          pane: "geo-outlines",
+          interactive: false,
+          filter: function (feature) {
+            return !o.onlyCode || (feature.properties && feature.properties.code === o.onlyCode);
+          },
+          style: function () {
+            return {
+              color: line.color,
+              weight: line.weight,
+              opacity: line.opacity === undefined ? 1 : line.opacity,
+              fill: false,
+              dashArray: line.dashArray,
+              className: line.className,
+              interactive: false,
+            };
+          },
+          onEachFeature: function (feature, layer) {
+            layer.on("add", function () {
+              var path = layer.getElement && layer.getElement();
+              if (path && feature.properties && feature.properties.code) path.setAttribute("data-code", feature.properties.code);
+            });
+          },
+        }).eachLayer(function (layer) {
+          self.addLayer(layer);
+        });
       });
     },
   });
