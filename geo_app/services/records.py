@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..config import setting
 from ..errors import Conflict, NotFound, ValidationError
 from ..geo import check_lat_lon
-from ..i18n import N_, msg
+from ..i18n import N_, msg, msg_as, reason_of
 from ..records import parse, vocab
 from ..records.schema import KINDS, RecordContext, clean_record, meeting_warnings
 from ..store import spatial
@@ -399,14 +399,17 @@ FILTERS = {
 
 
 def _filter_error(name: str, reason: str) -> ValidationError:
-    return ValidationError(f"filter {name}: {reason}", details={name: reason})
+    """``filter <name>: <reason>`` (the API's text); the list page shows ``reason`` in its language."""
+    return ValidationError(
+        msg_as(f"filter {name}: {reason}", "%(field)s: %(reason)s", field=name, reason=reason), details={name: reason}
+    )
 
 
 def _parse_filter(name: str, parser, value: str):
     try:
         return parser(value)
     except ValueError as exc:
-        raise _filter_error(name, str(exc)) from None
+        raise _filter_error(name, reason_of(exc)) from None
 
 
 def _desa_filter(session: Session, settings: dict[str, Any], filters: dict[str, str]) -> str:
@@ -418,7 +421,7 @@ def _desa_filter(session: Session, settings: dict[str, Any], filters: dict[str, 
             return lookup.desa_code(value)
         return lookup.desa_by_name(value, filters.get("kecamatan"), filters.get("kabupaten"))
     except ValueError as exc:
-        raise _filter_error("desa", str(exc)) from None
+        raise _filter_error("desa", reason_of(exc)) from None
 
 
 def list_records(
@@ -428,8 +431,14 @@ def list_records(
     check_kind(kind)
     unknown = sorted(set(filters) - FILTERS[kind])
     if unknown:
+        choices = ", ".join(sorted(FILTERS[kind]))
         raise _filter_error(
-            unknown[0], f"filter tidak dikenal / unknown filter; pilihan: {', '.join(sorted(FILTERS[kind]))}"
+            unknown[0],
+            msg_as(
+                f"filter tidak dikenal / unknown filter; pilihan: {choices}",
+                "filter tidak dikenal; pilihan: %(choices)s",
+                choices=choices,
+            ),
         )
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"page >= 1 dan 1 <= per_page <= {MAX_PER_PAGE}")
@@ -440,7 +449,7 @@ def list_records(
         try:
             kab = record_context(session, settings).lookup.kabupaten(filters["kabupaten"])
         except ValueError as exc:
-            raise _filter_error("kabupaten", str(exc)) from None
+            raise _filter_error("kabupaten", reason_of(exc)) from None
         kab_desa = select(Desa.code).where(
             Desa.kecamatan_code.in_(select(Kecamatan.code).where(Kecamatan.kabupaten_code == kab))
         )
@@ -459,7 +468,7 @@ def list_records(
         try:
             kec = ctx.lookup.kecamatan(filters["kecamatan"])
         except ValueError as exc:
-            raise _filter_error("kecamatan", str(exc)) from None
+            raise _filter_error("kecamatan", reason_of(exc)) from None
         if kind == "meetings":
             stmt = stmt.where(
                 or_(
@@ -507,7 +516,14 @@ def list_records(
         if name in filters:
             key = vocab.lookup(filters[name], allowed, aliases)
             if key is None:
-                raise _filter_error(name, f"{filters[name]!r} tidak dikenal / unknown; pilihan: {', '.join(allowed)}")
+                options = ", ".join(allowed)
+                reason = msg_as(
+                    f"{filters[name]!r} tidak dikenal / unknown; pilihan: {options}",
+                    "%(value)r tidak dikenal; pilihan: %(options)s",
+                    value=filters[name],
+                    options=options,
+                )
+                raise _filter_error(name, reason)
             stmt = stmt.where(getattr(model, column) == key)
     for name, column in (("synthetic", "synthetic"), ("mismatch", "location_mismatch")):
         if name in filters:

@@ -532,3 +532,25 @@ def test_unknown_coverage_setting_in_the_api_keeps_its_text(client):
         "tni_counts_as_police, at_risk_threshold, severity_weight.<severity>, requirement.<class>.<force>, "
         "unresolved_statuses, priority_weight.<name>",
     }
+
+
+def test_bad_list_filters_are_told_in_the_page_language(app, client):
+    """A records list refusing a filter (an unknown desa, a class not in the vocabulary) says why in the
+    page's language; the API keeps its ``filter <name>: <Indonesian> / <English>`` text."""
+    for lang, expected in (
+        ("en", "Invalid filter: desa: unknown desa 'Penarikk'; did you mean: Penarik (Kec. Penarik)"),
+        ("id", "Saringan tidak valid: desa: desa 'Penarikk' tidak dikenal; mungkin: Penarik (Kec. Penarik)"),
+    ):
+        client.get(f"/?lang={lang}")
+        response = client.get("/tps?desa=Penarikk")
+        assert response.status_code == 400
+        text = _visible_text(response.get_data(as_text=True))
+        assert expected in text
+        error = text[text.index(expected.split(":")[0]) :]
+        assert not _language_leftovers(_strip_data(error, ["Penarikk", "Penarik"]), lang), error
+    api = client.get("/api/polling-stations?desa=Penarikk")
+    assert api.status_code == 400
+    assert api.json["message"] == (
+        "filter desa: desa 'Penarikk' tidak dikenal / unknown desa; mungkin / did you mean: Penarik (Kec. Penarik)"
+    )
+    assert api.json["details"] == {"desa": api.json["message"].removeprefix("filter desa: ")}
