@@ -120,6 +120,14 @@ def incident_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
     return popup(escape(category_label(r.category, lang)), rows)
 
 
+def _host_kabupaten(r: Any, lang: str) -> list[str]:
+    """The kabupaten that held a rakor, when several are loaded (``host_kabupaten_name`` is set then)."""
+    name = getattr(r, "host_kabupaten_name", None)
+    if name is None or (isinstance(name, float) and pd.isna(name)):
+        return []
+    return [row(t("kabupaten", lang), escape(name))]
+
+
 def meeting_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
     """A rakor: title, date, venue, level, agencies, desa reached (``reached_names``)."""
     from ..records.vocab import AGENCIES, MEETING_LEVELS
@@ -136,6 +144,7 @@ def meeting_popup(r: Any, lang: str = DEFAULT_LANG) -> str:
         ),
         row(t("venue", lang), escape(r.venue or "-")),
         row(t("level", lang), escape(gettext(MEETING_LEVELS[r.level], lang) if r.level in MEETING_LEVELS else r.level)),
+        *_host_kabupaten(r, lang),
         row(
             t("agencies", lang),
             escape(", ".join(gettext(AGENCIES[a], lang) if a in AGENCIES else a for a in agencies) or "-"),

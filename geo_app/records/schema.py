@@ -5,8 +5,11 @@ Canonical input fields (file headers and API bodies are mapped onto these):
 - location, all kinds: ``desa_code`` or ``desa`` (+ ``kecamatan`` or ``kabupaten``, code or name, when the
   name repeats), ``lat``, ``lon``; a ``kabupaten`` given must be the desa's (and the host kecamatan's)
 - meetings: ``external_id``, ``title``, ``date``, ``start_time``, ``level``, ``kecamatan`` (host),
-  ``venue``, ``organiser``, ``agencies``, ``reached_desa`` (codes or names; "semua"/"all" = every desa
-  of the host kecamatan), ``reaches_all_desa``, ``notes``, ``source_url``, ``synthetic``
+  ``kabupaten`` (host; stored as ``host_kabupaten_code``: given, else the host kecamatan's, else the reached
+  desa's when they lie in one, else the only one loaded; with several loaded a kabupaten-level rakor
+  without any of these is an error), ``venue``, ``organiser``, ``agencies``, ``reached_desa`` (codes or
+  names; "semua"/"all" = every desa of the host kecamatan), ``reaches_all_desa``, ``notes``, ``source_url``,
+  ``synthetic``
 - tps: ``number``, ``voters``, ``address``, ``vulnerability``, ``police``, ``tni``, ``linmas``, ``notes``
 - incidents: ``external_id``, ``occurred_at``, ``reported_at``, ``category``, ``severity``, ``status``,
   ``description``, ``source``, ``source_url``, ``notes``
@@ -253,7 +256,8 @@ _HASH_JSON = json.JSONEncoder(default=str, sort_keys=True, ensure_ascii=False)
 
 def content_hash(kind: str, values: Mapping[str, Any]) -> str:
     """A stable hash of a record's content: the natural key when no external id is given."""
-    keys = sorted(k for k in values if k not in {"synthetic", "notes", "source_url", "content_hash", "external_id"})
+    skip = {"synthetic", "notes", "source_url", "content_hash", "external_id", "legacy_content_hash"}
+    keys = sorted(k for k in values if k not in skip)
     payload = _HASH_JSON.encode({k: values[k] for k in keys})
     return hashlib.sha256(f"{kind}|{payload}".encode()).hexdigest()
 
@@ -322,6 +326,17 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         )
     host_desa = loc.pop("desa_code")
     values.update(loc, host_kecamatan_code=host_kec, host_desa_code=host_desa)
+    kab_ok = "kabupaten" not in c.errors and "kecamatan" not in c.errors
+    if kab_code and host_kec and kab_ok and ctx.lookup.kecamatan_kabupaten[host_kec] != kab_code:
+        c.fail(
+            "kabupaten",
+            msg(
+                "kecamatan tuan rumah %(kecamatan)s ada di %(actual)s, bukan %(given)s",
+                kecamatan=ctx.lookup.kecamatan_names[host_kec],
+                actual=ctx.lookup.kabupaten_names[ctx.lookup.kecamatan_kabupaten[host_kec]],
+                given=ctx.lookup.kabupaten_names[kab_code],
+            ),
+        )
     reaches_all = c.get("reaches_all_desa", parse.parse_bool, default=False)
     reached: list[str] = []
     for item in parse.parse_list(raw.get("reached_desa")):
@@ -347,10 +362,53 @@ def clean_meeting(raw: Mapping[str, Any], ctx: RecordContext) -> dict[str, Any]:
         c.fail("reaches_all_desa", msg("'semua desa' hanya untuk rakor tingkat kecamatan"))
     values["reaches_all_desa"] = bool(reaches_all)
     values["reached_desa_codes"] = sorted(set(reached))
+    implied = _implied_kabupaten(ctx, host_kec, values["reached_desa_codes"])
+    values["host_kabupaten_code"] = kab_code or implied
+    if values["host_kabupaten_code"] is None and level == "kabupaten" and kab_ok and "reached_desa" not in c.errors:
+        c.fail(
+            "kabupaten",
+            msg(
+                "rakor tingkat kabupaten tanpa kecamatan tuan rumah perlu kabupaten: %(count)s kabupaten/kota dimuat",
+                count=len(ctx.lookup.kabupaten_names),
+            ),
+        )
     if c.errors:
         raise RecordInvalid(c.errors)
-    values["content_hash"] = content_hash("meetings", values)
+    values["content_hash"], legacy = meeting_hashes(values, implied)
+    if legacy:  # what the rakor was stored under before it named its kabupaten (records.find_existing)
+        values["legacy_content_hash"] = legacy
     return values
+
+
+def _implied_kabupaten(ctx: RecordContext, host_kec: str | None, reached: list[str]) -> str | None:
+    """The kabupaten a rakor is held in without its ``kabupaten`` field: its host kecamatan's, else that
+    of its reached desa when they all lie in one, else the only one loaded (migration 0006 fills stored
+    rows by the same rule)."""
+    lookup = ctx.lookup
+    if host_kec:
+        return lookup.kecamatan_kabupaten[host_kec]
+    kabs = {lookup.kecamatan_kabupaten[lookup.kecamatan_of[code]] for code in reached}
+    if len(kabs) == 1:
+        return kabs.pop()
+    if len(lookup.kabupaten_names) == 1:
+        return next(iter(lookup.kabupaten_names))
+    return None
+
+
+def meeting_hashes(values: Mapping[str, Any], implied: str | None) -> tuple[str, str | None]:
+    """``content_hash`` of a rakor, and the hash it had before rakor named their kabupaten when that differs.
+
+    ``host_kabupaten_code`` counts only when the other fields do not imply it (a kabupaten-level rakor
+    without host kecamatan whose reached desa do not lie in one kabupaten, with several loaded): so two such
+    rakor of different kabupaten are two records, while every rakor whose kabupaten follows from its host
+    or reach, and every rakor of a one-kabupaten deployment, keeps the hash it had before the field existed
+    (re-imports stay "unchanged"). For the others the old hash is returned too: a stored rakor with that
+    hash and no kabupaten (migration 0006 could not place it) or the same one is the same rakor."""
+    hashed = {k: v for k, v in values.items() if k != "host_kabupaten_code"}
+    legacy = content_hash("meetings", hashed)
+    if values.get("host_kabupaten_code") == implied:
+        return legacy, None
+    return content_hash("meetings", {**hashed, "host_kabupaten_code": values["host_kabupaten_code"]}), legacy
 
 
 def _agencies(c: _Collector, ctx: RecordContext) -> list[str]:

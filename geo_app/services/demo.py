@@ -383,6 +383,7 @@ def _meeting_records(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[
             "date": date(2024, 10, 3),
             "start_time": time(9, 0),
             "level": "kabupaten",
+            "kabupaten": MUKOMUKO,  # no host kecamatan: with the province loaded it is named
             "venue": "Aula Kantor Bupati Mukomuko",
             "organiser": "Pemkab Mukomuko",
             "agencies": ["sekda", "polri", "tni", "bawaslu", "kpu", "kesbangpol", "pemkab"],
@@ -656,6 +657,7 @@ def _kab_meetings(kab: str, name: str, rows: pd.DataFrame, rng: np.random.Genera
             "date": date(2024, 10, 1) + timedelta(days=int(rng.integers(0, 21))),
             "start_time": time(9, 0),
             "level": "kabupaten",
+            "kabupaten": kab,
             "desa_code": seat["code"],
             "venue": f"Aula Kantor {office} {_short(name)}",
             "organiser": organiser,

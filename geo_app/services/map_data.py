@@ -218,6 +218,8 @@ def _meetings_joined(session: Session | None, result: CoverageResult) -> pd.Data
     kec_names = dict(zip(result.kecamatan["code"], result.kecamatan["name"]))
     df["reached_names"] = [[names.get(c, c) for c in codes] for codes in df["reached_codes"]]
     df["host_kecamatan_name"] = df["host_kecamatan_code"].map(kec_names)
+    if coverage_service.several_kabupaten(result) and "host_kabupaten_code" in df.columns:  # said in its popup
+        df["host_kabupaten_name"] = df["host_kabupaten_code"].map(coverage_service.kabupaten_names(result))
     return df
 
 

@@ -63,7 +63,18 @@ def find_existing(session: Session, kind: str, values: dict[str, Any], exclude_i
         stmt = select(model).where(model.content_hash == values["content_hash"])
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
-    return session.scalars(stmt).first()
+    found = session.scalars(stmt).first()
+    if found is None and kind == "meetings" and values.get("legacy_content_hash") and not values.get("external_id"):
+        # a rakor stored before it named its kabupaten (schema.meeting_hashes): the same one unless it
+        # is held in another kabupaten
+        stmt = select(model).where(
+            model.content_hash == values["legacy_content_hash"],
+            or_(model.host_kabupaten_code.is_(None), model.host_kabupaten_code == values["host_kabupaten_code"]),
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(model.id != exclude_id)
+        found = session.scalars(stmt).first()
+    return found
 
 
 def deleted_by_hand(session: Session, kind: str, objs: list) -> set[int]:
@@ -159,6 +170,9 @@ def likely_duplicate(session: Session, values: dict[str, Any]) -> Meeting | None
         Meeting.host_desa_code.is_(None)
         if values.get("host_desa_code") is None
         else Meeting.host_desa_code == values["host_desa_code"],
+        # a kabupaten-level rakor without host: the same meeting only in the same kabupaten (or one not
+        # yet placed by migration 0006)
+        or_(Meeting.host_kabupaten_code.is_(None), Meeting.host_kabupaten_code == values.get("host_kabupaten_code")),
     )
     wanted = sorted(values.get("reached_desa_codes") or [])
     for meeting in session.scalars(stmt.order_by(Meeting.id)):
@@ -240,6 +254,9 @@ def update_record(
     desa_from_point = obj.point_desa_code is not None and obj.point_desa_code == raw.get("desa_code")
     if names_desa or (moves_point and desa_from_point):
         raw.pop("desa_code", None)  # the desa follows the new name or the moved point
+    moves_host = any(not parse.is_blank(payload.get(k)) for k in ("kecamatan", "desa", "desa_code", "lat", "lon"))
+    if kind == "meetings" and moves_host and "kabupaten" not in payload:
+        raw.pop("kabupaten", None)  # a rakor's kabupaten follows a new host (kept when the host is removed)
     raw.update(payload)
     values = clean_record(kind, raw, record_context(session, settings))
     with transaction(session):
@@ -453,11 +470,10 @@ def list_records(
         kab_desa = select(Desa.code).where(
             Desa.kecamatan_code.in_(select(Kecamatan.code).where(Kecamatan.kabupaten_code == kab))
         )
-        if kind == "meetings":
-            kab_kec = select(Kecamatan.code).where(Kecamatan.kabupaten_code == kab)
+        if kind == "meetings":  # held there (its host kabupaten), or reaching one of its desa
             stmt = stmt.where(
                 or_(
-                    model.host_kecamatan_code.in_(kab_kec),
+                    model.host_kabupaten_code == kab,
                     model.id.in_(select(meeting_desa.c.meeting_id).where(meeting_desa.c.desa_code.in_(kab_desa))),
                 )
             )

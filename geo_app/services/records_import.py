@@ -502,7 +502,7 @@ class _BulkWriter:
                 session,
                 kind,
                 external_ids=[v["external_id"] for _, v in rows if v.get("external_id")],
-                hashes=[v["content_hash"] for _, v in rows],
+                hashes=[h for _, v in rows for h in (v["content_hash"], v.get("legacy_content_hash")) if h],
             )
         index: dict[tuple, dict[str, Any]] = {}
         for rec in stored:
@@ -515,6 +515,10 @@ class _BulkWriter:
         for number, values in rows:
             key, _ = _lookup_key(kind, values)
             existing = index.get(key)
+            if existing is None and values.get("legacy_content_hash") and not values.get("external_id"):
+                twin = index.get(("hash", values["legacy_content_hash"]))  # a rakor stored before 0006
+                if twin is not None and twin.get("host_kabupaten_code") in (None, values["host_kabupaten_code"]):
+                    existing = twin
             holder = index.get(("hash", values["content_hash"])) if kind != "tps" else None
             if holder is not None and holder is not existing:
                 self._conflict(number)  # the database's unique content hash: another record has it

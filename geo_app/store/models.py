@@ -118,6 +118,9 @@ class Meeting(RecordMixin, Base):
     date: Mapped[_date] = mapped_column(Date, index=True)
     start_time: Mapped[_time | None] = mapped_column(Time, nullable=True)  # WIB
     level: Mapped[str] = mapped_column(String(12))  # kabupaten | kecamatan | desa
+    # the kabupaten that held it: its host kecamatan's, or given (a kabupaten-level rakor without a host
+    # kecamatan belongs to a kabupaten only through this); NULL only for rows migration 0006 could not place
+    host_kabupaten_code: Mapped[str | None] = mapped_column(ForeignKey("kabupaten.code"), nullable=True, index=True)
     host_kecamatan_code: Mapped[str | None] = mapped_column(ForeignKey("kecamatan.code"), nullable=True, index=True)
     host_desa_code: Mapped[str | None] = mapped_column(ForeignKey("desa.code"), nullable=True, index=True)
     venue: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -27,6 +27,7 @@ FIELDS = {
         "date",
         "start_time",
         "level",
+        "host_kabupaten_code",
         "host_kecamatan_code",
         "host_desa_code",
         "venue",
@@ -130,6 +131,7 @@ def to_raw(obj: Any, kind: str) -> dict[str, Any]:
     """A stored record back as canonical input fields, so an update can merge a partial payload."""
     raw = {k: v for k, v in to_dict(obj, kind).items() if k in FIELDS[kind]}
     if kind == "meetings":
+        raw["kabupaten"] = raw.pop("host_kabupaten_code")
         raw["kecamatan"] = raw.pop("host_kecamatan_code")
         raw["desa_code"] = raw.pop("host_desa_code")
         raw["reached_desa"] = raw.pop("reached_desa_codes")
@@ -417,6 +419,7 @@ def meetings_frame(session: Session, desa: pd.DataFrame) -> pd.DataFrame:
         "date",
         "start_time",
         "level",
+        "host_kabupaten_code",
         "host_kecamatan_code",
         "host_desa_code",
         "venue",

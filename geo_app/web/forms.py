@@ -50,6 +50,7 @@ FIELDS = {
         "date",
         "start_time",
         "level",
+        "kabupaten",
         "kecamatan",
         "desa_code",
         "venue",
@@ -175,6 +176,9 @@ def record_to_values(kind: str, record: dict[str, Any], desa_kecamatan: dict[str
         name: _text(record.get(name)) for name in FIELDS[kind] if name not in LIST_FIELDS | BOOL_FIELDS
     }
     if kind == "meetings":
+        # the kabupaten choice only when it says more than the host kecamatan (the form's blank "follows
+        # the host kecamatan"), so moving the host to another kabupaten moves the rakor with it
+        values["kabupaten"] = "" if record.get("host_kecamatan_code") else _text(record.get("host_kabupaten_code"))
         values["kecamatan"] = _text(record.get("host_kecamatan_code"))
         values["desa_code"] = _text(record.get("host_desa_code"))
         values["start_time"] = _text(record.get("start_time"))[:5]

@@ -37,6 +37,7 @@ INPUT_FIELDS = {kind: frozenset(fields) for kind, fields in KIND_FIELDS.items()}
 #: Output names accepted back as input, so a client can send a record it read (GET) with changes.
 OUTPUT_ALIASES = {
     "meetings": {
+        "host_kabupaten_code": "kabupaten",
         "host_kecamatan_code": "kecamatan",
         "host_desa_code": "desa_code",
         "reached_desa_codes": "reached_desa",

@@ -428,3 +428,182 @@ def test_concurrent_starts_upgrade_once(database_url):
             ]
     finally:
         engine.dispose()
+
+
+# --- 0006: every rakor names the kabupaten that held it ---------------------------------------------
+
+BEFORE_0006 = "0005_pending_upload"
+REVISION_0006 = "0006_meeting_host_kabupaten"
+
+
+def downgrade_to(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with migrate._ALEMBIC_LOCK, migrate.migration_transaction(engine) as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), revision)
+    finally:
+        engine.dispose()
+
+
+def copy_areas(source: Path, url: str, kabupaten: tuple[str, ...]) -> dict[str, list[str]]:
+    """The kabupaten, kecamatan and desa rows of ``kabupaten`` from the SQLite database ``source`` (the
+    columns both have); returns the desa codes copied per kabupaten."""
+    src, dst = create_engine(f"sqlite:///{source}"), make_engine(url)
+    desa: dict[str, list[str]] = {}
+    try:
+        with src.connect() as s, dst.begin() as d:
+            src_meta, dst_meta = MetaData(), MetaData()
+            src_meta.reflect(s, only=["kabupaten", "kecamatan", "desa"])
+            dst_meta.reflect(d, only=["kabupaten", "kecamatan", "desa"])
+            for name in ("kabupaten", "kecamatan", "desa"):
+                origin, table = src_meta.tables[name], dst_meta.tables[name]
+                rows = [
+                    dict(r)
+                    for r in s.execute(select(*[origin.c[c.name] for c in table.columns if c.name in origin.c]))
+                    .mappings()
+                    .all()
+                    if r["code"][:5] in kabupaten
+                ]
+                d.execute(table.insert(), rows)
+                if name == "desa":
+                    for r in sorted(rows, key=lambda r: r["code"]):
+                        desa.setdefault(r["code"][:5], []).append(r["code"])
+    finally:
+        src.dispose()
+        dst.dispose()
+    return desa
+
+
+def add_meetings(url: str, meetings: dict[str, dict]) -> dict[str, int]:
+    """Rakor rows as the schema before 0006 stores them (``reached``: their meeting_desa rows); returns
+    their ids by title."""
+    engine = make_engine(url)
+    ids = {}
+    try:
+        with engine.begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn, only=["meeting", "meeting_desa"])
+            now = datetime.now(UTC)
+            for n, (title, fields) in enumerate(meetings.items()):
+                reached = fields.pop("reached", [])
+                row = {
+                    "title": title,
+                    "date": datetime(2024, 11, 1 + n).date(),
+                    "content_hash": hashlib.sha256(title.encode()).hexdigest(),
+                    "agencies": ["kpu"],
+                    "reaches_all_desa": False,
+                    "location_mismatch": False,
+                    "synthetic": True,
+                    "created_at": now,
+                    "updated_at": now,
+                    **fields,
+                }
+                ids[title] = conn.execute(
+                    meta.tables["meeting"].insert().returning(meta.tables["meeting"].c.id), row
+                ).scalar_one()
+                for code in reached:
+                    conn.execute(meta.tables["meeting_desa"].insert(), {"meeting_id": ids[title], "desa_code": code})
+    finally:
+        engine.dispose()
+    return ids
+
+
+def meeting_rows(url: str) -> tuple[dict[int, dict], list[tuple]]:
+    """Every meeting row by id (all its columns) and every meeting_desa link."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            meta = MetaData()
+            meta.reflect(conn, only=["meeting", "meeting_desa"])
+            rows = {r["id"]: dict(r) for r in conn.execute(select(meta.tables["meeting"])).mappings()}
+            links = sorted(tuple(r) for r in conn.execute(select(meta.tables["meeting_desa"])))
+            return rows, links
+    finally:
+        engine.dispose()
+
+
+def test_0006_fills_the_host_kabupaten_and_downgrades(database_url, province_template):
+    """Two kabupaten loaded (Bengkulu Selatan 17.01, Mukomuko 17.06): the host kecamatan's kabupaten, else
+    the host desa's, else the reached desa's when they lie in one; a rakor reaching desa of both, or none,
+    stays unplaced (NULL). Nothing else of a row changes (its content hash neither); the downgrade drops
+    only the column, and upgrading again fills the same."""
+    migrate_to(database_url, migrate.BASELINE)
+    desa = copy_areas(province_template.path, database_url, ("17.01", "17.06"))
+    a, b = desa["17.01"][:2]
+    mukomuko = desa["17.06"][0]
+    ids = add_meetings(
+        database_url,
+        {
+            "host kecamatan": {"level": "kecamatan", "host_kecamatan_code": "17.06.08"},
+            "host desa": {"level": "desa", "host_kecamatan_code": a[:8], "host_desa_code": a, "reached": [a]},
+            "host desa only": {"level": "desa", "host_desa_code": mukomuko},
+            "reach one kabupaten": {"level": "kabupaten", "reached": [a, b]},
+            "reach two kabupaten": {"level": "kabupaten", "reached": [b, mukomuko]},
+            "nothing": {"level": "kabupaten"},
+        },
+    )
+    migrate_to(database_url, BEFORE_0006)
+    before, links = meeting_rows(database_url)
+    assert all("host_kabupaten_code" not in r for r in before.values())
+
+    migrate_to(database_url, REVISION_0006)
+    after, links_after = meeting_rows(database_url)
+    assert {title: after[i]["host_kabupaten_code"] for title, i in ids.items()} == {
+        "host kecamatan": "17.06",
+        "host desa": "17.01",
+        "host desa only": "17.06",
+        "reach one kabupaten": "17.01",
+        "reach two kabupaten": None,
+        "nothing": None,
+    }
+    assert {i: {k: v for k, v in r.items() if k != "host_kabupaten_code"} for i, r in after.items()} == before
+    assert links_after == links
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            insp = inspect(conn)
+            assert any(i["column_names"] == ["host_kabupaten_code"] for i in insp.get_indexes("meeting"))
+            fks = [f for f in insp.get_foreign_keys("meeting") if f["constrained_columns"] == ["host_kabupaten_code"]]
+            assert [(f["referred_table"], f["referred_columns"]) for f in fks] == [("kabupaten", ["code"])]
+    finally:
+        engine.dispose()
+
+    downgrade_to(database_url, BEFORE_0006)
+    assert meeting_rows(database_url) == (before, links)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert not any("host_kabupaten" in str(i["column_names"]) for i in inspect(conn).get_indexes("meeting"))
+    finally:
+        engine.dispose()
+    migrate_to(database_url, REVISION_0006)
+    assert meeting_rows(database_url) == (after, links)
+
+
+def test_0006_on_one_kabupaten_places_every_rakor_and_keeps_the_demo_unchanged(
+    database_url, demo_template, tmp_path, boundary_source
+):
+    """Mukomuko alone with the demo set stored before 0006: every rakor gets 17.06 (also the kabupaten-level
+    one without host or reached desa), and loading the demo again finds every record unchanged (the
+    content hashes of existing rakor are those the new code computes)."""
+    from geo_app.app_db import get_session
+    from geo_app.services.demo import load_demo
+
+    migrate_to(database_url, migrate.BASELINE)
+    copy_rows(demo_template, database_url)
+    migrate_to(database_url, BEFORE_0006)
+    before, _ = meeting_rows(database_url)
+    assert any(r["host_kecamatan_code"] is None and r["level"] == "kabupaten" for r in before.values())
+    migrate_to(database_url, REVISION_0006)
+    after, _ = meeting_rows(database_url)
+    assert len(after) == len(before) > 0 and {r["host_kabupaten_code"] for r in after.values()} == {"17.06"}
+
+    app = make_app(
+        tmp_path / "unused.sqlite", tmp_path / "shp", DATABASE_URL=database_url, BOUNDARY_SOURCE=boundary_source
+    )
+    try:
+        with app.app_context():
+            counts = load_demo(get_session(), app.config["GEO_APP_SETTINGS"])
+        assert all(c["inserted"] == c["updated"] == 0 < c["unchanged"] for c in counts.values()), counts
+    finally:
+        app.extensions["geo_app.engine"].dispose()
