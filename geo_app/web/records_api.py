@@ -58,6 +58,7 @@ READ_ONLY = {
     "point_source",
     "kind",
     "coverage_changes",  # in write responses: a client may send such an answer back
+    "deleted",
     "warnings",
 }
 #: Request switches a body may carry besides the record's fields (also accepted in the query string).
@@ -248,14 +249,33 @@ def update_record(resource: str, record_id: int):
 @bp.delete(f"/{_RESOURCE_RULE}/<int:record_id>")
 @role("editor")
 def delete_record(resource: str, record_id: int):
-    service.delete_record(get_session(), _kind(resource), record_id, actor=actor())
-    return Response(status=204)
+    """204 as before; with ``Prefer: return=representation`` (RFC 7240) a 200 with the deleted record and
+    the ``coverage_changes`` the delete made, as create and update give them."""
+    kind, session = _kind(resource), get_session()
+    if not _wants_representation():
+        service.delete_record(session, kind, record_id, actor=actor())
+        return Response(status=204)
+    record = service.get_record(session, kind, record_id)
+    _done, changes = with_coverage_changes(lambda: service.delete_record(session, kind, record_id, actor=actor()))
+    resp = jsonify({**record, "deleted": True, "coverage_changes": changes})
+    resp.headers["Preference-Applied"] = "return=representation"
+    return resp
+
+
+def _wants_representation() -> bool:
+    """The ``Prefer`` header asks for ``return=representation`` (parameters after ``;`` aside)."""
+    preferences = ",".join(request.headers.getlist("Prefer")).split(",")
+    return any(p.split(";")[0].replace(" ", "").lower() == "return=representation" for p in preferences)
 
 
 @bp.post(f"/{_RESOURCE_RULE}/<int:record_id>/restore")
 @role("admin")
 def restore_record(resource: str, record_id: int):
-    return jsonify(service.restore_record(get_session(), _kind(resource), record_id, actor=actor()))
+    kind = _kind(resource)
+    record, changes = with_coverage_changes(
+        lambda: service.restore_record(get_session(), kind, record_id, actor=actor())
+    )
+    return jsonify({**record, "coverage_changes": changes})
 
 
 def _labelled(options: dict[str, str] | tuple[str, ...]) -> list[dict[str, str]]:

@@ -105,6 +105,30 @@ def test_api_answers_coverage_changes_and_an_unchanging_edit_has_none(demo_app, 
     assert notes.status_code == 200 and notes.json["coverage_changes"] == []
 
 
+def test_api_delete_and_restore_tell_the_coverage_changes_when_asked(demo_app, demo_client):
+    """DELETE answers 204 as before; with ``Prefer: return=representation`` a 200 with the record and what
+    the delete changed (the reverse of what its creation changed); a restore changes it back."""
+    before = _statuses(demo_app)
+    target = [c for c, s in sorted(before.items()) if s == "uncovered"][-1]
+    made = demo_client.post(
+        "/api/meetings", json={"title": "Rakor desa", "date": _rakor_day(), "level": "desa", "desa_code": target}
+    )
+    created_changes = [(c["code"], c["before"], c["after"]) for c in made.json["coverage_changes"]]
+    assert created_changes and made.json["id"]
+    url = f"/api/meetings/{made.json['id']}"
+    gone = demo_client.delete(url, headers={"Prefer": "respond-async, return=representation"})
+    assert gone.status_code == 200 and gone.headers["Preference-Applied"] == "return=representation"
+    assert gone.json["id"] == made.json["id"] and gone.json["deleted"] is True
+    assert [(c["code"], c["after"], c["before"]) for c in gone.json["coverage_changes"]] == created_changes
+    assert _statuses(demo_app) == before and demo_client.get(url).status_code == 404
+    back = demo_client.post(f"{url}/restore")
+    assert back.status_code == 200
+    assert [(c["code"], c["before"], c["after"]) for c in back.json["coverage_changes"]] == created_changes
+    plain = demo_client.delete(url)
+    assert plain.status_code == 204 and plain.get_data() == b""
+    assert demo_client.delete(url, headers={"Prefer": "return=representation"}).status_code == 404
+
+
 # --- likely duplicate rakor ---------------------------------------------------------------------------------
 
 
