@@ -7,7 +7,7 @@ from datetime import datetime, time
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..config import setting
@@ -158,10 +158,12 @@ class LikelyDuplicate(Conflict):
     code = "likely_duplicate"
 
 
-def likely_duplicate(session: Session, values: dict[str, Any]) -> Meeting | None:
+def likely_duplicate(session: Session, values: dict[str, Any], exclude_id: int | None = None) -> Meeting | None:
     """The live rakor that ``values`` (cleaned) probably repeats: same date, host kecamatan and host
-    desa, and the same reached desa (both "all desa of the host" or both not, and the same list)."""
+    desa, and the same reached desa (both "all desa of the host" or both not, and the same list);
+    ``exclude_id``: the rakor being edited."""
     stmt = select(Meeting).where(
+        Meeting.id != exclude_id if exclude_id is not None else true(),
         Meeting.deleted_at.is_(None),
         Meeting.date == values["date"],
         Meeting.host_kecamatan_code.is_(None)
@@ -180,6 +182,21 @@ def likely_duplicate(session: Session, values: dict[str, Any]) -> Meeting | None
         if same_reach and bool(meeting.reaches_all_desa) == bool(values.get("reaches_all_desa")):
             return meeting
     return None
+
+
+#: what makes two rakor the same meeting for ``likely_duplicate``
+_MEETING_KEY = ("date", "host_kecamatan_code", "host_desa_code", "host_kabupaten_code", "reaches_all_desa")
+
+
+def _meeting_key(values: dict[str, Any]) -> tuple[Any, ...]:
+    """A rakor's date, hosts and reach, from cleaned values or a stored record's dict."""
+    day = values.get("date")
+    return (
+        str(day)[:10] if day is not None else None,
+        *(values.get(k) for k in _MEETING_KEY[1:-1]),
+        bool(values.get("reaches_all_desa")),
+        tuple(sorted(values.get("reached_desa_codes") or [])),
+    )
 
 
 def _duplicate_conflict(twin: Meeting) -> LikelyDuplicate:
@@ -245,8 +262,12 @@ def update_record(
     record_id: int,
     payload: dict[str, Any],
     actor: str | None = None,
+    allow_duplicate: bool = True,
 ) -> dict[str, Any]:
-    """Merge a (partial) payload into the stored record, validate the whole, save."""
+    """Merge a (partial) payload into the stored record, validate the whole, save.
+
+    With ``allow_duplicate`` off, an edit that moves a rakor's date, host or reached desa onto another
+    stored rakor is a ``LikelyDuplicate``, as on create (an edit of anything else is never one)."""
     obj = _get(session, kind, record_id)
     raw = to_raw(obj, kind)
     names_desa = "desa" in payload and "desa_code" not in payload
@@ -267,6 +288,10 @@ def update_record(
                 details={"id": twin.id},
             )
         before = to_dict(obj, kind)
+        if kind == "meetings" and not allow_duplicate and _meeting_key(before) != _meeting_key(values):
+            same = likely_duplicate(session, values, exclude_id=obj.id)
+            if same is not None:
+                raise _duplicate_conflict(same)
         if apply_values(session, obj, kind, values):
             session.flush()
             record_change(session, "update", kind, obj.id, before, to_dict(obj, kind), actor)

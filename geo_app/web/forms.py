@@ -363,15 +363,20 @@ def edit_page(slug: str, record_id: int):
     # send only what the user changed, so e.g. a desa that followed the point keeps following it
     before, after = to_payload(kind, initial), to_payload(kind, values)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
+    allow_duplicate = _confirmed("allow_duplicate")
     try:
         if picker:
             raise RecordInvalid(picker)
         _done, changes = with_coverage_changes(
-            lambda: service.update_record(session, _settings(), kind, record_id, changed, actor=actor())
+            lambda: service.update_record(
+                session, _settings(), kind, record_id, changed, actor=actor(), allow_duplicate=allow_duplicate
+            )
         )
     except RecordInvalid as exc:
         errors, general = _form_errors(kind, exc.errors)
         return _render_form(kind, slug, values, errors, general, record=record, places=places, status=400)
+    except service.LikelyDuplicate as exc:  # as on create: a warning with a "save anyway" box
+        return _render_form(kind, slug, values, record=record, places=places, status=409, duplicate=exc.details)
     except Conflict as exc:
         return _render_form(kind, slug, values, general=[exc.message], record=record, places=places, status=409)
     flash(_("%(what)s %(id)s diperbarui.", what=_titles(kind)["one"].capitalize(), id=record_id), "ok")

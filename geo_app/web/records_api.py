@@ -239,9 +239,11 @@ def update_record(resource: str, record_id: int):
     kind = _kind(resource)
     session = get_session()
     service.get_record(session, kind, record_id)  # 404 before 400: an unknown id is the bigger problem
-    payload = json_body(kind)
+    payload, allow = json_body(kind), control_flag("allow_duplicate")
     record, changes = with_coverage_changes(
-        lambda: service.update_record(session, _settings(), kind, record_id, payload, actor=actor())
+        lambda: service.update_record(
+            session, _settings(), kind, record_id, payload, actor=actor(), allow_duplicate=allow
+        )
     )
     return jsonify({**record, "coverage_changes": changes})
 

@@ -194,6 +194,35 @@ def test_api_refuses_a_likely_duplicate_unless_allowed(app, client):
     assert client.post("/api/meetings", json=_rakor(kec, reached, "Rakor A")).json["error"] == "conflict"
 
 
+def test_an_edit_that_makes_a_likely_duplicate_asks_first_in_the_api_and_the_form(app, client):
+    """Moving a rakor onto another's date, host and reached desa is the same question as entering it twice;
+    editing anything else of a rakor (even one saved as a confirmed duplicate) asks nothing."""
+    with app.app_context():
+        desa = desa_frame(get_session())
+    kec = desa["kecamatan_code"].iloc[0]
+    reached = sorted(desa.loc[desa["kecamatan_code"] == kec, "code"])[:2]
+    first = client.post("/api/meetings", json=_rakor(kec, reached, "Rakor A"))
+    other = client.post("/api/meetings", json=_rakor(kec, reached[:1], "Rakor B"))
+    assert first.status_code == other.status_code == 201
+    url = f"/api/meetings/{other.json['id']}"
+    before = snapshot(app)
+    moved = client.patch(url, json={"reached_desa": reached})
+    assert moved.status_code == 409 and moved.json["error"] == "likely_duplicate"
+    assert moved.json["details"]["id"] == first.json["id"] and snapshot(app) == before
+    # the form: the same warning with its "save anyway" box, nothing saved until it is ticked
+    form = {**_rakor(kec, reached, "Rakor B"), "reached_desa": reached}
+    page = client.post(f"/rakor/{other.json['id']}/ubah", data=form)
+    assert page.status_code == 409 and f"id {first.json['id']}" in page.text.split('id="duplicate-warning"')[1]
+    assert snapshot(app) == before
+    saved = client.post(f"/rakor/{other.json['id']}/ubah", data={**form, "allow_duplicate": "ya"})
+    assert saved.status_code == 303
+    assert client.get(url).json["reached_desa_codes"] == reached
+    # now a confirmed twin: editing its notes or title is no question; the API's switch works too
+    assert client.patch(url, json={"notes": "catatan"}).status_code == 200
+    assert client.patch(url, json={"reached_desa": reached[:1]}).status_code == 200
+    assert client.patch(f"{url}?allow_duplicate=true", json={"reached_desa": reached}).status_code == 200
+
+
 # --- confirmation before rollback; batches by name -----------------------------------------------------------
 
 
