@@ -80,14 +80,27 @@ def transaction(session: Session) -> Iterator[Session]:
 
 
 def bump_version(session: Session, name: str) -> None:
-    """Mark ``name`` data as changed (inside the caller's transaction)."""
+    """Mark ``name`` data as changed (inside the caller's transaction).
+
+    One atomic upsert (``version = version + 1`` in the database), not read-then-write: two writers
+    committing at once on PostgreSQL (several workers or hosts) would otherwise both write the same
+    next version, and a page cached under it after the first commit would miss the second's data; and
+    two first writes would both insert the row, one failing on its key."""
     session.info.pop(_VERSION_MEMO, None)
-    row = session.get(DataVersion, name)
-    if row is None:
-        row = DataVersion(name=name, version=0)
-        session.add(row)
-    row.version = (row.version or 0) + 1
-    row.changed_at = utcnow()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two databases the service runs on
+        raise RuntimeError(f"bump_version: no upsert for {dialect}")
+    now = utcnow()
+    stmt = insert(DataVersion).values(name=name, version=1, changed_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[DataVersion.name], set_={"version": DataVersion.version + 1, "changed_at": now}
+    )
+    session.flush()  # pending ORM writes first, in the order the caller made them
+    session.execute(stmt)
 
 
 #: ``session.info`` key: the data version read in the session's current transaction
