@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import setting
@@ -138,6 +141,21 @@ def _natural_key_text(kind: str, values: dict[str, Any]) -> str:
     return msg("%(kind)s dengan isi yang sama", kind=msg(KIND_LABELS[kind]))
 
 
+@contextmanager
+def _saved_meanwhile(kind: str, values: dict[str, Any]) -> Iterator[None]:
+    """A 409, not a 500, when another worker or host saved a record with the same key between this
+    request's look-up and its write (the database's unique key refuses the second)."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(
+            msg(
+                "%(what)s baru saja disimpan oleh pengguna lain; muat ulang lalu periksa",
+                what=_natural_key_text(kind, values),
+            )
+        ) from None
+
+
 def _get(session: Session, kind: str, record_id: int, include_deleted: bool = False):
     model = MODELS[check_kind(kind)]
     # ids beyond a 64-bit integer cannot exist (SQLite would raise OverflowError, a 500)
@@ -228,7 +246,7 @@ def create_record(
     check_kind(kind)
     ctx = ctx or record_context(session, settings)
     values = clean_record(kind, payload, ctx)
-    with transaction(session):
+    with _saved_meanwhile(kind, values), transaction(session):
         existing = find_existing(session, kind, values)
         if existing is not None and existing.deleted_at is None:
             raise Conflict(
@@ -280,7 +298,7 @@ def update_record(
         raw.pop("kabupaten", None)  # a rakor's kabupaten follows a new host (kept when the host is removed)
     raw.update(payload)
     values = clean_record(kind, raw, record_context(session, settings))
-    with transaction(session):
+    with _saved_meanwhile(kind, values), transaction(session):
         twin = find_existing(session, kind, values, exclude_id=obj.id)
         if twin is not None:
             raise Conflict(

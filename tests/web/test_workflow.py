@@ -451,3 +451,22 @@ def test_confirmation_and_import_now_forms_work_with_csrf(secure_app, tmp_path):
         f"/impor/batch/{batch['batch']}/batalkan", data={"konfirmasi": "ya", "csrf_token": token_of(page)}
     )
     assert refused.status_code == 409
+
+
+def test_a_record_saved_by_another_worker_meanwhile_is_a_409_and_nothing_changes(app, client, monkeypatch):
+    """The race of two workers or hosts: this request looks for the key, finds nothing, another saves the
+    same key, then this one writes. The database's unique key refuses it: a 409 naming the record, not
+    a 500, and the other's record stays as it was (the look-up is made to miss, as in that race)."""
+    from geo_app.services import records as record_service
+
+    row = {"desa_code": "17.06.10.2001", "number": 7, "voters": 300}
+    assert client.post("/api/polling-stations", json=row).status_code == 201
+    before = snapshot(app)
+    monkeypatch.setattr(record_service, "find_existing", lambda *_a, **_k: None)
+    again = client.post("/api/polling-stations", json={**row, "voters": 310})
+    assert again.status_code == 409 and again.json["error"] == "conflict"
+    assert "TPS 7 di desa 17.06.10.2001" in again.json["message"] and "another user" in again.json["message"]
+    assert snapshot(app) == before
+    form = client.post("/tps/baru?lang=en", data={**row, "voters": 320})
+    assert form.status_code == 409 and "was just saved by another user" in form.text
+    assert snapshot(app) == before
