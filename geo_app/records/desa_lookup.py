@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -311,3 +312,13 @@ def kabupaten_key(name: object) -> str:
     for prefix in ("kabupaten ", "kab "):
         key = key.removeprefix(prefix)
     return key
+
+
+def find_kabupaten(known: Mapping[str, str], text: str) -> str | None:
+    """The code in ``known`` (``code -> name``) that ``text`` names: the code itself (``17.71``) or the
+    name in any case, with or without "Kabupaten" (``Mukomuko``, ``kota bengkulu``); ``None`` if none.
+    The callers raise their own error, naming what they hold."""
+    if text in known:
+        return text
+    key = kabupaten_key(text)
+    return next((code for code, name in known.items() if kabupaten_key(name) == key), None)

@@ -29,7 +29,7 @@ from ..ingest.fetch import (
 )
 from ..ingest.vector import ColumnMapping, read_desa_file
 from ..ingest.wilayah import read_dump
-from ..records.desa_lookup import kabupaten_key
+from ..records.desa_lookup import find_kabupaten
 from ..store.adapter import SaveCounts, desa_frame, kabupaten_frame, kecamatan_frame, save_boundaries
 from ..store.db import data_version, transaction
 from ..store.models import Desa, Kabupaten, Kecamatan
@@ -349,12 +349,9 @@ def kabupaten_code(session: Session, value: str | None) -> str | None:
     if not text:
         return None
     known = dict(session.execute(select(Kabupaten.code, Kabupaten.name).order_by(Kabupaten.code)).all())
-    if text in known:
-        return text
-    key = kabupaten_key(text)
-    for code, name in known.items():
-        if kabupaten_key(name) == key:
-            return code
+    code = find_kabupaten(known, text)
+    if code is not None:
+        return code
     listed = ", ".join(f"{c} {n}" for c, n in known.items())
     raise ValidationError(
         f"kabupaten {text!r} tidak dikenal / unknown kabupaten; pilihan / known: {listed}",

@@ -27,7 +27,7 @@ from ..analysis.coverage import FLAGS, STATUSES, CoverageResult, CoverageSetting
 from ..analysis.placement import DEFAULT_TOLERANCE_M
 from ..errors import ValidationError
 from ..i18n import msg, msg_as
-from ..records.desa_lookup import kabupaten_key
+from ..records.desa_lookup import find_kabupaten
 from ..spreadsheet_formulas import neutralise
 from ..store.adapter import desa_frame, kecamatan_frame
 from ..store.db import data_version
@@ -306,12 +306,9 @@ def match_kabupaten(known: Mapping[str, str], value: str | None) -> str | None:
     text = " ".join(str(value or "").split())
     if not text:
         return None
-    if text in known:
-        return text
-    key = kabupaten_key(text)
-    for code, name in known.items():
-        if kabupaten_key(name) == key:
-            return code
+    code = find_kabupaten(known, text)
+    if code is not None:
+        return code
     raise ValidationError(
         msg(
             "kabupaten: %(value)r tidak dikenal; pilihan: %(choices)s",

@@ -202,16 +202,16 @@ def likely_duplicate(session: Session, values: dict[str, Any], exclude_id: int |
     return None
 
 
-#: what makes two rakor the same meeting for ``likely_duplicate``
-_MEETING_KEY = ("date", "host_kecamatan_code", "host_desa_code", "host_kabupaten_code", "reaches_all_desa")
+#: with the date and the reach, what makes two rakor the same meeting for ``likely_duplicate``
+_MEETING_HOSTS = ("host_kecamatan_code", "host_desa_code", "host_kabupaten_code")
 
 
 def _meeting_key(values: dict[str, Any]) -> tuple[Any, ...]:
-    """A rakor's date, hosts and reach, from cleaned values or a stored record's dict."""
+    """A rakor's date, hosts and reach, from cleaned values or a stored record's dict (date as text)."""
     day = values.get("date")
     return (
         str(day)[:10] if day is not None else None,
-        *(values.get(k) for k in _MEETING_KEY[1:-1]),
+        *(values.get(k) for k in _MEETING_HOSTS),
         bool(values.get("reaches_all_desa")),
         tuple(sorted(values.get("reached_desa_codes") or [])),
     )
