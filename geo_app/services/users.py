@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -54,15 +55,23 @@ def create_user(session: Session, username: str, password: str, role: str, actor
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError(msg("kata sandi minimal %(n)s karakter", n=MIN_PASSWORD))
     _check_role(role)
-    with transaction(session):
-        if session.scalar(select(User).where(User.username == username)) is not None:
-            raise Conflict(msg("pengguna %(name)r sudah ada", name=username))
-        user = User(
-            username=username, password_hash=generate_password_hash(password), role=role, active=True, session_version=0
-        )
-        session.add(user)
-        session.flush()
-        record_change(session, "create", "user", user.id, None, {"username": username, "role": role}, actor=actor)
+    taken = Conflict(msg("pengguna %(name)r sudah ada", name=username))
+    try:
+        with transaction(session):
+            if session.scalar(select(User).where(User.username == username)) is not None:
+                raise taken
+            user = User(
+                username=username,
+                password_hash=generate_password_hash(password),
+                role=role,
+                active=True,
+                session_version=0,
+            )
+            session.add(user)
+            session.flush()
+            record_change(session, "create", "user", user.id, None, {"username": username, "role": role}, actor=actor)
+    except IntegrityError:  # made by another worker or host between the look-up and the insert
+        raise taken from None
     return {"id": user.id, "username": user.username, "role": user.role, "active": user.active}
 
 
