@@ -493,6 +493,27 @@ def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
+def _incident(
+    rng: np.random.Generator, external_id: str, code: str, desa_name: str, category: str, occurred: datetime, note: str
+) -> dict[str, Any]:
+    """One synthetic incident of ``category`` in desa ``code``; the rest drawn from ``rng`` (in a fixed
+    order: the demo sets are the same run after run)."""
+    _, severity_weights, texts = _INCIDENT_KINDS[category]
+    return {
+        "external_id": external_id,
+        "desa_code": code,
+        "occurred_at": occurred,
+        "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))),
+        "category": category,
+        "severity": _pick(rng, severity_weights),
+        "status": _pick(rng, _STATUSES),
+        "source": _pick(rng, _SOURCES),
+        "description": str(rng.choice(texts)).format(desa=desa_name) + " (contoh).",
+        "synthetic": True,
+        "notes": note,
+    }
+
+
 def _incident_records(
     desa: gpd.GeoDataFrame, rng: np.random.Generator, sampler: PointSampler, desa_weights: dict[str, float]
 ) -> list[dict[str, Any]]:
@@ -530,23 +551,10 @@ def _incident_records(
     weights = {c: v[0] for c, v in _INCIDENT_KINDS.items()}
     for k, code in enumerate(where, start=len(records) + 1):
         cat = _pick(rng, weights)
-        _, sev_w, texts = _INCIDENT_KINDS[cat]
         occurred = start + timedelta(hours=int(rng.integers(0, span_h)))
         if cat == "logistics":  # logistics trouble comes in the days before the vote
             occurred = datetime(2024, 11, 22, 8, 0) + timedelta(hours=int(rng.integers(0, 24 * 5)))
-        rec = {
-            "external_id": f"demo-insiden-{k:03d}",
-            "desa_code": code,
-            "occurred_at": occurred,
-            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))),
-            "category": cat,
-            "severity": _pick(rng, sev_w),
-            "status": _pick(rng, _STATUSES),
-            "source": _pick(rng, _SOURCES),
-            "description": str(rng.choice(texts)).format(desa=names[code]) + " (contoh).",
-            "synthetic": True,
-            "notes": DEMO_NOTE,
-        }
+        rec = _incident(rng, f"demo-insiden-{k:03d}", code, names[code], cat, occurred, DEMO_NOTE)
         if rng.random() < 0.5:
             lon, lat = sampler.points(code, 1)[0]
             rec.update(lon=lon, lat=lat)
@@ -727,21 +735,8 @@ def _kab_incidents(
     for k, i in enumerate(rng.choice(len(codes), size=5, p=p / p.sum()), start=1):
         code = codes[int(i)]
         cat = _pick(rng, weights)
-        _, sev_w, texts = _INCIDENT_KINDS[cat]
         occurred = start + timedelta(hours=int(rng.integers(0, span_h)))
-        rec = {
-            "external_id": f"demo-{kab}-insiden-{k:03d}",
-            "desa_code": code,
-            "occurred_at": occurred,
-            "reported_at": occurred + timedelta(hours=int(rng.integers(1, 72))),
-            "category": cat,
-            "severity": _pick(rng, sev_w),
-            "status": _pick(rng, _STATUSES),
-            "source": _pick(rng, _SOURCES),
-            "description": str(rng.choice(texts)).format(desa=names[code]) + " (contoh).",
-            "synthetic": True,
-            "notes": PROVINCE_NOTE,
-        }
+        rec = _incident(rng, f"demo-{kab}-insiden-{k:03d}", code, names[code], cat, occurred, PROVINCE_NOTE)
         if rng.random() < 0.5:
             lon, lat = sampler.points(code, 1, rng)[0]
             rec.update(lon=lon, lat=lat)
