@@ -259,6 +259,16 @@ def province_template(tmp_path_factory, boundary_source) -> ProvinceTemplate:
     return ProvinceTemplate(db_path, report)
 
 
+@pytest.fixture
+def province_app(province_template, tmp_path, boundary_source):
+    """An app on a copy of the province template: the ten kabupaten/kota of Bengkulu, no records."""
+    db_path = tmp_path / "province.sqlite"
+    copy_database(province_template.path, db_path)
+    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
+    yield app
+    app.extensions["geo_app.engine"].dispose()
+
+
 @pytest.fixture(scope="session")
 def province_demo_template(province_template, tmp_path_factory, boundary_source) -> ProvinceTemplate:
     """The province template plus ``demo load --province 17``, built once; ``report`` is the load's counts."""

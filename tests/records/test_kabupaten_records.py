@@ -17,18 +17,9 @@ from geo_app.services.records import record_context
 from geo_app.services.records_import import import_records
 from geo_app.store.adapter import desa_frame
 from geo_app.store.models import PollingStation
-from tests.conftest import TEST_ADMIN, copy_database, login_as, make_app, snapshot
+from tests.conftest import TEST_ADMIN, login_as, snapshot
 
 TO_LONLAT = Transformer.from_crs("EPSG:32747", "EPSG:4326", always_xy=True)
-
-
-@pytest.fixture
-def province_app(province_template, tmp_path, boundary_source):
-    db_path = tmp_path / "province.sqlite"
-    copy_database(province_template.path, db_path)
-    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
-    yield app
-    app.extensions["geo_app.engine"].dispose()
 
 
 @pytest.fixture

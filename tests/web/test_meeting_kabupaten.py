@@ -22,7 +22,7 @@ from geo_app.services import export_gis
 from geo_app.services.records_import import import_records
 from geo_app.store.adapter import desa_frame
 from geo_app.store.models import Meeting
-from tests.conftest import TEST_ADMIN, copy_database, login_as, make_app, snapshot
+from tests.conftest import TEST_ADMIN, login_as, snapshot
 
 RAKOR = {
     "title": "Rakor kesiapan Pilkada tingkat kabupaten",
@@ -46,16 +46,6 @@ FORM = {
     "notes": "",
     "source_url": "",
 }
-
-
-@pytest.fixture
-def province_app(province_template, tmp_path, boundary_source):
-    """The ten kabupaten/kota of Bengkulu, no records."""
-    db_path = tmp_path / "province.sqlite"
-    copy_database(province_template.path, db_path)
-    app = make_app(db_path, tmp_path / "shapefiles", BOUNDARY_SOURCE=boundary_source, KABUPATEN="17")
-    yield app
-    app.extensions["geo_app.engine"].dispose()
 
 
 @pytest.fixture
