@@ -118,19 +118,23 @@ class PostgresDatabases:
         self.kept.add(self.name(path))
 
     def drop(self, names: set[str]) -> None:
-        """Drop them; one a server process still holds (autovacuum, a gunicorn worker ending) is left to the
-        next call, so a test's clean-up never fails the test."""
-        dropped = set()
+        """Drop them; one a server process still holds is left to the next call (see ``drop_database``)."""
         with self.admin.connect() as con:
-            for name in names:
-                for attempt in range(3):
-                    try:
-                        con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                        dropped.add(name)
-                        break
-                    except DBAPIError:
-                        time.sleep(0.2 * (attempt + 1))
+            dropped = {name for name in names if drop_database(con, name)}
         self.created -= dropped
+
+
+def drop_database(con, name: str, attempts: int = 3) -> bool:
+    """``DROP DATABASE … WITH (FORCE)`` on an AUTOCOMMIT connection; whether it went. FORCE cannot end a
+    server process of another role (autovacuum analysing a freshly filled table, a gunicorn worker
+    ending): retried a moment later, then left, so a test's clean-up never fails the test."""
+    for attempt in range(attempts):
+        try:
+            con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return True
+        except DBAPIError:
+            time.sleep(0.2 * (attempt + 1))
+    return False
 
 
 _POSTGRES: PostgresDatabases | None = None
@@ -440,9 +444,11 @@ def postgres_database(server_url: str):
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as con:
-            con.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            with admin.connect() as con:
+                drop_database(con, name, attempts=6)  # no later call drops what is left
+        finally:
+            admin.dispose()
 
 
 def get_closed(client, url: str, **kwargs):
